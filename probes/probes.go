@@ -1,0 +1,102 @@
+// Package probes holds what every protocol probe shares: the target it is
+// given, the observation it returns, and the closed vocabulary of states and
+// error classes an observation is stated in.
+//
+// A probe knows nothing of expectations, vantages or verdicts. It is handed a
+// Target and its own options, makes one protocol exchange within the context's
+// deadline, and returns an Observation that says what happened and how it
+// knows (Evidence). The engine owns time, concurrency and retries across
+// probes; the judge decides what an observation means.
+package probes
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// State is what a probe saw of one port, in nmap's vocabulary.
+type State string
+
+const (
+	// Open: the service answered (TCP handshake completed, a UDP/SIP/STUN
+	// reply, an SSH banner).
+	Open State = "open"
+	// Closed: the host said nothing listens (TCP RST, ICMP port
+	// unreachable). The packet passed every firewall on the way.
+	Closed State = "closed"
+	// Filtered: silence until the timeout, or an ICMP "prohibited" answer.
+	// Something dropped the packet.
+	Filtered State = "filtered"
+	// OpenFiltered: UDP silence where no reply was owed. Not shown
+	// reachable, not shown dropped.
+	OpenFiltered State = "open|filtered"
+	// NoState: the probe could not be made; ErrorClass says why.
+	NoState State = ""
+)
+
+// ErrorClass names why a probe could not be made. These are the prober's own
+// failures, kept apart from what the target said.
+type ErrorClass string
+
+const (
+	ErrResolve  ErrorClass = "resolve"  // the target's name did not resolve
+	ErrNoRoute  ErrorClass = "no-route" // the prober has no route to the target
+	ErrLocal    ErrorClass = "local"    // a local failure: permission, no sockets, bad address
+	ErrProtocol ErrorClass = "protocol" // the port answered, but not in the expected protocol
+	ErrCanceled ErrorClass = "canceled" // the run was stopped before the probe finished
+	ErrInternal ErrorClass = "internal" // a bug or an unsupported case in the prober
+)
+
+// Target is one address and port to probe.
+type Target struct {
+	// Name is the target's name in the config ("api").
+	Name string `json:"name"`
+	// Host is what is dialled: an IP address or a DNS name.
+	Host string `json:"host"`
+	// Port is the port number.
+	Port int `json:"port"`
+	// Transport is "tcp" or "udp".
+	Transport string `json:"transport"`
+}
+
+// Observation is what one probe of one port saw.
+type Observation struct {
+	// State is the port's state as seen from here; NoState when the probe
+	// could not be made.
+	State State `json:"state"`
+	// Error classifies a failure of the prober itself; empty otherwise.
+	Error ErrorClass `json:"error,omitempty"`
+	// Outcome is the raw low-level outcome in a few words: "connected",
+	// "connection refused", "timeout after 3s", "ICMP port unreachable".
+	Outcome string `json:"outcome"`
+	// Detail is the underlying error text, when there was one.
+	Detail string `json:"detail,omitempty"`
+	// Sent says what was sent, in a few words ("TCP SYN", "SIP OPTIONS x3").
+	Sent string `json:"sent,omitempty"`
+	// Attempts is how many times the probe sent (1 unless retried).
+	Attempts int `json:"attempts,omitempty"`
+	// Started is when the probe began.
+	Started time.Time `json:"started"`
+	// Duration is how long the probe took.
+	Duration time.Duration `json:"duration_ns"`
+	// Facts holds protocol facts (banner, status, certificate…) as the
+	// probe's own JSON-marshalable struct; nil when there are none.
+	Facts any `json:"facts,omitempty"`
+}
+
+// Answered reports whether the target itself was heard from: an open port,
+// or a refusal that came from the target's own stack.
+func (o Observation) Answered() bool { return o.State == Open || o.State == Closed }
+
+// MarshalFacts returns the facts as raw JSON, for reports that keep them
+// without knowing their type.
+func (o Observation) MarshalFacts() json.RawMessage {
+	if o.Facts == nil {
+		return nil
+	}
+	b, err := json.Marshal(o.Facts)
+	if err != nil {
+		return nil
+	}
+	return b
+}
