@@ -79,6 +79,10 @@ type Observation struct {
 	Started time.Time `json:"started"`
 	// Duration is how long the probe took.
 	Duration time.Duration `json:"duration_ns"`
+	// SilenceDoubt, when set, says why the silence this observation reports
+	// may not be a firewall's doing (e.g. ICMP rate limiting at the target),
+	// so no verdict may rest on it.
+	SilenceDoubt string `json:"silence_doubt,omitempty"`
 	// Facts holds protocol facts (banner, status, certificate…) as the
 	// probe's own JSON-marshalable struct; nil when there are none.
 	Facts any `json:"facts,omitempty"`
