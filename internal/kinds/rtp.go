@@ -1,7 +1,9 @@
 package kinds
 
 // RTPSection is [expectation.rtp]: options of the rtp probe.
-type RTPSection struct{}
+type RTPSection struct {
+	Sample int `toml:"sample,omitempty" json:"sample,omitempty"`
+}
 
 func (s *RTPSection) validate() []FieldError { return nil }
 

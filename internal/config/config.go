@@ -1,0 +1,178 @@
+// Package config reads an expectation table (expectations.toml): it decodes
+// strictly, sets defaults, and validates, all at load time, and reports every
+// problem of a file at once, each with the file, line, column and key.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"probe/internal/kinds"
+)
+
+// File is one expectation table.
+type File struct {
+	Defaults     Defaults      `toml:"defaults"`
+	STUN         STUN          `toml:"stun"`
+	Vantages     []Vantage     `toml:"vantage"`
+	Targets      []Target      `toml:"target"`
+	Expectations []Expectation `toml:"expectation"`
+
+	// Path is where the file was read from.
+	Path string `toml:"-"`
+	// Digest is the SHA-256 of the file's bytes, hex.
+	Digest string `toml:"-"`
+}
+
+// Defaults apply to every probe unless an expectation says otherwise.
+type Defaults struct {
+	// Timeout bounds one exchange.
+	Timeout Duration `toml:"timeout"`
+	// Retries is how many more times a silent UDP probe is sent.
+	Retries *int `toml:"retries"`
+	// Concurrency is how many probes may be in flight at once.
+	Concurrency int `toml:"concurrency"`
+	// RatePerTarget is how many new probes per second one target gets.
+	RatePerTarget float64 `toml:"rate_per_target"`
+	// Deadline bounds the whole run.
+	Deadline Duration `toml:"deadline"`
+}
+
+// The defaults' defaults, each with why.
+const (
+	// A dropped SYN is resent by the kernel after 1s; 3s leaves room for
+	// one resend and a slow path.
+	DefaultTimeout = 3 * time.Second
+	// Two resends of a silent UDP probe ride out moderate loss.
+	DefaultRetries = 2
+	// Far below the file-descriptor limit, far above the reference file's
+	// probe count: the whole table is in flight at once.
+	DefaultConcurrency = 64
+	// 50 new probes a second to one host stays under typical IDS and SYN
+	// flood thresholds.
+	DefaultRatePerTarget = 50
+	// A smoke test that takes more than a minute gets switched off.
+	DefaultDeadline = 60 * time.Second
+	// STUN servers answer within a round trip; 2s covers a slow path.
+	DefaultSTUNTimeout = 2 * time.Second
+)
+
+// STUN lists the servers that tell the prober its public address.
+type STUN struct {
+	Servers []string `toml:"servers"`
+	Timeout Duration `toml:"timeout"`
+}
+
+// Vantage is a place a run is made from.
+type Vantage struct {
+	Name        string   `toml:"name"`
+	Description string   `toml:"description"`
+	CIDRs       []string `toml:"cidrs"`
+	// CatchAll marks the vantage that stands for any address no other
+	// vantage claims (the internet).
+	CatchAll bool `toml:"catch_all"`
+
+	// Prefixes are CIDRs, parsed.
+	Prefixes []netip.Prefix `toml:"-"`
+}
+
+// Target is a host to probe.
+type Target struct {
+	Name        string `toml:"name"`
+	Address     string `toml:"address"`
+	Description string `toml:"description"`
+	// NothingOpenFrom names the vantages from which no port of this target
+	// is meant to be open, so its liveness cannot be shown from there.
+	NothingOpenFrom []string `toml:"nothing_open_from"`
+}
+
+// Expectation is one row of the table: what each vantage should see of a
+// target's port(s).
+type Expectation struct {
+	ID        string            `toml:"id"`
+	Target    string            `toml:"target"`
+	Port      int               `toml:"port"`
+	Ports     []int             `toml:"ports"`
+	Range     string            `toml:"range"`
+	Transport string            `toml:"transport"`
+	Probe     string            `toml:"probe"`
+	Purpose   string            `toml:"purpose"`
+	Expect    map[string]string `toml:"expect"`
+	// Timeout overrides the default for this expectation.
+	Timeout Duration `toml:"timeout"`
+	kinds.Sections
+
+	// PortList is Port, Ports or the Range's bounds, resolved.
+	PortList []int `toml:"-"`
+	// RangeLo and RangeHi are the range's bounds when Range is set.
+	RangeLo, RangeHi int `toml:"-"`
+}
+
+// IsRange reports whether the expectation covers a port range.
+func (e *Expectation) IsRange() bool { return e.Range != "" }
+
+// Vantage returns the vantage with that name, or nil.
+func (f *File) Vantage(name string) *Vantage {
+	for i := range f.Vantages {
+		if f.Vantages[i].Name == name {
+			return &f.Vantages[i]
+		}
+	}
+	return nil
+}
+
+// Target returns the target with that name, or nil.
+func (f *File) Target(name string) *Target {
+	for i := range f.Targets {
+		if f.Targets[i].Name == name {
+			return &f.Targets[i]
+		}
+	}
+	return nil
+}
+
+// Duration is a time.Duration written as a string ("3s", "500ms").
+type Duration time.Duration
+
+// UnmarshalText parses a duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (want e.g. \"3s\" or \"500ms\"): %q", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("a duration must not be negative: %q", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration as a string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Std returns the duration as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// ParseRange parses "lo-hi".
+func ParseRange(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("not a range (want \"lo-hi\", e.g. \"16384-32768\"): %q", s)
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	switch {
+	case err1 != nil || err2 != nil:
+		return 0, 0, fmt.Errorf("not a range (want \"lo-hi\", e.g. \"16384-32768\"): %q", s)
+	case !validPort(lo) || !validPort(hi):
+		return 0, 0, fmt.Errorf("range %q: ports must be 1-65535", s)
+	case lo > hi:
+		return 0, 0, fmt.Errorf("range %q: the first port is above the last", s)
+	}
+	return lo, hi, nil
+}
+
+func validPort(p int) bool { return p >= 1 && p <= 65535 }

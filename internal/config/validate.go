@@ -1,0 +1,325 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"probe/internal/expect"
+	"probe/internal/kinds"
+)
+
+type validator struct {
+	file     *File
+	name     string
+	pos      positions
+	problems Problems
+}
+
+// problem records msg against the key path ("expectation.3.port").
+func (v *validator) problem(path, format string, args ...any) {
+	at := v.pos.at(path)
+	v.problems = append(v.problems, Problem{
+		File: v.name, Line: at.line, Col: at.col, Key: display(path), Msg: fmt.Sprintf(format, args...),
+	})
+}
+
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+
+const nameRule = "names are lower-case letters, digits, '-', '_' and '.'"
+
+func (v *validator) validate() {
+	v.defaults()
+	v.stun()
+	v.vantages()
+	v.targets()
+	v.expectations()
+}
+
+func (v *validator) defaults() {
+	d := &v.file.Defaults
+	if d.Timeout == 0 {
+		d.Timeout = Duration(DefaultTimeout)
+	}
+	if d.Retries == nil {
+		r := DefaultRetries
+		d.Retries = &r
+	} else if *d.Retries < 0 || *d.Retries > 10 {
+		v.problem("defaults.retries", "must be 0-10, not %d", *d.Retries)
+	}
+	switch {
+	case d.Concurrency == 0:
+		d.Concurrency = DefaultConcurrency
+	case d.Concurrency < 0:
+		v.problem("defaults.concurrency", "must be at least 1, not %d", d.Concurrency)
+	}
+	switch {
+	case d.RatePerTarget == 0:
+		d.RatePerTarget = DefaultRatePerTarget
+	case d.RatePerTarget < 0:
+		v.problem("defaults.rate_per_target", "must be above 0 (probes per second), not %g", d.RatePerTarget)
+	}
+	if d.Deadline == 0 {
+		d.Deadline = Duration(DefaultDeadline)
+	}
+	if d.Deadline.Std() < d.Timeout.Std() {
+		v.problem("defaults.deadline", "the run's deadline (%s) is shorter than one probe's timeout (%s)", d.Deadline.Std(), d.Timeout.Std())
+	}
+}
+
+func (v *validator) stun() {
+	s := &v.file.STUN
+	if s.Timeout == 0 {
+		s.Timeout = Duration(DefaultSTUNTimeout)
+	}
+	for i, srv := range s.Servers {
+		if err := checkHostPort(srv); err != nil {
+			v.problem(fmt.Sprintf("stun.servers.%d", i), "%v", err)
+		}
+	}
+}
+
+// checkHostPort accepts "host:port" with a DNS name or an IP ("[::1]:3478").
+func checkHostPort(s string) error {
+	host, port, err := splitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (write IPv6 as [addr]:port)", s)
+	}
+	if p, err := strconv.Atoi(port); err != nil || !validPort(p) {
+		return fmt.Errorf("%q: the port must be 1-65535", s)
+	}
+	if host == "" {
+		return fmt.Errorf("%q: the host is empty", s)
+	}
+	return nil
+}
+
+func (v *validator) vantages() {
+	f := v.file
+	if len(f.Vantages) == 0 {
+		v.problem("vantage", "the file declares no [[vantage]]; a run needs to know where it stands")
+	}
+	seen := map[string]bool{}
+	catchAll := ""
+	for i := range f.Vantages {
+		vt := &f.Vantages[i]
+		path := fmt.Sprintf("vantage.%d", i)
+		switch {
+		case vt.Name == "":
+			v.problem(path+".name", "a vantage needs a name")
+		case !namePattern.MatchString(vt.Name):
+			v.problem(path+".name", "%q is not a valid name (%s)", vt.Name, nameRule)
+		case seen[vt.Name]:
+			v.problem(path+".name", "vantage %q is declared twice", vt.Name)
+		case vt.Name == "auto":
+			v.problem(path+".name", "\"auto\" is reserved for --from auto")
+		}
+		seen[vt.Name] = true
+		if vt.CatchAll {
+			if catchAll != "" {
+				v.problem(path+".catch_all", "vantages %q and %q both claim every other address; only one may", catchAll, vt.Name)
+			}
+			catchAll = vt.Name
+		}
+		if !vt.CatchAll && len(vt.CIDRs) == 0 {
+			v.problem(path+".cidrs", "vantage %q has no cidrs and is not catch_all; say where it stands", vt.Name)
+		}
+		vt.Prefixes = nil
+		for j, c := range vt.CIDRs {
+			p, err := netip.ParsePrefix(c)
+			if err != nil {
+				v.problem(fmt.Sprintf("%s.cidrs.%d", path, j), "%q is not a CIDR (want e.g. \"73.6.78.238/32\")", c)
+				continue
+			}
+			if p != p.Masked() {
+				v.problem(fmt.Sprintf("%s.cidrs.%d", path, j), "%q has host bits set; did you mean %q?", c, p.Masked().String())
+				continue
+			}
+			vt.Prefixes = append(vt.Prefixes, p)
+		}
+	}
+}
+
+func (v *validator) targets() {
+	f := v.file
+	seen := map[string]bool{}
+	for i := range f.Targets {
+		t := &f.Targets[i]
+		path := fmt.Sprintf("target.%d", i)
+		switch {
+		case t.Name == "":
+			v.problem(path+".name", "a target needs a name")
+		case !namePattern.MatchString(t.Name):
+			v.problem(path+".name", "%q is not a valid name (%s)", t.Name, nameRule)
+		case seen[t.Name]:
+			v.problem(path+".name", "target %q is declared twice", t.Name)
+		}
+		seen[t.Name] = true
+		if err := CheckAddress(t.Address); err != nil {
+			v.problem(path+".address", "%v", err)
+		}
+		for j, name := range t.NothingOpenFrom {
+			if f.Vantage(name) == nil {
+				v.problem(fmt.Sprintf("%s.nothing_open_from.%d", path, j), "no vantage is named %q (declared: %s)", name, v.vantageNames())
+			}
+		}
+	}
+}
+
+// CheckAddress accepts an IP address or a DNS name.
+func CheckAddress(s string) error {
+	if s == "" {
+		return fmt.Errorf("a target needs an address: an IP address or a DNS name")
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return nil
+	}
+	if strings.Contains(s, ":") || strings.Contains(s, "/") {
+		return fmt.Errorf("%q is neither an IP address nor a DNS name (give the port in the expectation, not here)", s)
+	}
+	if !hostnamePattern.MatchString(s) || len(s) > 253 {
+		return fmt.Errorf("%q is neither an IP address nor a DNS name", s)
+	}
+	return nil
+}
+
+var hostnamePattern = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$`)
+
+func (v *validator) vantageNames() string {
+	var names []string
+	for _, vt := range v.file.Vantages {
+		names = append(names, vt.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (v *validator) targetNames() string {
+	var names []string
+	for _, t := range v.file.Targets {
+		names = append(names, t.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (v *validator) expectations() {
+	f := v.file
+	if len(f.Expectations) == 0 {
+		v.problem("expectation", "the file declares no [[expectation]]; there is nothing to check")
+	}
+	seen := map[string]bool{}
+	for i := range f.Expectations {
+		e := &f.Expectations[i]
+		path := fmt.Sprintf("expectation.%d", i)
+		switch {
+		case e.ID == "":
+			v.problem(path+".id", "an expectation needs an id, unique in the file")
+		case !namePattern.MatchString(e.ID):
+			v.problem(path+".id", "%q is not a valid id (%s)", e.ID, nameRule)
+		case seen[e.ID]:
+			v.problem(path+".id", "id %q is used twice", e.ID)
+		}
+		seen[e.ID] = true
+		if e.Target == "" {
+			v.problem(path+".target", "an expectation needs a target")
+		} else if f.Target(e.Target) == nil {
+			v.problem(path+".target", "no target is named %q (declared: %s)", e.Target, v.targetNames())
+		}
+		v.ports(path, e)
+		kind := kinds.Lookup(e.Probe)
+		if kind == nil {
+			v.problem(path+".probe", "%q is not a probe kind (want one of %s)", e.Probe, strings.Join(kinds.Names(), ", "))
+		}
+		if e.Transport == "" {
+			v.problem(path+".transport", "an expectation needs a transport (tcp or udp)")
+		} else if kind != nil && !slices.Contains(kind.Transports, e.Transport) {
+			v.problem(path+".transport", "probe %s does not run over %q (it runs over %s)", e.Probe, e.Transport, strings.Join(kind.Transports, ", "))
+		}
+		if e.IsRange() && kind != nil && kind.RunPorts == nil && kind.Name != "tcp" {
+			v.problem(path+".range", "probe %s cannot take a range; list the ports instead", e.Probe)
+		}
+		v.expected(path, e)
+		if kind != nil {
+			for _, s := range e.Sections.Present() {
+				if !slices.Contains(kind.Sections, s) {
+					v.problem(path+"."+s, "a [%s] section does not apply to probe %s", s, e.Probe)
+				}
+			}
+		}
+		for _, fe := range e.Sections.Validate() {
+			v.problem(path+"."+fe.Key, "%s", fe.Msg)
+		}
+	}
+}
+
+func (v *validator) ports(path string, e *Expectation) {
+	given := 0
+	if e.Port != 0 {
+		given++
+		if !validPort(e.Port) {
+			v.problem(path+".port", "%d is not a port (1-65535)", e.Port)
+		} else {
+			e.PortList = []int{e.Port}
+		}
+	}
+	if e.Ports != nil {
+		given++
+		if len(e.Ports) == 0 {
+			v.problem(path+".ports", "the list is empty")
+		}
+		dup := map[int]bool{}
+		for j, p := range e.Ports {
+			switch {
+			case !validPort(p):
+				v.problem(fmt.Sprintf("%s.ports.%d", path, j), "%d is not a port (1-65535)", p)
+			case dup[p]:
+				v.problem(fmt.Sprintf("%s.ports.%d", path, j), "port %d is listed twice", p)
+			default:
+				e.PortList = append(e.PortList, p)
+			}
+			dup[p] = true
+		}
+	}
+	if e.Range != "" {
+		given++
+		lo, hi, err := ParseRange(e.Range)
+		if err != nil {
+			v.problem(path+".range", "%v", err)
+		} else {
+			e.RangeLo, e.RangeHi = lo, hi
+		}
+	}
+	switch {
+	case given == 0 && e.Port == 0:
+		v.problem(path, "say which port(s): port, ports or range")
+	case given > 1:
+		v.problem(path, "give only one of port, ports and range")
+	}
+}
+
+func (v *validator) expected(path string, e *Expectation) {
+	if len(e.Expect) == 0 {
+		v.problem(path+".expect", "the expectation says nothing for any vantage; add e.g. expect = { internet = \"filtered\" }")
+		return
+	}
+	var words []string
+	for _, w := range expect.Words {
+		words = append(words, string(w))
+	}
+	names := make([]string, 0, len(e.Expect))
+	for name := range e.Expect {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		word := e.Expect[name]
+		if v.file.Vantage(name) == nil {
+			v.problem(path+".expect."+name, "no vantage is named %q (declared: %s)", name, v.vantageNames())
+		}
+		if !expect.Word(word).Valid() {
+			v.problem(path+".expect."+name, "%q is not an expected state (want one of %s)", word, strings.Join(words, ", "))
+		}
+	}
+}

@@ -1,0 +1,264 @@
+// Package judge decides what each observation means for its expectation:
+// pass, fail, inconclusive or error. It is pure: observations and this run's
+// liveness evidence in, verdicts out.
+//
+// No false green: a verdict that rests on silence or refusal (filtered,
+// closed, unreachable, not_open) passes only if, in the same run and from the
+// same vantage, the prober's own network was shown to work and the same
+// target was shown alive by an open answer no earlier than the silence. A
+// target the config marks as having nothing open from this vantage is
+// carried by the network evidence alone, and the reason says so.
+package judge
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"probe/internal/expect"
+	"probe/internal/kinds"
+	"probe/probes"
+)
+
+// Verdict is the judgement of one expectation, or of one port of it.
+type Verdict string
+
+const (
+	Pass         Verdict = "pass"
+	Fail         Verdict = "fail"
+	Inconclusive Verdict = "inconclusive"
+	Error        Verdict = "error"
+)
+
+// rank orders verdicts by how much they matter when ports are combined.
+func (v Verdict) rank() int {
+	switch v {
+	case Fail:
+		return 3
+	case Error:
+		return 2
+	case Inconclusive:
+		return 1
+	}
+	return 0
+}
+
+// Evidence is what the run as a whole showed about the prober and targets.
+type Evidence struct {
+	// Network says how the prober's network was shown to work; empty when
+	// it was not.
+	Network string
+	// Alive maps a target name to the open answers it gave.
+	Alive map[string][]Answer
+	// Vantage says how the vantage was established; empty means confirmed.
+	// When set, expectations whose word depends on the vantage cannot pass.
+	VantageDoubt string
+}
+
+// Answer is one open answer from a target.
+type Answer struct {
+	// At is when the answer came.
+	At time.Time
+	// How says what answered ("443/tcp").
+	How string
+}
+
+// PortCase is one port of an expectation to judge.
+type PortCase struct {
+	Target   string
+	Port     int
+	Control  bool
+	Expected expect.Word
+	Obs      probes.Observation
+	// Checks are the protocol assertions on the facts; judged only when
+	// the port is open and the word allows it.
+	Checks []kinds.Check
+}
+
+// PortVerdict is the judgement of one port.
+type PortVerdict struct {
+	Verdict Verdict
+	Reason  string
+}
+
+// Port judges one port.
+func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
+	o := c.Obs
+	if o.Error != "" && o.State == probes.NoState {
+		if o.Error == probes.ErrCanceled {
+			return PortVerdict{Inconclusive, "not probed: " + o.Outcome}
+		}
+		return PortVerdict{Error, fmt.Sprintf("the probe could not be made (%s): %s", o.Error, detail(o))}
+	}
+	state := o.State
+	if state == probes.OpenFiltered && !c.Expected.Allows() {
+		// UDP silence where no reply was owed: for a deny-expectation this
+		// is the silence it expects, judged under the liveness rule below.
+		state = probes.Filtered
+	}
+	seen := describe(o)
+	if c.Expected.Admits(state) {
+		if state == probes.Open {
+			if o.Error != "" {
+				return PortVerdict{Fail, fmt.Sprintf("the port answered, but %s", o.Outcome)}
+			}
+			var failed []string
+			critical := false
+			for _, ch := range c.Checks {
+				if !ch.Pass {
+					failed = append(failed, fmt.Sprintf("%s: want %s, saw %s", ch.Name, ch.Expected, ch.Observed))
+					critical = critical || ch.Critical
+				}
+			}
+			if len(failed) > 0 {
+				prefix := ""
+				if critical {
+					prefix = "CRITICAL: "
+				}
+				return PortVerdict{Fail, prefix + "open, but " + strings.Join(failed, "; ")}
+			}
+			return PortVerdict{Pass, "open: " + seen}
+		}
+		if why := rests(c, o, ev, nothingOpen); why != "" {
+			return PortVerdict{Inconclusive, fmt.Sprintf("%s, but %s", seen, why)}
+		}
+		reason := fmt.Sprintf("%s; %s", seen, support(c, o, ev, nothingOpen))
+		return PortVerdict{Pass, reason}
+	}
+	// The observation contradicts the expectation.
+	switch {
+	case state == probes.Open:
+		return PortVerdict{Fail, fmt.Sprintf("expected %s, but it is open: %s", c.Expected, seen)}
+	case c.Expected.Allows() && o.SilenceDoubt != "" && state != probes.Closed:
+		return PortVerdict{Inconclusive, fmt.Sprintf("expected %s; %s, but %s", c.Expected, seen, o.SilenceDoubt)}
+	case c.Expected.Allows():
+		return PortVerdict{Fail, fmt.Sprintf("expected %s, but %s", c.Expected, seen)}
+	case state == probes.Closed:
+		// A refusal where a drop was expected: the target's stack, or a
+		// middlebox near the prober that rejects everything?
+		if _, ok := aliveAfter(ev, c.Target, time.Time{}); !ok {
+			return PortVerdict{Inconclusive, fmt.Sprintf("expected %s, but %s; nothing of %s answered in this run, so a device near the prober may have refused it", c.Expected, seen, c.Target)}
+		}
+		return PortVerdict{Fail, fmt.Sprintf("expected %s, but %s: packets reach the host", c.Expected, seen)}
+	default:
+		if o.SilenceDoubt != "" {
+			return PortVerdict{Inconclusive, fmt.Sprintf("expected %s; %s, but %s", c.Expected, seen, o.SilenceDoubt)}
+		}
+		return PortVerdict{Fail, fmt.Sprintf("expected %s, but %s", c.Expected, seen)}
+	}
+}
+
+// rests returns why a silence- or refusal-based match cannot pass, or "".
+func rests(c PortCase, o probes.Observation, ev Evidence, nothingOpen bool) string {
+	if o.SilenceDoubt != "" && o.State != probes.Closed {
+		return o.SilenceDoubt
+	}
+	if ev.Network == "" {
+		return "the prober's own network was not shown to work in this run"
+	}
+	if nothingOpen {
+		return ""
+	}
+	if _, ok := aliveAfter(ev, c.Target, o.Started); !ok {
+		if _, before := aliveAfter(ev, c.Target, time.Time{}); before {
+			return fmt.Sprintf("%s stopped answering during the run: no open answer came from it after this probe", c.Target)
+		}
+		return fmt.Sprintf("%s was not shown alive: nothing of it answered open from this vantage in this run", c.Target)
+	}
+	return ""
+}
+
+func support(c PortCase, o probes.Observation, ev Evidence, nothingOpen bool) string {
+	if nothingOpen {
+		return fmt.Sprintf("network shown working (%s); %s is declared to have nothing open from here, so its liveness was not shown", ev.Network, c.Target)
+	}
+	a, _ := aliveAfter(ev, c.Target, o.Started)
+	return fmt.Sprintf("network shown working (%s) and %s shown alive (%s)", ev.Network, c.Target, a.How)
+}
+
+// aliveAfter finds an open answer of target that came at or after t.
+func aliveAfter(ev Evidence, target string, t time.Time) (Answer, bool) {
+	for _, a := range ev.Alive[target] {
+		if !a.At.Before(t) {
+			return a, true
+		}
+	}
+	return Answer{}, false
+}
+
+func describe(o probes.Observation) string {
+	if o.Outcome == "" {
+		return string(o.State)
+	}
+	return fmt.Sprintf("%s (%s)", o.State, o.Outcome)
+}
+
+func detail(o probes.Observation) string {
+	if o.Detail != "" {
+		return o.Outcome + ": " + o.Detail
+	}
+	return o.Outcome
+}
+
+// Combine judges an expectation from its ports' verdicts: the worst wins,
+// and the reason names the ports that decided it.
+func Combine(expectDiffers bool, ev Evidence, ports []int, pvs []PortVerdict) PortVerdict {
+	if len(pvs) == 0 {
+		return PortVerdict{Error, "no port was probed"}
+	}
+	worst := Pass
+	for _, pv := range pvs {
+		if pv.Verdict.rank() > worst.rank() {
+			worst = pv.Verdict
+		}
+	}
+	var reasons []string
+	for i, pv := range pvs {
+		if pv.Verdict == worst {
+			if len(pvs) == 1 {
+				reasons = append(reasons, pv.Reason)
+			} else {
+				reasons = append(reasons, fmt.Sprintf("port %d: %s", ports[i], pv.Reason))
+			}
+		}
+	}
+	sort.Strings(reasons[min(1, len(reasons)):])
+	if len(reasons) > 3 {
+		reasons = append(reasons[:3], fmt.Sprintf("and %d more ports alike", len(reasons)-3))
+	}
+	out := PortVerdict{worst, strings.Join(reasons, "; ")}
+	if (worst == Pass || worst == Fail) && expectDiffers && ev.VantageDoubt != "" {
+		return PortVerdict{Inconclusive, "what this vantage should see differs from the others, and " + ev.VantageDoubt + "; " + out.Reason}
+	}
+	return out
+}
+
+// Liveness builds the run's evidence from every observation: a STUN answer
+// (network, given as stunHow) and every open answer of every target.
+func Liveness(stunHow string, obs []TargetObservation) Evidence {
+	ev := Evidence{Network: stunHow, Alive: map[string][]Answer{}}
+	for _, to := range obs {
+		o := to.Obs
+		if o.State != probes.Open {
+			continue
+		}
+		at := o.Started.Add(o.Duration)
+		ev.Alive[to.Target] = append(ev.Alive[to.Target], Answer{At: at, How: fmt.Sprintf("%d/%s answered", to.Port, to.Transport)})
+		if ev.Network == "" {
+			ev.Network = fmt.Sprintf("%s answered on %d/%s", to.Target, to.Port, to.Transport)
+		}
+	}
+	for _, answers := range ev.Alive {
+		sort.Slice(answers, func(i, j int) bool { return answers[i].At.Before(answers[j].At) })
+	}
+	return ev
+}
+
+// TargetObservation is an observation with the target it was made of.
+type TargetObservation struct {
+	Target    string
+	Port      int
+	Transport string
+	Obs       probes.Observation
+}

@@ -1,0 +1,199 @@
+// Package plan turns an expectation table and a vantage into the work of one
+// run: which expectations apply, which packets go to which address and port,
+// and which ports of a range are sampled. It is pure: it sends nothing, and
+// the same inputs (seed included) give the same plan.
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"probe/internal/config"
+	"probe/internal/expect"
+	"probe/internal/kinds"
+	"probe/internal/sample"
+	"probe/probes"
+)
+
+// Plan is the work of one run from one vantage.
+type Plan struct {
+	// Vantage is the vantage the run is made from.
+	Vantage string
+	// Seed chose the sampled ports of every range; a re-run with the same
+	// seed probes the same ports.
+	Seed int64
+	// Checks are the expectations that say something for this vantage, in
+	// file order.
+	Checks []Check
+	// Tasks are the probes to send, each once however many checks use it.
+	Tasks []Task
+	// NotApplicable lists the ids of expectations that say nothing for this
+	// vantage.
+	NotApplicable []string
+}
+
+// Check is one expectation as this vantage must judge it.
+type Check struct {
+	// ID is the expectation's id.
+	ID string
+	// Expectation is the row of the file.
+	Expectation *config.Expectation
+	// Address is the target's address as dialled.
+	Address string
+	// Expected is what this vantage should see.
+	Expected expect.Word
+	// Differs says the expected word is not the same for every vantage the
+	// expectation names, so the verdict depends on where the run stands.
+	Differs bool
+	// NothingOpen says the config declares that this target has nothing open
+	// from this vantage, so its liveness cannot be shown here.
+	NothingOpen bool
+	// Ports are the probed ports in order: the listed ports, or a range's
+	// edges and sample, then its controls.
+	Ports []PortTask
+	// Sample describes a range's sample; nil for listed ports.
+	Sample *sample.Sample
+}
+
+// PortTask ties one probed port of a check to the task that probes it.
+type PortTask struct {
+	Port int
+	// Control marks a port just outside a range: it must behave like the
+	// rest of the host, not like the range.
+	Control bool
+	// Task is the index into Plan.Tasks.
+	Task int
+}
+
+// Task is one probe to send.
+type Task struct {
+	// Kind is the probe kind.
+	Kind string
+	// Target is where it goes.
+	Target probes.Target
+	// Params are the kind's options.
+	Params kinds.Params
+	// Group, when not empty, names a set of tasks the kind probes together
+	// (a range sample paced against ICMP rate limits).
+	Group string
+}
+
+// Options are the run-wide inputs of the plan.
+type Options struct {
+	// Seed for range samples; 0 picks one from Now.
+	Seed int64
+	// CAFile adds roots for TLS checks.
+	CAFile string
+	// Now is the clock, for tests.
+	Now func() time.Time
+}
+
+// DefaultSample is how many random even ports of a range are probed when
+// the config does not say.
+const DefaultSample = 8
+
+// MaxRangeTasks bounds a full range (one probe per port) that is not sampled.
+const MaxRangeTasks = 65535
+
+// Make builds the plan of f for vantage.
+func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
+	if f.Vantage(vantage) == nil {
+		return nil, fmt.Errorf("the file has no vantage %q", vantage)
+	}
+	seed := opt.Seed
+	if seed == 0 {
+		now := time.Now
+		if opt.Now != nil {
+			now = opt.Now
+		}
+		seed = now().UnixNano() & (1<<53 - 1)
+	}
+	p := &Plan{Vantage: vantage, Seed: seed}
+	index := map[string]int{} // task key → index, to merge duplicates
+	for i := range f.Expectations {
+		e := &f.Expectations[i]
+		word, ok := e.Expect[vantage]
+		if !ok {
+			p.NotApplicable = append(p.NotApplicable, e.ID)
+			continue
+		}
+		t := f.Target(e.Target)
+		kind := kinds.Lookup(e.Probe)
+		c := Check{
+			ID: e.ID, Expectation: e, Address: t.Address, Expected: expect.Word(word),
+			Differs:     differs(e.Expect) || len(e.Expect) < len(f.Vantages),
+			NothingOpen: slices.Contains(t.NothingOpenFrom, vantage),
+		}
+		timeout := f.Defaults.Timeout.Std()
+		if e.Timeout != 0 {
+			timeout = e.Timeout.Std()
+		}
+		params := kinds.Params{Timeout: timeout, Retries: *f.Defaults.Retries, Sections: e.Sections, CAFile: opt.CAFile}
+		var ports []PortTask
+		group := ""
+		switch {
+		case e.IsRange() && kind.RunPorts != nil:
+			n := DefaultSample
+			if e.RTP != nil && e.RTP.Sample > 0 {
+				n = e.RTP.Sample
+			}
+			s := sample.Ports(e.RangeLo, e.RangeHi, n, seed)
+			c.Sample = &s
+			for _, port := range s.InRange {
+				ports = append(ports, PortTask{Port: port})
+			}
+			for _, port := range s.Controls {
+				ports = append(ports, PortTask{Port: port, Control: true})
+			}
+			group = e.ID
+		case e.IsRange():
+			for port := e.RangeLo; port <= e.RangeHi; port++ {
+				ports = append(ports, PortTask{Port: port})
+			}
+		default:
+			for _, port := range e.PortList {
+				ports = append(ports, PortTask{Port: port})
+			}
+		}
+		for j := range ports {
+			task := Task{
+				Kind:   e.Probe,
+				Target: probes.Target{Name: e.Target, Host: t.Address, Port: ports[j].Port, Transport: e.Transport},
+				Params: params,
+				Group:  group,
+			}
+			key := taskKey(task)
+			idx, seen := index[key]
+			if !seen || group != "" {
+				idx = len(p.Tasks)
+				p.Tasks = append(p.Tasks, task)
+				index[key] = idx
+			}
+			ports[j].Task = idx
+		}
+		c.Ports = ports
+		p.Checks = append(p.Checks, c)
+	}
+	return p, nil
+}
+
+// taskKey identifies a probe for merging duplicates: the same kind, to the
+// same address, port and transport, with the same options.
+func taskKey(t Task) string {
+	sections, _ := json.Marshal(t.Params.Sections)
+	return fmt.Sprintf("%s|%s|%s|%d|%s|%s", t.Kind, t.Target.Transport, t.Target.Host, t.Target.Port, t.Params.Timeout, sections)
+}
+
+func differs(m map[string]string) bool {
+	first := ""
+	for _, w := range m {
+		if first == "" {
+			first = w
+		} else if w != first {
+			return true
+		}
+	}
+	return false
+}
