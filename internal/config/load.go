@@ -43,7 +43,7 @@ func Parse(name string, data []byte) (*File, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, decodeProblems(name, err)
+		return nil, decodeProblems(name, err, indexPositions(data))
 	}
 	sum := sha256.Sum256(data)
 	f.Path, f.Digest = name, hex.EncodeToString(sum[:])
@@ -83,13 +83,13 @@ func firstBad(data []byte) int {
 
 // decodeProblems turns the decoder's errors into located problems: every
 // unknown key at once, or the first syntax or type error.
-func decodeProblems(name string, err error) Problems {
+func decodeProblems(name string, err error, pos positions) Problems {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
 		var ps Problems
 		for _, e := range strict.Errors {
 			line, col := e.Position()
-			ps = append(ps, Problem{File: name, Line: line, Col: col, Key: keyString(e.Key()),
+			ps = append(ps, Problem{File: name, Line: line, Col: col, Key: pos.pathAt(line, col, keyString(e.Key())),
 				Msg: "unknown key (check its spelling and the table it is in)"})
 		}
 		return ps.sorted()
@@ -98,7 +98,7 @@ func decodeProblems(name string, err error) Problems {
 	if errors.As(err, &de) {
 		line, col := de.Position()
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		return Problems{{File: name, Line: line, Col: col, Key: keyString(de.Key()), Msg: msg}}
+		return Problems{{File: name, Line: line, Col: col, Key: pos.pathAt(line, col, keyString(de.Key())), Msg: msg}}
 	}
 	return Problems{{File: name, Msg: strings.TrimPrefix(err.Error(), "toml: ")}}
 }

@@ -57,10 +57,25 @@ func indexPositions(data []byte) positions {
 		if _, seen := pos[joined]; !seen {
 			pos[joined] = at
 		}
-		if v := n.Value(); v != nil && v.Kind == unstable.InlineTable {
+		v := n.Value()
+		if v == nil {
+			return
+		}
+		switch v.Kind {
+		case unstable.InlineTable:
 			children := v.Children()
 			for children.Next() {
 				keyvals(path, children.Node())
+			}
+		case unstable.Array:
+			children := v.Children()
+			for i := 0; children.Next(); i++ {
+				el := children.Node()
+				if el.Raw.Length == 0 {
+					continue
+				}
+				sh := p.Shape(el.Raw)
+				pos[joined+"."+strconv.Itoa(i)] = position{sh.Start.Line, sh.Start.Column}
 			}
 		}
 	}
@@ -83,6 +98,21 @@ func indexPositions(data []byte) positions {
 		}
 	}
 	return pos
+}
+
+// pathAt finds the key path written at line and col, for errors that come
+// with a position but a key stripped of array indexes.
+func (ps positions) pathAt(line, col int, fallback string) string {
+	best := ""
+	for path, p := range ps {
+		if p.line == line && p.col == col && len(path) > len(best) {
+			best = path
+		}
+	}
+	if best == "" {
+		return fallback
+	}
+	return display(best)
 }
 
 // at finds the position of a path, or of its nearest written ancestor when

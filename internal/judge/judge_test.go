@@ -1,0 +1,164 @@
+package judge
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"probe/internal/expect"
+	"probe/internal/kinds"
+	"probe/probes"
+)
+
+var t0 = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+
+func obs(s probes.State) probes.Observation {
+	return probes.Observation{State: s, Outcome: "seen", Started: t0, Duration: time.Second}
+}
+
+// alive is evidence where the network works and "api" answered after t0.
+var alive = Evidence{Network: "STUN answered", Alive: map[string][]Answer{"api": {{At: t0.Add(5 * time.Second), How: "443/tcp answered"}}}}
+
+// deadNet is evidence where nothing answered at all.
+var deadNet = Evidence{Alive: map[string][]Answer{}}
+
+// netOnly is evidence where the network works but api never answered.
+var netOnly = Evidence{Network: "STUN answered", Alive: map[string][]Answer{}}
+
+// bannedEarly is evidence where api answered only before the probe.
+var bannedEarly = Evidence{Network: "STUN answered", Alive: map[string][]Answer{"api": {{At: t0.Add(-time.Second), How: "22/tcp answered"}}}}
+
+func TestPortEveryWordAndState(t *testing.T) {
+	// want[word][state] with full liveness evidence.
+	want := map[expect.Word]map[probes.State]Verdict{
+		expect.Open:        {probes.Open: Pass, probes.Closed: Fail, probes.Filtered: Fail, probes.OpenFiltered: Fail},
+		expect.Closed:      {probes.Open: Fail, probes.Closed: Pass, probes.Filtered: Fail, probes.OpenFiltered: Fail},
+		expect.Filtered:    {probes.Open: Fail, probes.Closed: Fail, probes.Filtered: Pass, probes.OpenFiltered: Pass},
+		expect.Reachable:   {probes.Open: Pass, probes.Closed: Pass, probes.Filtered: Fail, probes.OpenFiltered: Fail},
+		expect.Unreachable: {probes.Open: Fail, probes.Closed: Fail, probes.Filtered: Pass, probes.OpenFiltered: Pass},
+		expect.NotOpen:     {probes.Open: Fail, probes.Closed: Pass, probes.Filtered: Pass, probes.OpenFiltered: Pass},
+	}
+	for _, w := range expect.Words {
+		for _, s := range []probes.State{probes.Open, probes.Closed, probes.Filtered, probes.OpenFiltered} {
+			got := Port(PortCase{Target: "api", Port: 22, Expected: w, Obs: obs(s)}, alive, false)
+			if got.Verdict != want[w][s] {
+				t.Errorf("expected %s, observed %s: verdict = %s (%s); want %s", w, s, got.Verdict, got.Reason, want[w][s])
+			}
+		}
+	}
+}
+
+func TestPortLiveness(t *testing.T) {
+	tests := []struct {
+		name        string
+		word        expect.Word
+		state       probes.State
+		ev          Evidence
+		nothingOpen bool
+		want        Verdict
+		reason      string // a fragment the reason must hold
+	}{
+		{"silence_without_network", expect.Filtered, probes.Filtered, deadNet, false, Inconclusive, "network was not shown"},
+		{"silence_target_not_alive", expect.Filtered, probes.Filtered, netOnly, false, Inconclusive, "not shown alive"},
+		{"silence_target_banned_before", expect.Filtered, probes.Filtered, bannedEarly, false, Inconclusive, "stopped answering"},
+		{"silence_nothing_open_network_ok", expect.Unreachable, probes.Filtered, netOnly, true, Pass, "liveness was not shown"},
+		{"silence_nothing_open_no_network", expect.Unreachable, probes.Filtered, deadNet, true, Inconclusive, "network was not shown"},
+		{"refusal_without_liveness", expect.NotOpen, probes.Closed, netOnly, false, Inconclusive, "not shown alive"},
+		{"refusal_where_drop_expected_no_liveness", expect.Filtered, probes.Closed, netOnly, false, Inconclusive, "device near the prober"},
+		{"refusal_where_drop_expected_alive", expect.Filtered, probes.Closed, alive, false, Fail, "packets reach the host"},
+		{"open_needs_no_liveness", expect.Open, probes.Open, deadNet, false, Pass, "open"},
+		{"open_where_shut_expected_fails_anyway", expect.Unreachable, probes.Open, deadNet, false, Fail, "it is open"},
+		{"allow_fails_when_network_dead", expect.Open, probes.Filtered, deadNet, false, Fail, "expected open"},
+		{"reachable_silent_fails", expect.Reachable, probes.OpenFiltered, alive, false, Fail, "expected reachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Port(PortCase{Target: "api", Port: 8021, Expected: tt.word, Obs: obs(tt.state)}, tt.ev, tt.nothingOpen)
+			if got.Verdict != tt.want || !strings.Contains(got.Reason, tt.reason) {
+				t.Errorf("verdict = %s (%q); want %s with %q", got.Verdict, got.Reason, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+func TestPortSilenceDoubt(t *testing.T) {
+	o := obs(probes.OpenFiltered)
+	o.SilenceDoubt = "ICMP rate limiting at the target may explain the silence"
+	for _, w := range []expect.Word{expect.Unreachable, expect.Reachable, expect.Filtered} {
+		got := Port(PortCase{Target: "api", Port: 16384, Expected: w, Obs: o}, alive, false)
+		if got.Verdict != Inconclusive || !strings.Contains(got.Reason, "rate limiting") {
+			t.Errorf("expected %s on doubtful silence: %s (%s); want inconclusive", w, got.Verdict, got.Reason)
+		}
+	}
+}
+
+func TestPortErrorsAndChecks(t *testing.T) {
+	notRun := probes.Observation{Error: probes.ErrCanceled, Outcome: "not run: the run ended first"}
+	if got := Port(PortCase{Target: "api", Expected: expect.Open, Obs: notRun}, alive, false); got.Verdict != Inconclusive {
+		t.Errorf("not run: %s; want inconclusive", got.Verdict)
+	}
+	unresolved := probes.Observation{Error: probes.ErrResolve, Outcome: "name did not resolve", Detail: "lookup db.internal: no such host"}
+	if got := Port(PortCase{Target: "db", Expected: expect.Unreachable, Obs: unresolved}, alive, false); got.Verdict != Error || !strings.Contains(got.Reason, "db.internal") {
+		t.Errorf("unresolved: %s (%s); want error naming the host", got.Verdict, got.Reason)
+	}
+	notSSH := obs(probes.Open)
+	notSSH.Error, notSSH.Outcome = probes.ErrProtocol, "no SSH banner"
+	if got := Port(PortCase{Target: "api", Expected: expect.Open, Obs: notSSH}, alive, false); got.Verdict != Fail {
+		t.Errorf("open but wrong protocol: %s; want fail", got.Verdict)
+	}
+	checks := []kinds.Check{{Name: "auth_methods", Expected: "publickey", Observed: "password,publickey", Pass: false}}
+	got := Port(PortCase{Target: "api", Expected: expect.Open, Obs: obs(probes.Open), Checks: checks}, alive, false)
+	if got.Verdict != Fail || !strings.Contains(got.Reason, "auth_methods") {
+		t.Errorf("failed assertion: %s (%s); want fail naming it", got.Verdict, got.Reason)
+	}
+	checks[0].Critical = true
+	got = Port(PortCase{Target: "api", Expected: expect.Open, Obs: obs(probes.Open), Checks: checks}, alive, false)
+	if !strings.HasPrefix(got.Reason, "CRITICAL") {
+		t.Errorf("critical assertion reason = %q; want it marked CRITICAL", got.Reason)
+	}
+}
+
+func TestCombine(t *testing.T) {
+	p, f, i, e := PortVerdict{Pass, "p"}, PortVerdict{Fail, "f"}, PortVerdict{Inconclusive, "i"}, PortVerdict{Error, "e"}
+	tests := []struct {
+		name    string
+		pvs     []PortVerdict
+		differs bool
+		ev      Evidence
+		want    Verdict
+	}{
+		{"all_pass", []PortVerdict{p, p}, false, alive, Pass},
+		{"fail_wins", []PortVerdict{p, i, e, f}, false, alive, Fail},
+		{"error_over_inconclusive", []PortVerdict{p, i, e}, false, alive, Error},
+		{"inconclusive_over_pass", []PortVerdict{p, i}, false, alive, Inconclusive},
+		{"unconfirmed_vantage_pass", []PortVerdict{p}, true, Evidence{VantageDoubt: "no STUN"}, Inconclusive},
+		{"unconfirmed_vantage_fail", []PortVerdict{f}, true, Evidence{VantageDoubt: "no STUN"}, Inconclusive},
+		{"unconfirmed_vantage_same_everywhere", []PortVerdict{p}, false, Evidence{VantageDoubt: "no STUN"}, Pass},
+		{"nothing_probed", nil, false, alive, Error},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ports := make([]int, len(tt.pvs))
+			if got := Combine(tt.differs, tt.ev, ports, tt.pvs); got.Verdict != tt.want {
+				t.Errorf("Combine = %s (%s); want %s", got.Verdict, got.Reason, tt.want)
+			}
+		})
+	}
+}
+
+func TestLiveness(t *testing.T) {
+	open := obs(probes.Open)
+	ev := Liveness("", []TargetObservation{
+		{Target: "api", Port: 443, Transport: "tcp", Obs: open},
+		{Target: "fs", Port: 22, Transport: "tcp", Obs: obs(probes.Filtered)},
+	})
+	if ev.Network == "" {
+		t.Errorf("an open answer did not count as network evidence")
+	}
+	if len(ev.Alive["api"]) != 1 || len(ev.Alive["fs"]) != 0 {
+		t.Errorf("Alive = %v; want api only", ev.Alive)
+	}
+	if ev := Liveness("", []TargetObservation{{Target: "fs", Obs: obs(probes.Closed)}}); ev.Network != "" {
+		t.Errorf("a refusal counted as network evidence: %q", ev.Network)
+	}
+}
