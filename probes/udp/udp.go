@@ -36,34 +36,60 @@ type Exchange struct {
 	Silence probes.State
 	// Sent names what is sent, for the evidence ("SIP OPTIONS").
 	Sent string
+	// Local, when set, is told the connected socket's local address before
+	// the first send, for protocols that name it in the request (SIP's Via).
+	Local func(addr net.Addr)
 }
 
 // Do runs the exchange against t and returns the observation and the reply
 // datagram, if any.
+//
+// Nothing is sent once ctx is done: an exchange that could not send at all
+// comes back with Error probes.ErrCanceled, never as silence, because
+// silence is only evidence when something was sent.
 func Do(ctx context.Context, t probes.Target, ex Exchange) (probes.Observation, []byte) {
 	obs := probes.Start(ex.Sent)
 	obs.Attempts = 0
+	if len(ex.Waits) == 0 || ex.Payload == nil {
+		obs = obs.Settle(t, nil)
+		obs.State, obs.Error, obs.Outcome = probes.NoState, probes.ErrInternal, "the exchange has nothing to send"
+		return obs, nil
+	}
+	if ctx.Err() != nil {
+		return notSent(obs, t), nil
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
 	if err != nil {
+		if ctx.Err() != nil {
+			return notSent(obs, t), nil
+		}
 		return obs.Settle(t, err), nil
 	}
 	defer conn.Close()
+	if ex.Local != nil {
+		ex.Local(conn.LocalAddr())
+	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
 	defer stop()
 
-	buf := make([]byte, 65535)
+	buf := make([]byte, MaxDatagram)
 	for attempt, wait := range ex.Waits {
 		if ctx.Err() != nil {
 			break
 		}
 		obs.Attempts++
 		if _, err := conn.Write(ex.Payload(attempt)); err != nil {
-			return obs.Settle(t, err), nil
+			// An ICMP error to an earlier send is reported here, on the
+			// next write, when it came after that send's wait.
+			return Settle(obs, t, err), nil
 		}
-		deadline := time.Now().Add(wait)
-		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-			deadline = d
+		deadline, last := time.Now().Add(wait), false
+		if d, ok := ctx.Deadline(); ok && !d.After(deadline) {
+			// The context ends this wait. Its own timer may fire a
+			// moment after the read deadline does, so stop here rather
+			// than send once more after the deadline.
+			deadline, last = d, true
 		}
 		_ = conn.SetReadDeadline(deadline)
 		for {
@@ -79,12 +105,14 @@ func Do(ctx context.Context, t probes.Target, ex Exchange) (probes.Observation, 
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				break
 			}
-			obs = obs.Settle(t, err)
-			if obs.State == probes.Closed {
-				obs.Outcome = "ICMP port unreachable"
-			}
-			return obs, nil
+			return Settle(obs, t, err), nil
 		}
+		if last {
+			break
+		}
+	}
+	if obs.Attempts == 0 {
+		return notSent(obs, t), nil
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return obs.Settle(t, ctx.Err()), nil
@@ -92,12 +120,46 @@ func Do(ctx context.Context, t probes.Target, ex Exchange) (probes.Observation, 
 	obs = obs.Settle(t, nil)
 	obs.State = ex.Silence
 	obs.Outcome = fmt.Sprintf("no reply to %d sends", obs.Attempts)
+	if obs.Attempts == 1 {
+		obs.Outcome = "no reply to 1 send"
+	}
 	return obs, nil
 }
 
+// MaxDatagram is the largest UDP payload read; nothing larger fits in an
+// IPv4 or (non-jumbo) IPv6 datagram.
+const MaxDatagram = 65535
+
+// Settle completes obs from the error a read or write on a connected UDP
+// socket ended with, naming the ICMP answer the error stands for: an
+// ECONNREFUSED on UDP is an ICMP port unreachable, not a TCP refusal.
+func Settle(obs probes.Observation, t probes.Target, err error) probes.Observation {
+	obs = obs.Settle(t, err)
+	if obs.State == probes.Closed {
+		obs.Outcome = "ICMP port unreachable"
+	}
+	return obs
+}
+
+func notSent(obs probes.Observation, t probes.Target) probes.Observation {
+	obs = obs.Settle(t, nil)
+	obs.State, obs.Error, obs.Outcome = probes.NoState, probes.ErrCanceled, "not sent: the run ended first"
+	return obs
+}
+
 // Backoff returns the RFC 3261 retransmission waits for a non-INVITE
-// request over UDP: T1, doubling up to T2, that fit within total.
+// request over UDP: T1, doubling up to T2, that fit within total; the last
+// wait is cut so the waits add up to total exactly. A total of zero or less
+// gives no waits (nothing is sent); a t1 of zero or less gives one wait of
+// total (one send, no retransmission); a t2 below t1 counts as t1.
 func Backoff(t1, t2, total time.Duration) []time.Duration {
+	if total <= 0 {
+		return nil
+	}
+	if t1 <= 0 {
+		return []time.Duration{total}
+	}
+	t2 = max(t2, t1)
 	var waits []time.Duration
 	var spent time.Duration
 	for w := t1; spent < total; {
