@@ -1,0 +1,391 @@
+package rtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"probe/probes"
+	"probe/probes/udp"
+)
+
+// Pacing defaults, each with why.
+const (
+	// DefaultBurst sends go at once: one fewer than Linux's bucket of six,
+	// leaving a token for the other probes to the same host.
+	DefaultBurst = 5
+	// DefaultPace spaces the sends after the burst: Linux earns one ICMP
+	// token back per second.
+	DefaultPace = time.Second
+	// DefaultWait is how long to listen after the last send: an ICMP error
+	// or an echo comes back within a round trip, and 2 s covers a slow path.
+	DefaultWait = 2 * time.Second
+)
+
+// Options tune a range probe. The zero value is the default.
+type Options struct {
+	// Wait is how long to listen after a send, at least; every socket
+	// stays open until the last send's wait ends. DefaultWait when zero.
+	// A port is sent only while its whole wait still fits before the
+	// context's deadline.
+	Wait time.Duration
+	// Burst is how many sends go at once before pacing starts;
+	// DefaultBurst when zero or less.
+	Burst int
+	// Pace is the gap between sends after the burst; DefaultPace when zero
+	// or less.
+	Pace time.Duration
+	// RateLimit is the target's ICMP limiter as assumed when judging
+	// silence; LinuxRateLimit when zero. An Interval below zero assumes no
+	// limit.
+	RateLimit RateLimit
+	// Controls lists the ports that are controls (outside the range); they
+	// are probed like the rest and marked in their facts.
+	Controls []int
+	// Rand draws the packets' sequence numbers, timestamps and SSRCs;
+	// math/rand/v2's global source when nil.
+	Rand *rand.Rand
+}
+
+func (o Options) withDefaults() Options {
+	if o.Wait <= 0 {
+		o.Wait = DefaultWait
+	}
+	if o.Burst <= 0 {
+		o.Burst = DefaultBurst
+	}
+	if o.Pace <= 0 {
+		o.Pace = DefaultPace
+	}
+	if o.RateLimit == (RateLimit{}) {
+		o.RateLimit = LinuxRateLimit
+	}
+	return o
+}
+
+// Answer names what came back from one port.
+type Answer string
+
+const (
+	AnswerReply           Answer = "reply"                 // a datagram came back: open
+	AnswerPortUnreachable Answer = "icmp-port-unreachable" // closed: passed the firewall
+	AnswerProhibited      Answer = "icmp-prohibited"       // filtered by a rejecting firewall
+	AnswerSilence         Answer = "silence"               // open|filtered
+	AnswerError           Answer = "error"                 // the prober could not send
+	AnswerUnfinished      Answer = "unfinished"            // sent, but the run stopped before the wait ended
+	AnswerNotSent         Answer = "not-sent"              // the run ended before this port's turn
+)
+
+// Facts are what the probe of one port sent and saw.
+type Facts struct {
+	// Control marks a port outside the range, probed as a control.
+	Control bool `json:"control"`
+	// Answer names what came back.
+	Answer Answer `json:"answer"`
+	// Seq, Timestamp and SSRC are the sent packet's header fields; zero
+	// when nothing was sent.
+	Seq       uint16 `json:"seq"`
+	Timestamp uint32 `json:"timestamp"`
+	SSRC      uint32 `json:"ssrc"`
+	// SentAfter is when the packet left, counted from the start of the
+	// range's probe: the evidence of the pacing.
+	SentAfter time.Duration `json:"sent_after_ns"`
+	// ICMPBudget is how many ICMP error tokens the target's bucket held
+	// just before this send, by a replay of RateLimit over the sends
+	// (rounded to hundredths).
+	ICMPBudget float64 `json:"icmp_budget"`
+	// RateLimitSuspect says the port was silent and was sent when the
+	// bucket may have been empty: a closed port would have looked the same.
+	RateLimitSuspect bool `json:"rate_limit_suspect"`
+	// ReplyBytes is the reply's length, when one came.
+	ReplyBytes int `json:"reply_bytes,omitempty"`
+	// ReplyKind is what the reply's first byte says it is (ReplyKind).
+	ReplyKind string `json:"reply_kind,omitempty"`
+	// Echo says the reply was the sent packet, byte for byte.
+	Echo bool `json:"echo,omitempty"`
+}
+
+// Sent is the observation's description of what goes to each port.
+const Sent = "RTP PCMU packet, once"
+
+// port is one port's probe in flight.
+type port struct {
+	target  probes.Target
+	packet  []byte
+	facts   *Facts
+	sent    bool
+	at      time.Time // when the packet left
+	conn    *net.UDPConn
+	done    chan struct{}
+	reply   []byte
+	err     error     // the read's error, when no reply came
+	endedAt time.Time // when the read returned
+	obs     probes.Observation
+}
+
+// ProbePorts sends one RTP packet to each port of host, paced, and returns
+// one observation per port, in order. Every port's packet goes to the same
+// address (host is resolved once), since the ICMP limit is per address.
+//
+// ctx's deadline bounds everything: a port whose turn, plus its wait, would
+// fall after the deadline is not sent, and comes back with Error
+// probes.ErrCanceled. It holds no lock shared with other probes.
+func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []probes.Observation {
+	opt = opt.withDefaults()
+	start := time.Now()
+	ps := make([]*port, len(ports))
+	for i, p := range ports {
+		ps[i] = &port{
+			target: probes.Target{Host: host, Port: p, Transport: "udp"},
+			facts:  &Facts{Control: slices.Contains(opt.Controls, p), Answer: AnswerNotSent},
+		}
+	}
+	out := func() []probes.Observation {
+		obs := make([]probes.Observation, len(ps))
+		for i, p := range ps {
+			if p.facts.Answer == AnswerNotSent {
+				p.obs = notProbed(ctx, start)
+			}
+			obs[i] = p.obs
+			obs[i].Facts = p.facts
+		}
+		return obs
+	}
+	if len(ps) == 0 {
+		return out()
+	}
+
+	addr, err := resolve(ctx, host)
+	if err != nil {
+		for _, p := range ps {
+			if ctx.Err() == nil {
+				p.obs = settle(start, p.target, err)
+				p.facts.Answer = AnswerError
+			}
+		}
+		return out()
+	}
+
+	wait := opt.Wait
+	deadline, hasDeadline := ctx.Deadline()
+	if left := time.Until(deadline); hasDeadline && left < wait {
+		// Less time than one wait: the burst gets half of it, so that
+		// it is sent and its wait still ends before the deadline.
+		wait = left / 2
+	}
+	if wait <= 0 {
+		return out() // the deadline has passed: nothing may be sent
+	}
+
+	// Reads end when the last send's wait does, or at once when ctx ends.
+	var mu sync.Mutex
+	var open []*net.UDPConn
+	stopped := false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		for _, c := range open {
+			_ = c.SetReadDeadline(time.Now())
+		}
+	})
+	defer stop()
+
+	rnd := opt.Rand
+	var last time.Time
+	for i, p := range ps {
+		next := start
+		if i >= opt.Burst {
+			next = start.Add(time.Duration(i-opt.Burst+1) * opt.Pace)
+			next = laterOf(next, last.Add(opt.Pace))
+		}
+		if hasDeadline && next.Add(wait).After(deadline) {
+			break
+		}
+		if !sleepUntil(ctx, next) {
+			break
+		}
+		if hasDeadline && time.Now().Add(wait).After(deadline) {
+			break // running late: this port's wait no longer fits
+		}
+		seq, ts, ssrc := uint16(draw(rnd)), draw(rnd), draw(rnd)
+		p.packet = Packet(seq, ts, ssrc)
+		p.facts.Seq, p.facts.Timestamp, p.facts.SSRC = seq, ts, ssrc
+		conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(p.target.Port))))
+		if err != nil {
+			p.obs = settle(time.Now(), p.target, err)
+			p.facts.Answer = AnswerError
+			continue
+		}
+		p.at = time.Now()
+		if _, err := conn.Write(p.packet); err != nil {
+			conn.Close()
+			p.obs = settle(p.at, p.target, err)
+			p.facts.Answer = AnswerError
+			continue
+		}
+		p.sent, p.conn, p.done = true, conn, make(chan struct{})
+		last = p.at
+		mu.Lock()
+		if stopped {
+			_ = conn.SetReadDeadline(time.Now())
+		}
+		open = append(open, conn)
+		mu.Unlock()
+		go p.read()
+	}
+
+	if !last.IsZero() {
+		end := last.Add(wait)
+		mu.Lock()
+		if !stopped {
+			for _, c := range open {
+				_ = c.SetReadDeadline(end)
+			}
+		}
+		mu.Unlock()
+	}
+	var at []time.Duration
+	var replied []bool
+	var sent []*port
+	for _, p := range ps {
+		if !p.sent {
+			continue
+		}
+		<-p.done
+		p.conn.Close()
+		sent = append(sent, p)
+		at = append(at, p.at.Sub(start))
+		replied = append(replied, p.reply != nil)
+	}
+	budget := opt.RateLimit.Budget(at, replied)
+	for i, p := range sent {
+		p.facts.SentAfter = at[i]
+		p.facts.ICMPBudget = math.Round(budget[i]*100) / 100
+		p.conclude(wait, budget[i], opt.RateLimit)
+	}
+	return out()
+}
+
+func (p *port) read() {
+	defer close(p.done)
+	buf := make([]byte, udp.MaxDatagram)
+	n, err := p.conn.Read(buf)
+	p.endedAt = time.Now()
+	if err != nil {
+		p.err = err
+		return
+	}
+	p.reply = append([]byte{}, buf[:n]...)
+}
+
+// conclude turns what the read saw into the port's observation.
+func (p *port) conclude(wait time.Duration, budget float64, rl RateLimit) {
+	obs := probes.Observation{Started: p.at, Sent: Sent, Attempts: 1}
+	f := p.facts
+	switch {
+	case p.reply != nil:
+		obs = obs.Settle(p.target, nil)
+		obs.Outcome = "reply received"
+		f.Answer, f.ReplyBytes, f.ReplyKind = AnswerReply, len(p.reply), ReplyKind(p.reply)
+		f.Echo = string(p.reply) == string(p.packet)
+	case !errors.Is(p.err, os.ErrDeadlineExceeded):
+		obs = udp.Settle(obs, p.target, p.err)
+		switch obs.State {
+		case probes.Closed:
+			f.Answer = AnswerPortUnreachable
+		case probes.Filtered:
+			f.Answer = AnswerProhibited
+		default:
+			f.Answer = AnswerError
+		}
+	case p.endedAt.Sub(p.at) < wait:
+		// The run was stopped before this port's wait was over: its
+		// silence was not waited for, so it is no evidence.
+		obs = obs.Settle(p.target, context.Canceled)
+		obs.Outcome = "sent, but the run was stopped before the wait ended"
+		f.Answer = AnswerUnfinished
+	default:
+		obs = obs.Settle(p.target, nil)
+		obs.State = probes.OpenFiltered
+		obs.Outcome = "no reply to 1 send"
+		f.Answer = AnswerSilence
+		if budget < 1 {
+			f.RateLimitSuspect = true
+			obs.Outcome = "no reply; ICMP rate limiting may explain the silence"
+			obs.SilenceDoubt = fmt.Sprintf(
+				"sent when the target's ICMP error budget may have been spent (%.2f of %d tokens, replaying a limit of one per %s): a closed port would have been silent too",
+				budget, rl.Burst, rl.Interval)
+		}
+	}
+	obs.Duration = p.endedAt.Sub(p.at)
+	p.obs = obs
+}
+
+// notProbed is the observation of a port whose turn never came.
+func notProbed(ctx context.Context, start time.Time) probes.Observation {
+	obs := probes.Observation{Started: start, Error: probes.ErrCanceled, Outcome: "not probed before the run's deadline"}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		obs.Outcome = "not probed: the run was stopped first"
+	}
+	return obs
+}
+
+func settle(started time.Time, t probes.Target, err error) probes.Observation {
+	obs := probes.Observation{Started: started, Sent: Sent}
+	obs = obs.Settle(t, err)
+	obs.Attempts = 0
+	return obs
+}
+
+// resolve picks the one address every packet goes to.
+func resolve(ctx context.Context, host string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Unmap(), nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(addrs) == 0 {
+		return netip.Addr{}, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+	}
+	return addrs[0].Unmap(), nil
+}
+
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func draw(r *rand.Rand) uint32 {
+	if r == nil {
+		return rand.Uint32()
+	}
+	return r.Uint32()
+}

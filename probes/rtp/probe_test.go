@@ -1,0 +1,278 @@
+package rtp
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"probe/probes"
+)
+
+// listener is a loopback UDP socket that records every datagram it gets,
+// and echoes them when asked to. One that is never read stands for a
+// firewall that drops.
+type listener struct {
+	conn *net.UDPConn
+	port int
+	mu   sync.Mutex
+	got  [][]byte
+}
+
+func newListener(t *testing.T, echo bool) *listener {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	l := &listener{conn: c, port: c.LocalAddr().(*net.UDPAddr).Port}
+	if echo {
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				n, from, err := c.ReadFromUDP(buf)
+				if err != nil {
+					return
+				}
+				l.mu.Lock()
+				l.got = append(l.got, append([]byte{}, buf[:n]...))
+				l.mu.Unlock()
+				_, _ = c.WriteToUDP(buf[:n], from)
+			}
+		}()
+	}
+	return l
+}
+
+// received returns what an echoing listener got, or drains a silent one.
+func (l *listener) received(echo bool) [][]byte {
+	if !echo {
+		buf := make([]byte, 2048)
+		for {
+			_ = l.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			n, _, err := l.conn.ReadFromUDP(buf)
+			if err != nil {
+				break
+			}
+			l.got = append(l.got, append([]byte{}, buf[:n]...))
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.got
+}
+
+// closedPort returns a loopback port where nothing listens; loopback is
+// exempt from ICMP rate limiting, so it always draws a port unreachable.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.LocalAddr().(*net.UDPAddr).Port
+	c.Close()
+	return p
+}
+
+func facts(t *testing.T, o probes.Observation) *Facts {
+	t.Helper()
+	f, ok := o.Facts.(*Facts)
+	if !ok {
+		t.Fatalf("facts are %T; want *Facts", o.Facts)
+	}
+	return f
+}
+
+// fast paces a loopback test without waiting a second per port.
+var fast = Options{Wait: 200 * time.Millisecond, Burst: 2, Pace: time.Millisecond}
+
+func TestProbePortsLoopback(t *testing.T) {
+	echo1, echo2 := newListener(t, true), newListener(t, true)
+	sink := newListener(t, false)
+	closed1, closed2 := closedPort(t), closedPort(t)
+	ports := []int{sink.port, echo1.port, closed1, echo2.port, closed2}
+	opt := fast
+	opt.Controls = []int{closed2}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	obs := ProbePorts(ctx, "127.0.0.1", ports, opt)
+	if len(obs) != len(ports) {
+		t.Fatalf("%d observations for %d ports", len(obs), len(ports))
+	}
+	want := []struct {
+		state  probes.State
+		answer Answer
+	}{
+		{probes.OpenFiltered, AnswerSilence},
+		{probes.Open, AnswerReply},
+		{probes.Closed, AnswerPortUnreachable},
+		{probes.Open, AnswerReply},
+		{probes.Closed, AnswerPortUnreachable},
+	}
+	for i, o := range obs {
+		f := facts(t, o)
+		if o.State != want[i].state || f.Answer != want[i].answer || o.Error != "" {
+			t.Errorf("port %d: state %q answer %q error %q (%s); want %q, %q", ports[i], o.State, f.Answer, o.Error, o.Outcome, want[i].state, want[i].answer)
+		}
+		if o.Attempts != 1 {
+			t.Errorf("port %d: %d attempts; want 1", ports[i], o.Attempts)
+		}
+		if f.Control != (ports[i] == closed2) {
+			t.Errorf("port %d: control %v; want %v", ports[i], f.Control, ports[i] == closed2)
+		}
+		if f.RateLimitSuspect || o.SilenceDoubt != "" {
+			t.Errorf("port %d: rate limit suspect %v (%q); want none: the bucket was full", ports[i], f.RateLimitSuspect, o.SilenceDoubt)
+		}
+	}
+	if o := obs[0]; o.Outcome != "no reply to 1 send" {
+		t.Errorf("silent port's outcome %q; want %q", o.Outcome, "no reply to 1 send")
+	}
+	if o := obs[2]; o.Outcome != "ICMP port unreachable" {
+		t.Errorf("closed port's outcome %q; want %q", o.Outcome, "ICMP port unreachable")
+	}
+	for i, l := range []struct {
+		l    *listener
+		echo bool
+		obs  probes.Observation
+	}{{sink, false, obs[0]}, {echo1, true, obs[1]}, {echo2, true, obs[3]}} {
+		got := l.l.received(l.echo)
+		if len(got) != 1 {
+			t.Errorf("listener %d got %d datagrams; want exactly 1", i, len(got))
+			continue
+		}
+		b, f := got[0], facts(t, l.obs)
+		if len(b) != HeaderLen+PayloadLen || b[0] != 0x80 || b[1] != 0 {
+			t.Errorf("listener %d got % x…; want a 172-byte RTP v2 PCMU packet", i, b[:2])
+		}
+		if seq, ssrc := binary.BigEndian.Uint16(b[2:]), binary.BigEndian.Uint32(b[8:]); seq != f.Seq || ssrc != f.SSRC {
+			t.Errorf("listener %d got seq %d ssrc %#x; facts say %d, %#x", i, seq, ssrc, f.Seq, f.SSRC)
+		}
+		if l.echo && (!f.Echo || f.ReplyKind != "rtp/rtcp" || f.ReplyBytes != 172) {
+			t.Errorf("listener %d: echo %v kind %q bytes %d; want an echo of 172 RTP bytes", i, f.Echo, f.ReplyKind, f.ReplyBytes)
+		}
+	}
+}
+
+// After the burst, each send waits at least Pace after the one before.
+func TestProbePortsPaces(t *testing.T) {
+	var ports []int
+	for range 5 {
+		ports = append(ports, newListener(t, true).port)
+	}
+	opt := Options{Wait: 100 * time.Millisecond, Burst: 2, Pace: 20 * time.Millisecond}
+	obs := ProbePorts(context.Background(), "127.0.0.1", ports, opt)
+	for i := opt.Burst; i < len(obs); i++ {
+		gap := facts(t, obs[i]).SentAfter - facts(t, obs[i-1]).SentAfter
+		if gap < opt.Pace {
+			t.Errorf("send %d came %v after the one before; want at least %v", i, gap, opt.Pace)
+		}
+	}
+}
+
+// A silent port sent once the replayed ICMP bucket was empty is marked
+// suspect; sent while the bucket was full, it is not. The bucket here holds
+// one token and earns it back in an hour, so the marking does not depend on
+// how fast the test runs.
+func TestProbePortsRateLimitSuspect(t *testing.T) {
+	opt := fast
+	opt.RateLimit = RateLimit{Burst: 1, Interval: time.Hour}
+
+	sink := newListener(t, false)
+	obs := ProbePorts(context.Background(), "127.0.0.1", []int{closedPort(t), sink.port}, opt)
+	f := facts(t, obs[1])
+	if obs[1].State != probes.OpenFiltered || !f.RateLimitSuspect || obs[1].SilenceDoubt == "" {
+		t.Errorf("silent port after a refusal: state %q suspect %v doubt %q; want open|filtered, suspect, with a doubt",
+			obs[1].State, f.RateLimitSuspect, obs[1].SilenceDoubt)
+	}
+	if !strings.Contains(obs[1].Outcome, "ICMP rate limiting may explain the silence") {
+		t.Errorf("outcome %q; want it to name rate limiting", obs[1].Outcome)
+	}
+	if f0 := facts(t, obs[0]); f0.RateLimitSuspect {
+		t.Errorf("a refused port is marked suspect; only silence can be")
+	}
+
+	sink2 := newListener(t, false)
+	obs = ProbePorts(context.Background(), "127.0.0.1", []int{sink2.port, closedPort(t)}, opt)
+	if f := facts(t, obs[0]); f.RateLimitSuspect || obs[0].SilenceDoubt != "" || f.ICMPBudget != 1 {
+		t.Errorf("silent port sent first: suspect %v doubt %q budget %v; want not suspect with a full bucket of 1",
+			f.RateLimitSuspect, obs[0].SilenceDoubt, f.ICMPBudget)
+	}
+}
+
+// The deadline bounds the run: a port whose turn and wait would pass it is
+// never sent, and says so.
+func TestProbePortsDeadline(t *testing.T) {
+	first, second, third := newListener(t, true), newListener(t, false), newListener(t, false)
+	opt := Options{Wait: 100 * time.Millisecond, Burst: 1, Pace: time.Hour}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	obs := ProbePorts(ctx, "127.0.0.1", []int{first.port, second.port, third.port}, opt)
+	if obs[0].State != probes.Open {
+		t.Errorf("first port: state %q; want open", obs[0].State)
+	}
+	for i, o := range obs[1:] {
+		if o.Error != probes.ErrCanceled || o.State != probes.NoState || o.Attempts != 0 {
+			t.Errorf("port %d: state %q error %q attempts %d; want not probed", i+1, o.State, o.Error, o.Attempts)
+		}
+		if o.Outcome != "not probed before the run's deadline" {
+			t.Errorf("port %d: outcome %q; want %q", i+1, o.Outcome, "not probed before the run's deadline")
+		}
+		if f := facts(t, o); f.Answer != AnswerNotSent {
+			t.Errorf("port %d: answer %q; want %q", i+1, f.Answer, AnswerNotSent)
+		}
+	}
+	if n := len(second.received(false)) + len(third.received(false)); n != 0 {
+		t.Errorf("unprobed ports got %d datagrams; want 0", n)
+	}
+	if n := len(first.received(true)); n != 1 {
+		t.Errorf("first port got %d datagrams; want 1", n)
+	}
+}
+
+// A run already stopped sends nothing at all.
+func TestProbePortsStopped(t *testing.T) {
+	sink := newListener(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	obs := ProbePorts(ctx, "127.0.0.1", []int{sink.port}, fast)
+	if obs[0].Error != probes.ErrCanceled || obs[0].Outcome != "not probed: the run was stopped first" {
+		t.Errorf("error %q outcome %q; want canceled, not probed", obs[0].Error, obs[0].Outcome)
+	}
+	if n := len(sink.received(false)); n != 0 {
+		t.Errorf("got %d datagrams; want 0", n)
+	}
+}
+
+// Stopping the run during a port's wait leaves its silence unproven.
+func TestProbePortsStoppedDuringWait(t *testing.T) {
+	sink := newListener(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	opt := Options{Wait: time.Hour, Burst: 1, Pace: time.Hour}
+	go func() {
+		// Cancel once the packet has arrived, so it was surely sent.
+		buf := make([]byte, 2048)
+		_ = sink.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, _, err := sink.conn.ReadFromUDP(buf); err == nil {
+			sink.got = append(sink.got, buf)
+		}
+		cancel()
+	}()
+	obs := ProbePorts(ctx, "127.0.0.1", []int{sink.port}, opt)
+	if obs[0].Error != probes.ErrCanceled || obs[0].State != probes.NoState || facts(t, obs[0]).Answer != AnswerUnfinished {
+		t.Errorf("state %q error %q answer %q; want canceled and unfinished, not silence", obs[0].State, obs[0].Error, facts(t, obs[0]).Answer)
+	}
+	if obs[0].Attempts != 1 {
+		t.Errorf("attempts %d; want 1: the packet was sent", obs[0].Attempts)
+	}
+}
+
+func TestProbePortsNone(t *testing.T) {
+	if obs := ProbePorts(context.Background(), "127.0.0.1", nil, fast); len(obs) != 0 {
+		t.Errorf("%d observations for no ports; want 0", len(obs))
+	}
+}

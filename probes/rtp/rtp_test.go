@@ -1,0 +1,95 @@
+package rtp
+
+import (
+	"encoding/hex"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The golden packet, checked by hand against RFC 3550 §5.1:
+//
+//	80        V=2 (10), P=0, X=0, CC=0000        -> 1000 0000
+//	00        M=0, PT=0 (PCMU, RFC 3551)          -> 0000 0000
+//	12 34     sequence number 0x1234
+//	de ad be ef   timestamp 0xdeadbeef
+//	ca fe ba be   SSRC 0xcafebabe
+//	ff x 160  PCMU silence, 20 ms at 8 kHz
+func TestPacketGolden(t *testing.T) {
+	want := "80001234deadbeefcafebabe" + strings.Repeat("ff", 160)
+	got := hex.EncodeToString(Packet(0x1234, 0xdeadbeef, 0xcafebabe))
+	if got != want {
+		t.Errorf("Packet = %s; want %s", got, want)
+	}
+	if n := len(Packet(0, 0, 0)); n != 172 {
+		t.Errorf("len(Packet) = %d; want 172 (12 header + 160 payload)", n)
+	}
+}
+
+func TestReplyKind(t *testing.T) {
+	tests := []struct {
+		first byte
+		want  string
+	}{
+		{0, "stun"}, {1, "stun"}, {3, "stun"}, {4, "other"}, {16, "zrtp"}, {19, "zrtp"},
+		{20, "dtls"}, {63, "dtls"}, {64, "turn-channel"}, {79, "turn-channel"}, {80, "other"},
+		{127, "other"}, {128, "rtp/rtcp"}, {0x80, "rtp/rtcp"}, {191, "rtp/rtcp"}, {192, "other"}, {255, "other"},
+	}
+	for _, tc := range tests {
+		if got := ReplyKind([]byte{tc.first, 0}); got != tc.want {
+			t.Errorf("ReplyKind(%d…) = %q; want %q", tc.first, got, tc.want)
+		}
+	}
+	if got := ReplyKind(nil); got != "empty" {
+		t.Errorf("ReplyKind(nil) = %q; want %q", got, "empty")
+	}
+}
+
+func TestBudget(t *testing.T) {
+	ms := func(ds ...int) []time.Duration {
+		out := make([]time.Duration, len(ds))
+		for i, d := range ds {
+			out[i] = time.Duration(d) * time.Millisecond
+		}
+		return out
+	}
+	none := func(n int) []bool { return make([]bool, n) }
+	tests := []struct {
+		name    string
+		rl      RateLimit
+		at      []time.Duration
+		replied []bool
+		want    []float64
+	}{
+		{"default pacing never runs dry", LinuxRateLimit, ms(0, 0, 0, 0, 0, 1000, 2000, 3000), none(8),
+			[]float64{6, 5, 4, 3, 2, 2, 2, 2}},
+		{"ten at once", LinuxRateLimit, ms(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), none(10),
+			[]float64{6, 5, 4, 3, 2, 1, 0, 0, 0, 0}},
+		{"refill between sends", LinuxRateLimit, ms(0, 0, 0, 0, 0, 0, 0, 500), none(8),
+			[]float64{6, 5, 4, 3, 2, 1, 0, 0.5}},
+		{"replies spend nothing", LinuxRateLimit, ms(0, 0, 0), []bool{true, true, true}, []float64{6, 6, 6}},
+		{"refill stops at the burst", LinuxRateLimit, ms(0, 100000), none(2), []float64{6, 6}},
+		{"an empty bucket spends nothing more", RateLimit{Burst: 1, Interval: time.Second}, ms(0, 0, 0, 500, 1000), none(5),
+			[]float64{1, 0, 0, 0.5, 1}},
+		{"no limit", RateLimit{Burst: 6, Interval: -1}, ms(0, 0, 0, 0, 0, 0, 0, 0), none(8),
+			[]float64{6, 6, 6, 6, 6, 6, 6, 6}},
+		{"a bucket that holds nothing", RateLimit{Burst: 0, Interval: time.Second}, ms(0, 5000), none(2), []float64{0, 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.rl.Budget(tc.at, tc.replied)
+			round := func(xs []float64) []float64 {
+				out := make([]float64, len(xs))
+				for i, x := range xs {
+					out[i] = math.Round(x*1000) / 1000
+				}
+				return out
+			}
+			if !slices.Equal(round(got), tc.want) {
+				t.Errorf("Budget = %v; want %v", round(got), tc.want)
+			}
+		})
+	}
+}
