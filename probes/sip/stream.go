@@ -1,0 +1,145 @@
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"probe/probes"
+)
+
+// probeStream sends the OPTIONS over its own TCP connection, wrapped in TLS
+// when t.Transport is "tls". Its own connection rather than sipgo's client,
+// so that a refusal, a timeout and a failed handshake stay apart, and the
+// TLS connection state is at hand for the facts.
+func probeStream(ctx context.Context, t probes.Target, opt Options) probes.Observation {
+	isTLS := strings.EqualFold(t.Transport, "tls")
+	sent := "SIP OPTIONS over TCP"
+	if isTLS {
+		sent = "SIP OPTIONS over TLS"
+	}
+	obs := probes.Start(sent)
+
+	var tlsCfg *tls.Config
+	var verify *verifier
+	if isTLS {
+		var err error
+		verify, err = newVerifier(t, opt)
+		if err != nil {
+			obs = obs.Settle(t, nil)
+			obs.State, obs.Error, obs.Outcome, obs.Detail = probes.NoState, probes.ErrLocal, "CA file unusable", err.Error()
+			return obs
+		}
+		tlsCfg = verify.config()
+	}
+
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+	if err != nil {
+		return obs.Settle(t, err)
+	}
+	defer raw.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = raw.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Now()) })
+	defer stop()
+
+	facts := &Facts{Transport: strings.ToLower(t.Transport)}
+	obs.Facts = facts
+	var conn net.Conn = raw
+	if isTLS {
+		tc := tls.Client(raw, tlsCfg)
+		err := tc.HandshakeContext(ctx)
+		facts.TLS = verify.facts(tc.ConnectionState(), err == nil)
+		if err != nil {
+			return protocolFailure(ctx, t, obs, "TLS handshake failed", err)
+		}
+		conn = tc
+	}
+
+	req := newRequest(t, raw.LocalAddr(), userAgent(opt))
+	facts.RequestLine, facts.Via = req.line, req.via
+	sentAt := time.Now()
+	if _, err := conn.Write(req.raw); err != nil {
+		return protocolFailure(ctx, t, obs, "connection failed while sending", err)
+	}
+	a, err := readAnswer(conn, req.branch, facts)
+	if a == nil {
+		return protocolFailure(ctx, t, obs, "no SIP response", err)
+	}
+	facts.record(*a)
+	facts.RTT = time.Since(sentAt)
+	obs = obs.Settle(t, nil)
+	obs.Outcome = fmt.Sprintf("SIP %d %s", a.status, a.reason)
+	return obs
+}
+
+// readAnswer reads messages until the final answer to our request. When the
+// stream ends first it returns the last provisional answer, if any, and the
+// error that ended it.
+func readAnswer(conn net.Conn, branch string, facts *Facts) (*answer, error) {
+	stream := sipmsg.NewParser().NewSIPStream()
+	defer stream.Close()
+	buf := make([]byte, 4096)
+	var provisional *answer
+	for {
+		n, err := conn.Read(buf)
+		if n > 0 {
+			_, _ = stream.Write(buf[:n])
+			for {
+				msg, _, perr := stream.ParseNext()
+				if errors.Is(perr, io.ErrUnexpectedEOF) {
+					break // wait for the rest of the message
+				}
+				if perr != nil {
+					// Not SIP, or too large to be: nothing more to learn
+					// from this stream.
+					return provisional, fmt.Errorf("unparsable answer: %w", perr)
+				}
+				a, ok := answerOf(msg, branch)
+				switch {
+				case !ok:
+					facts.Ignored++
+				case a.final():
+					return &a, nil
+				default:
+					provisional = &a
+				}
+			}
+		}
+		if err != nil {
+			return provisional, err
+		}
+	}
+}
+
+// protocolFailure settles an observation whose connection was made but whose
+// exchange went wrong: the port is open, the protocol failed.
+func protocolFailure(ctx context.Context, t probes.Target, obs probes.Observation, what string, err error) probes.Observation {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return obs.Settle(t, ctx.Err())
+	}
+	obs = obs.Settle(t, nil)
+	obs.Outcome = "connected; " + what
+	switch {
+	case errors.Is(err, io.EOF):
+		obs.Outcome += ": closed by peer"
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		obs.Outcome += " before the timeout"
+	}
+	obs.Error = probes.ErrProtocol
+	if err != nil {
+		obs.Detail = err.Error()
+	}
+	return obs
+}
