@@ -249,7 +249,9 @@ func (v *validator) expectations() {
 			}
 		}
 		for _, fe := range e.Sections.Validate() {
-			v.problem(path+"."+fe.Key, "%s", fe.Msg)
+			// Sections may write list elements as key[i]; paths use key.i.
+			key := strings.NewReplacer("[", ".", "]", "").Replace(fe.Key)
+			v.problem(path+"."+key, "%s", fe.Msg)
 		}
 	}
 }
