@@ -24,7 +24,6 @@ package sip
 
 import (
 	"context"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -132,14 +131,6 @@ func userAgent(opt Options) string {
 	if strings.Contains(name, "/") {
 		return name
 	}
-	return name + "/" + version()
+	return name + "/" + probes.Version()
 }
 
-// version is the main module's version as the build recorded it, or "dev"
-// for a build from a work tree.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}

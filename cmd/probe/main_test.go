@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pion/stun/v3"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// The binary is built once for every test in this file.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "probe-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "probe")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building probe: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// stunResponder answers Binding requests on loopback with the sender's
+// address, as a STUN server on the internet side would.
+func stunResponder(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+			if req.Decode() != nil {
+				continue
+			}
+			ua := from.(*net.UDPAddr)
+			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
+				&stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}, stun.Fingerprint)
+			if err == nil {
+				_, _ = pc.WriteTo(res.Raw, from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+func tcpListener(t *testing.T, greeting string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte(greeting))
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// config writes an expectation table aimed at loopback.
+func config(t *testing.T, body string) string {
+	path := filepath.Join(t.TempDir(), "expectations.toml")
+	head := `
+[defaults]
+timeout = "500ms"
+deadline = "20s"
+
+[[vantage]]
+name = "local"
+cidrs = ["127.0.0.0/8"]
+
+[[vantage]]
+name = "internet"
+catch_all = true
+
+[[target]]
+name = "box"
+address = "127.0.0.1"
+`
+	if err := os.WriteFile(path, []byte(head+body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+type reportDoc struct {
+	Partial bool `json:"partial"`
+	Vantage struct {
+		Name, Established string
+	} `json:"vantage"`
+	Results []struct {
+		ID, Verdict, Observed, Reason string
+	} `json:"results"`
+	Summary struct{ Pass, Fail, Inconclusive, Error int } `json:"summary"`
+}
+
+func readReport(t *testing.T, path string) (reportDoc, []byte) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r reportDoc
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r, b
+}
+
+func validateSchema(t *testing.T, doc []byte) {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	sch, err := c.Compile("../../reports/report.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Errorf("report does not match reports/report.schema.json: %v", err)
+	}
+}
+
+func TestRunAgainstLoopback(t *testing.T) {
+	stunAddr := stunResponder(t)
+	open := tcpListener(t, "Content-Type: auth/request\n\n")
+	closed := freePort(t)
+	cfg := config(t, fmt.Sprintf(`
+[[expectation]]
+id = "esl"
+target = "box"
+port = %d
+transport = "tcp"
+probe = "tcp"
+expect = { local = "open", internet = "filtered" }
+[expectation.tcp]
+banner = "auth/request"
+
+[[expectation]]
+id = "app-3000"
+target = "box"
+port = %d
+transport = "tcp"
+probe = "tcp"
+expect = { local = "not_open" }
+`, open, closed))
+	out := filepath.Join(t.TempDir(), "r.json")
+	stdout, stderr, code := run(t, "run", "--from", "local", "--stun", stunAddr, "--out", out, cfg)
+	if code != 0 {
+		t.Fatalf("exit %d; want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	rep, raw := readReport(t, out)
+	validateSchema(t, raw)
+	if rep.Vantage.Name != "local" || rep.Vantage.Established != "stun-confirmed" {
+		t.Errorf("vantage = %+v; want local, stun-confirmed", rep.Vantage)
+	}
+	want := map[string]string{"esl": "pass", "app-3000": "pass"}
+	for _, r := range rep.Results {
+		if want[r.ID] != r.Verdict {
+			t.Errorf("%s: verdict %s (%s); want %s", r.ID, r.Verdict, r.Reason, want[r.ID])
+		}
+	}
+	if !strings.Contains(stdout, "PASS") || !strings.Contains(stdout, "report: "+out) {
+		t.Errorf("table missing verdicts or report path:\n%s", stdout)
+	}
+	if strings.Contains(stdout, "\x1b[") {
+		t.Errorf("colour escapes written to a pipe")
+	}
+}
+
+func TestRunFailsAndExitsOne(t *testing.T) {
+	stunAddr := stunResponder(t)
+	open := tcpListener(t, "")
+	cfg := config(t, fmt.Sprintf(`
+[[expectation]]
+id = "should-be-shut"
+target = "box"
+port = %d
+transport = "tcp"
+probe = "tcp"
+purpose = "Node app (localhost only)"
+expect = { local = "not_open" }
+`, open))
+	out := filepath.Join(t.TempDir(), "r.json")
+	_, _, code := run(t, "run", "--from", "local", "--stun", stunAddr, "--out", out, cfg)
+	rep, raw := readReport(t, out)
+	validateSchema(t, raw)
+	if code != 1 || rep.Summary.Fail != 1 {
+		t.Errorf("exit %d, summary %+v; want exit 1 with one failure", code, rep.Summary)
+	}
+}
+
+func TestRunWithoutNetworkEvidenceIsInconclusive(t *testing.T) {
+	// Nothing answers: no STUN server, and the only port is closed. A
+	// refusal with nothing alive must not pass.
+	closed := freePort(t)
+	deadSTUN := freePort(t)
+	cfg := config(t, fmt.Sprintf(`
+[[expectation]]
+id = "shut"
+target = "box"
+port = %d
+transport = "tcp"
+probe = "tcp"
+expect = { local = "not_open" }
+`, closed))
+	out := filepath.Join(t.TempDir(), "r.json")
+	_, stderr, code := run(t, "run", "--from", "local", "--trust-vantage", "--stun", fmt.Sprintf("127.0.0.1:%d", deadSTUN), "--out", out, cfg)
+	rep, raw := readReport(t, out)
+	validateSchema(t, raw)
+	if code != 3 || len(rep.Results) != 1 || rep.Results[0].Verdict != "inconclusive" {
+		t.Errorf("exit %d, results %+v; want exit 3 and inconclusive\n%s", code, rep.Results, stderr)
+	}
+	if rep.Vantage.Established != "trusted-unconfirmed" {
+		t.Errorf("established = %q; want trusted-unconfirmed", rep.Vantage.Established)
+	}
+}
+
+func TestRunWrongVantageStops(t *testing.T) {
+	stunAddr := stunResponder(t)
+	cfg := config(t, `
+[[expectation]]
+id = "x"
+target = "box"
+port = 9
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered" }
+`)
+	_, stderr, code := run(t, "run", "--from", "internet", "--stun", stunAddr, "--out", filepath.Join(t.TempDir(), "r.json"), cfg)
+	if code != 2 || !strings.Contains(stderr, "127.0.0.1") || !strings.Contains(stderr, "local") {
+		t.Errorf("exit %d, stderr %q; want exit 2 naming the address and the vantage that holds it", code, stderr)
+	}
+}
+
+func TestValidateExitCodes(t *testing.T) {
+	stdout, _, code := run(t, "validate", "../../expectations.toml")
+	if code != 0 || !strings.Contains(stdout, "ok") {
+		t.Errorf("validate reference file: exit %d, %q", code, stdout)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte("[[vantage]]\nnam = \"x\"\n"), 0o644)
+	_, stderr, code := run(t, "validate", bad)
+	if code != 2 || !strings.Contains(stderr, bad+":2:1: vantage[0].nam: unknown key") {
+		t.Errorf("validate bad file: exit %d, %q", code, stderr)
+	}
+	if _, _, code := run(t, "frobnicate"); code != 2 {
+		t.Errorf("unknown command: exit %d; want 2", code)
+	}
+}
+
+func TestPlanSendsNothingAndListsProbes(t *testing.T) {
+	stdout, stderr, code := run(t, "plan", "--from", "internet", "--seed", "7", "../../expectations.toml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"api-ssh", "3.83.53.69", "22/tcp", "sampled from 16384-32768", "control, just outside the range", "seed 7"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, stdout)
+		}
+	}
+	again, _, _ := run(t, "plan", "--from", "internet", "--seed", "7", "../../expectations.toml")
+	if again != stdout {
+		t.Errorf("the same seed gave a different plan")
+	}
+}

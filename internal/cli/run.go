@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"probe/internal/config"
+	"probe/internal/report"
+	"probe/internal/runner"
+)
+
+// errInterrupted is the cause a signal gives the run's context.
+type errInterrupted struct{ sig os.Signal }
+
+func (e errInterrupted) Error() string { return fmt.Sprintf("interrupted by %s", e.sig) }
+
+func cmdRun(args []string, env Env) int {
+	fs := newFlags("run", "run --from VANTAGE|auto [flags] [FILE]", env)
+	var tf targetFlags
+	tf.register(fs)
+	out := fs.String("out", "", "write the JSON report to `PATH` (default reports/<run id>-<vantage>.json)")
+	trust := fs.Bool("trust-vantage", false, "if no STUN server answers, believe --from (the report records it)")
+	deadline := fs.Duration("deadline", 0, "bound the whole run (default: the file's defaults.deadline)")
+	only := fs.String("only", "", "run only these expectation `IDS` (comma-separated)")
+	noColor := fs.Bool("no-color", false, "no colour in the table (also: NO_COLOR set, or stdout not a terminal)")
+	wide := fs.Bool("wide", false, "show reasons in full in the table")
+	quiet := fs.Bool("quiet", false, "print only the summary line, not the table")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagErr(err)
+	}
+	path, ok := fileArg(pos, env, "run")
+	if !ok {
+		return ExitUsage
+	}
+	if tf.from == "" {
+		fmt.Fprintln(env.Stderr, "probe run: --from VANTAGE is required (a vantage named in the file, or \"auto\")")
+		return ExitUsage
+	}
+	f, overrides, ok := tf.load(path, env)
+	if !ok {
+		return ExitUsage
+	}
+	if tf.from != "auto" && f.Vantage(tf.from) == nil {
+		fmt.Fprintf(env.Stderr, "probe run: --from %s: the file has no such vantage\n", tf.from)
+		return ExitUsage
+	}
+	var ids []string
+	if *only != "" {
+		ids = strings.Split(*only, ",")
+		for _, id := range ids {
+			if !hasExpectation(f.Expectations, id) {
+				fmt.Fprintf(env.Stderr, "probe run: --only %s: no expectation has that id\n", id)
+				return ExitUsage
+			}
+		}
+	}
+	limit := f.Defaults.Deadline.Std()
+	if *deadline > 0 {
+		limit = *deadline
+	}
+
+	// One context for the run: its deadline, and the user's interrupt. The
+	// first signal stops the run and still writes the report; after that
+	// the signal's default action is restored, so a second one kills.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var caught os.Signal
+	go func() {
+		if s, ok := <-sigs; ok {
+			caught = s
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			cancel(errInterrupted{s})
+		}
+	}()
+	defer signal.Stop(sigs)
+	ctx, cancelDeadline := context.WithTimeout(ctx, limit)
+	defer cancelDeadline()
+
+	loc, err := runner.Locate(ctx, f, tf.from, *trust)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe run:", err)
+		return ExitUsage
+	}
+	opt := runner.Options{Overrides: overrides, Vantage: loc, Seed: tf.seed, CAFile: tf.caFile, Only: ids}
+	if env.StderrTTY {
+		opt.Progress = progress(env)
+	}
+	rep, err := runner.Run(ctx, f, opt)
+	if env.StderrTTY {
+		fmt.Fprint(env.Stderr, "\r\x1b[K")
+	}
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe run:", err)
+		return ExitUsage
+	}
+	if *out == "" {
+		*out = filepath.Join("reports", rep.RunID+"-"+rep.Vantage.Name+".json")
+	}
+	data, err := rep.Marshal()
+	if err == nil {
+		err = report.WriteFile(*out, data)
+	}
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe run:", err)
+		return ExitUsage
+	}
+	color := env.StdoutTTY && !*noColor && env.Getenv("NO_COLOR") == ""
+	if *quiet {
+		s := rep.Summary
+		fmt.Fprintf(env.Stdout, "%d pass, %d fail, %d inconclusive, %d error\n", s.Pass, s.Fail, s.Inconclusive, s.Error)
+	} else if err := report.WriteTable(env.Stdout, rep, report.TableOptions{Color: color, Wide: *wide}); err != nil {
+		fmt.Fprintln(env.Stderr, "probe run:", err)
+	}
+	fmt.Fprintf(env.Stdout, "report: %s\n", *out)
+	var ie errInterrupted
+	if errors.As(context.Cause(ctx), &ie) {
+		if caught == syscall.SIGTERM {
+			return 143
+		}
+		return ExitInterrupted
+	}
+	return rep.Summary.ExitCode()
+}
+
+func hasExpectation(es []config.Expectation, id string) bool {
+	for _, e := range es {
+		if e.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// progress draws a one-line progress counter on a terminal's stderr.
+func progress(env Env) func(done, total int) {
+	last := time.Time{}
+	return func(done, total int) {
+		if done != total && time.Since(last) < 100*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(env.Stderr, "\r\x1b[Kprobing: %d/%d", done, total)
+	}
+}

@@ -1,0 +1,279 @@
+// Package runner is one run from end to end: establish the vantage, plan,
+// send the probes, judge, and assemble the report. The CLI only turns flags
+// into Options and the report into output.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"probe/internal/config"
+	"probe/internal/engine"
+	"probe/internal/expect"
+	"probe/internal/judge"
+	"probe/internal/kinds"
+	"probe/internal/plan"
+	"probe/internal/report"
+	"probe/internal/vantage"
+	"probe/probes"
+)
+
+// Options are the inputs of a run besides the file.
+type Options struct {
+	// Overrides were applied to the file; recorded in the report.
+	Overrides config.Overrides
+	// Vantage is what the run was told or found about where it stands.
+	Vantage Located
+	// Seed for range samples (0: pick one).
+	Seed int64
+	// CAFile adds roots for TLS checks.
+	CAFile string
+	// Progress, when set, is told of each finished probe.
+	Progress func(done, total int)
+	// Only, when set, limits the run to expectations with these ids.
+	Only []string
+}
+
+// Located is where the run stands and how that is known.
+type Located struct {
+	// Name is the vantage's name.
+	Name string
+	// Declared is what the user said (--from).
+	Declared string
+	// Established is stun-confirmed, stun-auto, trusted-unconfirmed or
+	// unconfirmed.
+	Established string
+	// Address and Server are STUN's answer, when there was one.
+	Address, Server string
+	// Answers lists every STUN server's answer.
+	Answers []report.STUNAnswer
+	// NetworkEvidence says which STUN answer showed the prober's network
+	// working; empty when none came.
+	NetworkEvidence string
+	// Doubt says why the vantage is not confirmed, when it is not.
+	Doubt string
+}
+
+// Run makes the run. ctx carries the run's deadline and the user's
+// interrupt; when it ends early the report is returned all the same, marked
+// partial.
+func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, error) {
+	if len(opt.Only) > 0 {
+		f = only(f, opt.Only)
+	}
+	p, err := plan.Make(f, opt.Vantage.Name, plan.Options{Seed: opt.Seed, CAFile: opt.CAFile})
+	if err != nil {
+		return nil, err
+	}
+	rep := &report.Report{
+		SchemaVersion: report.SchemaVersion,
+		Tool:          "probe " + probes.Version(),
+		RunID:         runID(),
+		Started:       time.Now().UTC(),
+		Config:        report.ConfigRef{Path: f.Path, SHA256: f.Digest},
+		Overrides:     opt.Overrides,
+		Seed:          p.Seed,
+		NotApplicable: p.NotApplicable,
+		Vantage: report.Vantage{
+			Name: opt.Vantage.Name, Declared: opt.Vantage.Declared, Established: opt.Vantage.Established,
+			PublicAddress: opt.Vantage.Address, STUNServer: opt.Vantage.Server, STUNAnswers: opt.Vantage.Answers,
+			CIDRs: f.Vantage(opt.Vantage.Name).CIDRs,
+		},
+	}
+	eng := &engine.Engine{Concurrency: f.Defaults.Concurrency, RatePerTarget: f.Defaults.RatePerTarget, Progress: opt.Progress}
+	res := eng.Run(ctx, p)
+	Assemble(rep, f, p, res, opt.Vantage)
+	rep.Finished = time.Now().UTC()
+	if ctx.Err() != nil || res.Interrupted {
+		rep.Partial = true
+		rep.PartialReason = "the run ended before every probe finished"
+		if cause := context.Cause(ctx); cause != nil && cause != context.Canceled && cause != context.DeadlineExceeded {
+			rep.PartialReason = cause.Error()
+		} else if ctx.Err() == context.DeadlineExceeded {
+			rep.PartialReason = "the run's deadline passed before every probe finished"
+		}
+	}
+	return rep, nil
+}
+
+// Assemble judges res against p and fills the report's results, liveness
+// and summary.
+func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Results, loc Located) {
+	var all []judge.TargetObservation
+	for i, t := range p.Tasks {
+		all = append(all, judge.TargetObservation{Target: t.Target.Name, Port: t.Target.Port, Transport: t.Target.Transport, Obs: res.Observations[i]})
+	}
+	for name, rc := range res.Recheck {
+		all = append(all, judge.TargetObservation{Target: name, Port: rc.Port, Transport: "tcp (closing re-check)", Obs: rc.Obs})
+	}
+	ev := judge.Liveness(loc.NetworkEvidence, all)
+	if e := vantage.Establishment(loc.Established); !e.Confirmed() && e != vantage.TrustedUnconfirmed {
+		ev.VantageDoubt = "the vantage was not confirmed over STUN"
+		if loc.Doubt != "" {
+			ev.VantageDoubt += " (" + loc.Doubt + ")"
+		}
+	}
+	rep.Network = report.Network{Working: ev.Network != "", Evidence: ev.Network}
+	if ev.Network == "" {
+		rep.Network.Evidence = "nothing answered the prober in this run: no STUN answer and no open port"
+	}
+	rep.Targets = liveness(f, p, ev, res)
+
+	for _, c := range p.Checks {
+		r := report.Result{
+			ID: c.ID, Target: c.Expectation.Target, Address: c.Address, Range: c.Expectation.Range,
+			Transport: c.Expectation.Transport, Probe: c.Expectation.Probe, Purpose: c.Expectation.Purpose,
+			Expected: string(c.Expected),
+		}
+		if c.Sample != nil {
+			r.Sample = &report.Sample{Seed: c.Sample.Seed, Size: len(c.Sample.InRange), Controls: c.Sample.Controls}
+		}
+		kind := kinds.Lookup(c.Expectation.Probe)
+		var pvs []judge.PortVerdict
+		var ports []int
+		states := map[string]int{}
+		notRun := false
+		for _, pt := range c.Ports {
+			t := p.Tasks[pt.Task]
+			o := res.Observations[pt.Task]
+			word := c.Expected
+			if pt.Control {
+				word = controlWord(c.Expected)
+			}
+			pc := judge.PortCase{Target: c.Expectation.Target, Port: pt.Port, Control: pt.Control, Expected: word, Obs: o}
+			if o.State == probes.Open && kind.Check != nil && !pt.Control {
+				pc.Checks = kind.Check(o, t.Params)
+			}
+			pv := judge.Port(pc, ev, c.NothingOpen)
+			pvs = append(pvs, pv)
+			ports = append(ports, pt.Port)
+			if !res.Ran[pt.Task] {
+				notRun = true
+			}
+			if !pt.Control {
+				r.Ports = append(r.Ports, pt.Port)
+				states[stateWord(o)]++
+			}
+			if pv.Verdict == judge.Fail && strings.HasPrefix(pv.Reason, "CRITICAL") {
+				r.Critical = true
+			}
+			r.Evidence = append(r.Evidence, report.PortEvidence{
+				Port: pt.Port, Control: pt.Control, Verdict: string(pv.Verdict), Reason: pv.Reason,
+				Observation: o, Checks: pc.Checks,
+			})
+			if d := o.Duration.Milliseconds(); d > r.DurationMS {
+				r.DurationMS = d
+			}
+		}
+		v := judge.Combine(c.Differs, ev, ports, pvs)
+		r.Verdict, r.Reason = string(v.Verdict), v.Reason
+		r.Observed = summarise(states)
+		if notRun {
+			rep.NotRun = append(rep.NotRun, c.ID)
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	rep.Summary = report.Count(rep.Results)
+	switch {
+	case !rep.Network.Working:
+		rep.Summary.Note = "the prober could not reach the network: no STUN server and no target answered, so nothing that rests on silence or refusal can pass"
+	case len(rep.NotRun) > 0:
+		rep.Summary.Note = fmt.Sprintf("%d expectation(s) were not fully probed before the run ended", len(rep.NotRun))
+	}
+	for _, t := range rep.Targets {
+		if t.StoppedAnswering {
+			rep.Summary.Note = strings.TrimPrefix(rep.Summary.Note+"; ", "; ") + fmt.Sprintf("%s stopped answering during the run", t.Name)
+		}
+	}
+}
+
+// controlWord is what a port just outside a range must look like: like the
+// rest of the host, which a security group drops unless told otherwise.
+func controlWord(expect.Word) expect.Word { return expect.Unreachable }
+
+func liveness(f *config.File, p *plan.Plan, ev judge.Evidence, res *engine.Results) []report.TargetLiveness {
+	var out []report.TargetLiveness
+	seen := map[string]bool{}
+	for _, c := range p.Checks {
+		name := c.Expectation.Target
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		t := f.Target(name)
+		tl := report.TargetLiveness{Name: name, Address: t.Address, NothingOpen: slices.Contains(t.NothingOpenFrom, p.Vantage)}
+		answers := ev.Alive[name]
+		if len(answers) > 0 {
+			tl.Alive = true
+			tl.Evidence = answers[0].How
+		} else if tl.NothingOpen {
+			tl.Evidence = "declared to have nothing open from this vantage; liveness not shown"
+		} else {
+			tl.Evidence = "no port answered open in this run"
+		}
+		if rc, ok := res.Recheck[name]; ok && rc.Obs.State != probes.Open {
+			tl.StoppedAnswering = true
+			tl.Evidence = fmt.Sprintf("answered earlier, but the closing re-check of %d/tcp saw %s", rc.Port, describeState(rc.Obs))
+		}
+		out = append(out, tl)
+	}
+	return out
+}
+
+func describeState(o probes.Observation) string {
+	if o.Outcome != "" {
+		return fmt.Sprintf("%s (%s)", stateWord(o), o.Outcome)
+	}
+	return stateWord(o)
+}
+
+func stateWord(o probes.Observation) string {
+	if o.State == probes.NoState {
+		if o.Error == probes.ErrCanceled {
+			return "not run"
+		}
+		return "error"
+	}
+	return string(o.State)
+}
+
+func summarise(states map[string]int) string {
+	if len(states) == 1 {
+		for s := range states {
+			return s
+		}
+	}
+	keys := make([]string, 0, len(states))
+	for k := range states {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, states[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// only returns a copy of f that keeps the expectations with those ids.
+func only(f *config.File, ids []string) *config.File {
+	g := *f
+	g.Expectations = nil
+	for _, e := range f.Expectations {
+		if slices.Contains(ids, e.ID) {
+			g.Expectations = append(g.Expectations, e)
+		}
+	}
+	return &g
+}
+
+func runID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
