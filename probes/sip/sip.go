@@ -133,4 +133,3 @@ func userAgent(opt Options) string {
 	}
 	return name + "/" + probes.Version()
 }
-

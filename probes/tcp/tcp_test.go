@@ -81,7 +81,6 @@ func fullBacklog(t *testing.T) string {
 	return addr
 }
 
-
 func TestProbeStates(t *testing.T) {
 	tests := []struct {
 		name  string
