@@ -1,12 +1,117 @@
 package kinds
 
-// RTPSection is [expectation.rtp]: options of the rtp probe.
+import (
+	"context"
+	"sync"
+	"time"
+
+	"probe/probes"
+	"probe/probes/rtp"
+)
+
+// RTPSection is [expectation.rtp]: how a port range is sampled and paced.
+//
+//	[expectation.rtp]
+//	sample = 8      # random even ports inside the range, besides its edges
+//	seed   = 0      # 0: a new seed per run, recorded in the report
+//	burst  = 5      # sends at once before pacing starts
+//	pace   = "1s"   # gap between sends after the burst
+//
+// Every key is optional. The kind treats all the ports it is given alike:
+// the planner samples the range (internal/sample), adds the controls just
+// outside it, and marks which ports are controls for the judge.
 type RTPSection struct {
+	// Sample is how many random even ports inside the range are probed,
+	// besides both edges; DefaultRTPSample when 0.
 	Sample int `toml:"sample,omitempty" json:"sample,omitempty"`
+	// Seed fixes the sample, to repeat a run exactly; 0 means a new seed
+	// per run, which the report records.
+	Seed int64 `toml:"seed,omitempty" json:"seed,omitempty"`
+	// Burst is how many packets go at once before pacing starts;
+	// rtp.DefaultBurst when 0.
+	Burst int `toml:"burst,omitempty" json:"burst,omitempty"`
+	// Pace is the gap between packets after the burst, as a duration
+	// string ("1s", "500ms"); rtp.DefaultPace when empty. A pace faster
+	// than the target's ICMP limit (1/s on Linux) makes silent ports
+	// suspect of rate limiting, and the report says so.
+	Pace string `toml:"pace,omitempty" json:"pace,omitempty"`
 }
 
-func (s *RTPSection) validate() []FieldError { return nil }
+// DefaultRTPSample is how many random even ports of a range are probed when
+// the config does not say: with the two edges and two controls, twelve
+// packets, about eight seconds at the default pace.
+const DefaultRTPSample = 8
+
+func (s *RTPSection) validate() []FieldError {
+	var errs []FieldError
+	if s.Sample < 0 {
+		errs = append(errs, FieldError{Key: "sample", Msg: "must be 0 or more (0 means the default, 8)"})
+	}
+	if s.Burst < 0 {
+		errs = append(errs, FieldError{Key: "burst", Msg: "must be 0 or more (0 means the default, 5)"})
+	}
+	if s.Pace != "" {
+		d, err := time.ParseDuration(s.Pace)
+		switch {
+		case err != nil:
+			errs = append(errs, FieldError{Key: "pace", Msg: `not a duration like "1s" or "500ms"`})
+		case d <= 0:
+			errs = append(errs, FieldError{Key: "pace", Msg: "must be more than zero; leave it out for the default, 1s"})
+		}
+	}
+	return errs
+}
+
+// options are the probe's options from the section (nil: all defaults).
+func (s *RTPSection) options(p Params) rtp.Options {
+	opt := rtp.Options{Wait: p.Timeout}
+	if s == nil {
+		return opt
+	}
+	opt.Burst = s.Burst
+	if d, err := time.ParseDuration(s.Pace); err == nil {
+		opt.Pace = d
+	}
+	return opt
+}
 
 func init() {
-	register(&Kind{Name: "rtp", Transports: []string{"udp"}, Sections: []string{"rtp"}})
+	register(&Kind{
+		Name:       "rtp",
+		Transports: []string{"udp"},
+		Sections:   []string{"rtp"},
+		RunPorts:   runRTP,
+	})
+}
+
+// runRTP probes the ports of each host together, paced, and the hosts side
+// by side (each has its own ICMP limit). Params.Retries does not apply: a
+// port gets one packet, never more.
+func runRTP(ctx context.Context, ts []probes.Target, p Params) []probes.Observation {
+	out := make([]probes.Observation, len(ts))
+	byHost := map[string][]int{} // host → indexes into ts, in order
+	var hosts []string
+	for i, t := range ts {
+		if _, ok := byHost[t.Host]; !ok {
+			hosts = append(hosts, t.Host)
+		}
+		byHost[t.Host] = append(byHost[t.Host], i)
+	}
+	opt := p.Sections.RTP.options(p)
+	var wg sync.WaitGroup
+	for _, host := range hosts {
+		idx := byHost[host]
+		wg.Go(func() {
+			ports := make([]int, len(idx))
+			for j, i := range idx {
+				ports[j] = ts[i].Port
+			}
+			obs := rtp.ProbePorts(ctx, host, ports, opt)
+			for j, i := range idx {
+				out[i] = obs[j]
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
