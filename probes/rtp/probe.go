@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -216,9 +217,14 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 		if hasDeadline && time.Now().Add(wait).After(deadline) {
 			break // running late: this port's wait no longer fits
 		}
+		if p.target.Port < 1 || p.target.Port > 65535 {
+			p.obs = settle(time.Now(), p.target, nil)
+			p.obs.State, p.obs.Error, p.obs.Outcome = probes.NoState, probes.ErrInternal, "not a port number: "+strconv.Itoa(p.target.Port)
+			p.facts.Answer = AnswerError
+			continue
+		}
 		seq, ts, ssrc := uint16(draw(rnd)), draw(rnd), draw(rnd)
 		p.packet = Packet(seq, ts, ssrc)
-		p.facts.Seq, p.facts.Timestamp, p.facts.SSRC = seq, ts, ssrc
 		conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(p.target.Port))))
 		if err != nil {
 			p.obs = settle(time.Now(), p.target, err)
@@ -232,6 +238,7 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 			p.facts.Answer = AnswerError
 			continue
 		}
+		p.facts.Seq, p.facts.Timestamp, p.facts.SSRC = seq, ts, ssrc
 		p.sent, p.conn, p.done = true, conn, make(chan struct{})
 		last = p.at
 		mu.Lock()

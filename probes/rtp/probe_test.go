@@ -276,3 +276,17 @@ func TestProbePortsNone(t *testing.T) {
 		t.Errorf("%d observations for no ports; want 0", len(obs))
 	}
 }
+
+// A number that is not a port is refused, not wrapped into another port.
+func TestProbePortsBadPort(t *testing.T) {
+	sink := newListener(t, false)
+	obs := ProbePorts(context.Background(), "127.0.0.1", []int{sink.port + 65536, 0}, fast)
+	for i, o := range obs {
+		if o.Error != probes.ErrInternal || o.Attempts != 0 || facts(t, o).Answer != AnswerError {
+			t.Errorf("port %d: error %q attempts %d; want internal, nothing sent", i, o.Error, o.Attempts)
+		}
+	}
+	if n := len(sink.received(false)); n != 0 {
+		t.Errorf("a wrapped port number reached port %d: %d datagrams; want 0", sink.port, n)
+	}
+}
