@@ -3,8 +3,8 @@
 // §5.2), and never further. The default port is 22.
 //
 // It opens one TCP connection per call. It sends its identification line
-// (Options.ClientVersion, "SSH-2.0-probe" unless set, so the tool is named
-// in the server's logs), completes the key exchange, records the host key
+// (Options.ClientVersion, "SSH-2.0-probe_<version>" unless set, so the tool
+// is named in the server's logs), completes the key exchange, records the host key
 // and the algorithms, then sends the one authentication request every SSH
 // client sends first: method "none" for Options.User ("probe" unless set).
 // The server's failure reply lists the methods it would accept from this
@@ -65,9 +65,23 @@ import (
 // fail2ban counts it. It names the tool in the server's log.
 const DefaultUser = "probe"
 
-// DefaultClientVersion is the identification line sent when
-// Options.ClientVersion is empty; it names the tool.
-const DefaultClientVersion = "SSH-2.0-probe"
+// DefaultClientVersion returns the identification line sent when
+// Options.ClientVersion is empty: "SSH-2.0-probe_" and the tool's version
+// ("SSH-2.0-probe_v1.2.3"), so that a server's debug log names the tool and
+// the build. RFC 4253 §4.2 allows no '-' or whitespace in the software
+// version, so any in the version are written as '.'.
+func DefaultClientVersion() string {
+	return "SSH-2.0-probe_" + softwareVersion(probes.Version())
+}
+
+func softwareVersion(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r == '-' || r > '~' {
+			return '.'
+		}
+		return r
+	}, v)
+}
 
 // DefaultTimeout bounds a probe whose context has no deadline, so that a
 // server that stalls after its banner cannot hold the probe forever. The
@@ -95,7 +109,7 @@ type Options struct {
 	// package doc for why).
 	User string
 	// ClientVersion is the identification line the probe sends;
-	// DefaultClientVersion when empty.
+	// DefaultClientVersion() when empty.
 	ClientVersion string
 	// HostKeyAlgorithms orders the host key algorithms the probe accepts,
 	// which decides which of the server's keys it is shown;
@@ -191,7 +205,7 @@ func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation
 	facts := &Facts{LocalAddr: raw.LocalAddr().String()}
 	cfg := &ssh.ClientConfig{
 		User:              user,
-		ClientVersion:     orDefault(opt.ClientVersion, DefaultClientVersion),
+		ClientVersion:     orDefault(opt.ClientVersion, DefaultClientVersion()),
 		HostKeyAlgorithms: opt.HostKeyAlgorithms,
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
 			mu.Lock()

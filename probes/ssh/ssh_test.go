@@ -255,8 +255,22 @@ func TestDefaultClientVersionNamesTheTool(t *testing.T) {
 	probe(t, serveSSH(t, cfg), Options{})
 	mu.Lock()
 	defer mu.Unlock()
-	if seen != DefaultClientVersion {
-		t.Errorf("server saw client version %q; want %q", seen, DefaultClientVersion)
+	if want := "SSH-2.0-probe_" + softwareVersion(probes.Version()); seen != want {
+		t.Errorf("server saw client version %q; want %q", seen, want)
+	}
+}
+
+func TestSoftwareVersion(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"v1.2.3", "v1.2.3"},
+		{"dev", "dev"},
+		{"v0.0.0-20261126-abcdef", "v0.0.0.20261126.abcdef"},
+		{"v1 beta\t\u00e9", "v1.beta.."},
+	}
+	for _, tt := range tests {
+		if got := softwareVersion(tt.in); got != tt.want {
+			t.Errorf("softwareVersion(%q) = %q; want %q", tt.in, got, tt.want)
+		}
 	}
 }
 
