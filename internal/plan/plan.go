@@ -139,7 +139,11 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 			if e.RTP != nil && e.RTP.Sample > 0 {
 				n = e.RTP.Sample
 			}
-			s := sample.Ports(e.RangeLo, e.RangeHi, n, seed)
+			rangeSeed := seed
+			if e.RTP != nil && e.RTP.Seed != 0 {
+				rangeSeed = e.RTP.Seed // pinned in the file: the same ports every run
+			}
+			s := sample.Ports(e.RangeLo, e.RangeHi, n, rangeSeed)
 			c.Sample = &s
 			for _, port := range s.InRange {
 				ports = append(ports, PortTask{Port: port})

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"probe/internal/config"
@@ -35,6 +36,9 @@ func Locate(ctx context.Context, f *config.File, declared string, trust bool) (L
 	}
 	if err != nil {
 		if declared == "auto" {
+			if errors.Is(err, vantage.ErrSTUNDisagree) {
+				return loc, fmt.Errorf("--from auto: the STUN servers disagree on this prober's address, so its vantage cannot be told: %w", err)
+			}
 			return loc, fmt.Errorf("--from auto needs a STUN answer, and none came: %w", err)
 		}
 		loc.Established = string(vantage.Unconfirmed)
