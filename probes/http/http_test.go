@@ -407,3 +407,21 @@ func TestMissingCAFileIsALocalError(t *testing.T) {
 		t.Errorf("state %q error %q sent %q; want no state, local, nothing sent", o.State, o.Error, o.Sent)
 	}
 }
+
+// A server that offers nothing newer than TLS 1.1 is described with its
+// version, for min_tls_version to judge, not lost as a handshake failure.
+func TestLegacyTLSVersionIsObserved(t *testing.T) {
+	ca := newCA(t, "Probe Test CA")
+	cert := ca.issue(t, "old.example.test", []string{"old.example.test"}, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	s := httptest.NewUnstartedServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {}))
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert.tls}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
+	s.StartTLS()
+	defer s.Close()
+	o := Probe(probeCtx(t), target(t, s.Listener.Addr()), Options{TLS: true, ServerName: "old.example.test"})
+	if o.State != probes.Open || o.Error != "" {
+		t.Fatalf("state %q error %q (%s: %s); want open", o.State, o.Error, o.Outcome, o.Detail)
+	}
+	if v := facts(t, o).TLS.Version; v != "TLS 1.1" {
+		t.Errorf("version %q; want TLS 1.1", v)
+	}
+}

@@ -85,8 +85,12 @@ func newVerifier(t probes.Target, serverName string, caFiles []string, now func(
 // config skips the library's verification on purpose: a failed
 // verification would abort the handshake and hide the certificate. The same
 // verification is done in facts, and its outcome is reported.
+//
+// TLS 1.0 and 1.1 are offered (Go's client default starts at 1.2) so that a
+// server stuck on them is described and judged on its version, instead of
+// being reported as a failed handshake.
 func (v *verifier) config() *tls.Config {
-	return &tls.Config{ServerName: v.sni, InsecureSkipVerify: true}
+	return &tls.Config{ServerName: v.sni, InsecureSkipVerify: true, MinVersion: tls.VersionTLS10}
 }
 
 // facts describes the handshake; completed says whether it finished.
