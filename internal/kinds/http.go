@@ -1,10 +1,258 @@
 package kinds
 
-// HTTPSection is [expectation.http]: options and assertions of the http probe.
-type HTTPSection struct{}
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/textproto"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 
-func (s *HTTPSection) validate() []FieldError { return nil }
+	"probe/probes"
+	httpprobe "probe/probes/http"
+)
+
+// HTTPSection is [expectation.http]: options and assertions of the http
+// probe, judged when the port answers.
+type HTTPSection struct {
+	// TLS speaks HTTPS (a TLS handshake before the request).
+	TLS bool `toml:"tls,omitempty" json:"tls,omitempty"`
+	// ServerName is the name sent as SNI and in the Host header, and the
+	// name the certificate must be valid for; the target's address when
+	// empty.
+	ServerName string `toml:"server_name,omitempty" json:"server_name,omitempty"`
+	// Path is the request's path ("/" when empty).
+	Path string `toml:"path,omitempty" json:"path,omitempty"`
+	// CAFile is a PEM bundle of roots trusted besides the system's.
+	CAFile string `toml:"ca_file,omitempty" json:"ca_file,omitempty"`
+	// Status lists the acceptable status codes.
+	Status []int `toml:"status,omitempty" json:"status,omitempty"`
+	// RedirectTo is a prefix the Location header must start with
+	// ("https://").
+	RedirectTo string `toml:"redirect_to,omitempty" json:"redirect_to,omitempty"`
+	// HeadersPresent lists response headers that must be sent.
+	HeadersPresent []string `toml:"headers_present,omitempty" json:"headers_present,omitempty"`
+	// HeaderMatches maps a response header to a regular expression its
+	// value must match; an absent header fails.
+	HeaderMatches map[string]string `toml:"header_matches,omitempty" json:"header_matches,omitempty"`
+	// MinTLSVersion is the oldest acceptable negotiated version: "1.0",
+	// "1.1", "1.2" or "1.3".
+	MinTLSVersion string `toml:"min_tls_version,omitempty" json:"min_tls_version,omitempty"`
+	// MinDaysLeft is how many whole days the certificate must still be
+	// valid for (0: not expired).
+	MinDaysLeft *int `toml:"min_days_left,omitempty" json:"min_days_left,omitempty"`
+	// ChainVerifies, when set, is whether the chain must verify for the
+	// server name against the system roots and the CA files.
+	ChainVerifies *bool `toml:"chain_verifies,omitempty" json:"chain_verifies,omitempty"`
+}
+
+// tlsVersions orders the versions min_tls_version names, as the probe
+// reports them.
+var tlsVersions = []string{"TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"}
+
+// headerName is an RFC 9110 field name (a token).
+var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+func (s *HTTPSection) validate() []FieldError {
+	var errs []FieldError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	for i, code := range s.Status {
+		if code < 100 || code > 599 {
+			add(fmt.Sprintf("status[%d]", i), "%d is not an HTTP status code (100-599)", code)
+		}
+	}
+	if s.RedirectTo != "" {
+		if strings.TrimSpace(s.RedirectTo) != s.RedirectTo {
+			add("redirect_to", "%q has spaces around it; a Location never does", s.RedirectTo)
+		}
+		if len(s.Status) > 0 && !slices.ContainsFunc(s.Status, func(c int) bool { return c >= 300 && c < 400 }) {
+			add("redirect_to", "a redirect needs a 3xx status, and status allows none")
+		}
+	}
+	for i, h := range s.HeadersPresent {
+		if !headerName.MatchString(h) {
+			add(fmt.Sprintf("headers_present[%d]", i), "%q is not a header name", h)
+		}
+	}
+	for h, re := range s.HeaderMatches {
+		if !headerName.MatchString(h) {
+			add("header_matches", "%q is not a header name", h)
+		}
+		if _, err := regexp.Compile(re); err != nil {
+			add("header_matches", "%s: not a valid regular expression: %v", h, err)
+		}
+	}
+	if s.MinTLSVersion != "" && !slices.Contains(tlsVersions, "TLS "+s.MinTLSVersion) {
+		add("min_tls_version", "%q is not a TLS version (want 1.0, 1.1, 1.2 or 1.3)", s.MinTLSVersion)
+	}
+	if s.MinDaysLeft != nil && *s.MinDaysLeft < 0 {
+		add("min_days_left", "%d: a certificate is judged on the days it has left, 0 or more", *s.MinDaysLeft)
+	}
+	if s.ServerName != "" {
+		if _, _, err := net.SplitHostPort(s.ServerName); err == nil || strings.ContainsAny(s.ServerName, " \t/") {
+			add("server_name", "%q is not a host name (give the name alone, without a port or scheme)", s.ServerName)
+		}
+	}
+	if s.Path != "" && (!strings.HasPrefix(s.Path, "/") || strings.ContainsFunc(s.Path, func(r rune) bool { return r <= ' ' || r == 0x7f })) {
+		add("path", "%q is not a request path (it starts with / and has no spaces)", s.Path)
+	}
+	if !s.TLS {
+		for key, set := range map[string]bool{
+			"min_tls_version": s.MinTLSVersion != "", "min_days_left": s.MinDaysLeft != nil,
+			"chain_verifies": s.ChainVerifies != nil, "ca_file": s.CAFile != "",
+		} {
+			if set {
+				add(key, "applies to TLS only; set tls = true")
+			}
+		}
+	}
+	slices.SortFunc(errs, func(a, b FieldError) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Msg, b.Msg)
+	})
+	return errs
+}
+
+// options turns the section and the command line into probe options.
+func (s *HTTPSection) options(p Params) httpprobe.Options {
+	var opt httpprobe.Options
+	if s != nil {
+		opt.TLS, opt.ServerName, opt.Path = s.TLS, s.ServerName, s.Path
+		if s.CAFile != "" {
+			opt.CAFiles = append(opt.CAFiles, s.CAFile)
+		}
+		opt.Headers = append(opt.Headers, s.HeadersPresent...)
+		for h := range s.HeaderMatches {
+			opt.Headers = append(opt.Headers, h)
+		}
+		slices.Sort(opt.Headers)
+	}
+	if p.CAFile != "" && opt.TLS {
+		opt.CAFiles = append(opt.CAFiles, p.CAFile)
+	}
+	return opt
+}
 
 func init() {
-	register(&Kind{Name: "http", Transports: []string{"tcp"}, Sections: []string{"http"}})
+	register(&Kind{
+		Name:       "http",
+		Transports: []string{"tcp"},
+		Sections:   []string{"http"},
+		Run: func(ctx context.Context, t probes.Target, p Params) probes.Observation {
+			return httpprobe.Probe(ctx, t, p.Sections.HTTP.options(p))
+		},
+		Check: checkHTTP,
+	})
+}
+
+func checkHTTP(o probes.Observation, p Params) []Check {
+	s := p.Sections.HTTP
+	if s == nil {
+		return nil
+	}
+	f, _ := o.Facts.(*httpprobe.Facts)
+	answered := f != nil && f.StatusCode != 0
+	var out []Check
+	if len(s.Status) > 0 {
+		seen := "no HTTP response"
+		if answered {
+			seen = f.Status
+		}
+		want := make([]string, len(s.Status))
+		for i, c := range s.Status {
+			want[i] = strconv.Itoa(c)
+		}
+		out = append(out, Check{Name: "status", Expected: "one of " + strings.Join(want, ", "), Observed: seen,
+			Pass: answered && slices.Contains(s.Status, f.StatusCode)})
+	}
+	if s.RedirectTo != "" {
+		seen := "no HTTP response"
+		switch {
+		case answered && f.Location == "":
+			seen = "no Location header (" + f.Status + ")"
+		case answered:
+			seen = "Location: " + f.Location
+		}
+		out = append(out, Check{Name: "redirect_to", Expected: "Location starts with " + s.RedirectTo, Observed: seen,
+			Pass: answered && strings.HasPrefix(f.Location, s.RedirectTo)})
+	}
+	header := func(name string) (string, bool) {
+		if !answered {
+			return "no HTTP response", false
+		}
+		v, ok := f.Headers[textproto.CanonicalMIMEHeaderKey(name)]
+		if !ok {
+			return name + " absent", false
+		}
+		return name + ": " + v, true
+	}
+	for _, h := range s.HeadersPresent {
+		seen, ok := header(h)
+		out = append(out, Check{Name: "headers_present", Expected: h + " present", Observed: seen, Pass: ok})
+	}
+	names := make([]string, 0, len(s.HeaderMatches))
+	for h := range s.HeaderMatches {
+		names = append(names, h)
+	}
+	slices.Sort(names)
+	for _, h := range names {
+		re := s.HeaderMatches[h]
+		seen, ok := header(h)
+		pass := ok && regexp.MustCompile(re).MatchString(f.Headers[textproto.CanonicalMIMEHeaderKey(h)])
+		out = append(out, Check{Name: "header_matches", Expected: h + " matches " + re, Observed: seen, Pass: pass})
+	}
+	return append(out, checkTLS(f, s)...)
+}
+
+// checkTLS judges the handshake and the certificate.
+func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Check {
+	var tf *httpprobe.TLSFacts
+	if f != nil {
+		tf = f.TLS
+	}
+	hasCert := tf != nil && tf.Verified != nil
+	var out []Check
+	if s.MinTLSVersion != "" {
+		want := "TLS " + s.MinTLSVersion
+		seen := "no TLS handshake"
+		if tf != nil && tf.Version != "" {
+			seen = tf.Version
+		}
+		// What both sides share at best, not proof that older versions
+		// are refused: that would take a handshake per version.
+		pass := tf != nil && slices.Index(tlsVersions, tf.Version) >= slices.Index(tlsVersions, want)
+		out = append(out, Check{Name: "min_tls_version", Expected: "negotiates " + want + " or later", Observed: seen, Pass: pass})
+	}
+	if s.MinDaysLeft != nil {
+		seen := "no certificate"
+		if hasCert {
+			seen = fmt.Sprintf("%d days left (not after %s)", tf.DaysLeft, tf.NotAfter)
+		}
+		out = append(out, Check{Name: "min_days_left", Expected: fmt.Sprintf("at least %d days left", *s.MinDaysLeft), Observed: seen,
+			Pass: hasCert && tf.DaysLeft >= *s.MinDaysLeft})
+	}
+	if s.ChainVerifies != nil {
+		want := *s.ChainVerifies
+		expected, seen := "the chain verifies", "no certificate"
+		if !want {
+			expected = "the chain does not verify"
+		}
+		if tf != nil {
+			expected += " for " + tf.VerifyName
+		}
+		if hasCert {
+			seen = "verifies for " + tf.VerifyName
+			if !*tf.Verified {
+				seen = "does not verify: " + tf.VerifyError
+			}
+		}
+		out = append(out, Check{Name: "chain_verifies", Expected: expected, Observed: seen, Pass: hasCert && *tf.Verified == want})
+	}
+	return out
 }
