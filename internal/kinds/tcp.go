@@ -3,8 +3,12 @@ package kinds
 import (
 	"context"
 	"regexp"
+	"slices"
+	"strings"
+	"time"
 
 	"probe/probes"
+	"probe/probes/esl"
 	"probe/probes/tcp"
 )
 
@@ -15,7 +19,16 @@ type TCPSection struct {
 	Banner string `toml:"banner,omitempty" json:"banner,omitempty"`
 	// BannerNot is a regular expression the first bytes must not match.
 	BannerNot string `toml:"banner_not,omitempty" json:"banner_not,omitempty"`
+	// ESLDefaultPassword, on FreeSWITCH's event socket, tries the password
+	// it ships with (ClueCon) once, and only where the greeting is
+	// auth/request. Off by default: it is the one check that sends a
+	// credential. The password being accepted is a critical failure.
+	ESLDefaultPassword bool `toml:"esl_default_password,omitempty" json:"esl_default_password,omitempty"`
 }
+
+// eslGreeting is what ESL greets a caller inside its ACL with; a banner
+// asserted next to esl_default_password must accept it.
+const eslGreeting = "Content-Type: auth/request\n\n"
 
 func (s *TCPSection) validate() []FieldError {
 	var errs []FieldError
@@ -24,6 +37,22 @@ func (s *TCPSection) validate() []FieldError {
 			errs = append(errs, FieldError{Key: key, Msg: "not a valid regular expression: " + err.Error()})
 		}
 	}
+	if s.ESLDefaultPassword {
+		// The check only runs behind an auth/request greeting; a banner
+		// assertion that says so is what makes the row readable, and
+		// one that rules it out means the check could never run.
+		re, err := regexp.Compile(s.Banner)
+		reNot, errNot := regexp.Compile(s.BannerNot)
+		switch {
+		case s.Banner == "":
+			errs = append(errs, FieldError{Key: "esl_default_password", Msg: `needs the ESL greeting as the banner: banner = "Content-Type: auth/request"`})
+		case err == nil && !re.MatchString(eslGreeting):
+			errs = append(errs, FieldError{Key: "esl_default_password", Msg: "the banner does not match ESL's greeting (Content-Type: auth/request), so the check could never run"})
+		case errNot == nil && s.BannerNot != "" && reNot.MatchString(eslGreeting):
+			errs = append(errs, FieldError{Key: "esl_default_password", Msg: "banner_not rules out ESL's greeting (Content-Type: auth/request), so the check could never run"})
+		}
+	}
+	slices.SortFunc(errs, func(a, b FieldError) int { return strings.Compare(a.Key, b.Key) })
 	return errs
 }
 
@@ -36,11 +65,42 @@ func init() {
 		Name:       "tcp",
 		Transports: []string{"tcp"},
 		Sections:   []string{"tcp"},
-		Run: func(ctx context.Context, t probes.Target, p Params) probes.Observation {
-			return tcp.Probe(ctx, t, tcp.Options{ReadBanner: p.Sections.TCP.wantsBanner()})
-		},
-		Check: checkTCP,
+		Run:        runTCP,
+		Check:      checkTCP,
 	})
+}
+
+// TCPFacts are the TCP probe's facts with, when the config asked for it,
+// the ESL default password check. The TCP probe itself knows nothing of ESL.
+type TCPFacts struct {
+	*tcp.Facts
+	// ESL is the default password check; nil when it was not run (the
+	// port was not open, or the greeting was not auth/request, so nothing
+	// was sent).
+	ESL *esl.Result `json:"esl_default_password,omitempty"`
+}
+
+func runTCP(ctx context.Context, t probes.Target, p Params) probes.Observation {
+	s := p.Sections.TCP
+	obs := tcp.Probe(ctx, t, tcp.Options{ReadBanner: s.wantsBanner()})
+	if s == nil || !s.ESLDefaultPassword {
+		return obs
+	}
+	f, _ := obs.Facts.(*tcp.Facts)
+	facts := &TCPFacts{Facts: f}
+	obs.Facts = facts
+	// From a vantage outside ESL's ACL the banner is a rude rejection:
+	// no second connection is made, and nothing is sent.
+	if obs.State != probes.Open || f == nil || !esl.IsAuthRequest(f.Banner) {
+		return obs
+	}
+	r := esl.CheckDefaultPassword(ctx, t, esl.DefaultPassword)
+	facts.ESL = &r
+	if r.PasswordSent {
+		obs.Sent += "; ESL auth with the default password"
+	}
+	obs.Duration = time.Since(obs.Started)
+	return obs
 }
 
 func checkTCP(o probes.Observation, p Params) []Check {
@@ -48,7 +108,14 @@ func checkTCP(o probes.Observation, p Params) []Check {
 	if !s.wantsBanner() {
 		return nil
 	}
-	f, _ := o.Facts.(*tcp.Facts)
+	var f *tcp.Facts
+	var eslResult *esl.Result
+	switch v := o.Facts.(type) {
+	case *tcp.Facts:
+		f = v
+	case *TCPFacts:
+		f, eslResult = v.Facts, v.ESL
+	}
 	seen := ""
 	if f != nil {
 		seen = f.Banner
@@ -65,5 +132,30 @@ func checkTCP(o probes.Observation, p Params) []Check {
 		ok := f != nil && !regexp.MustCompile(s.BannerNot).MatchString(f.Banner)
 		out = append(out, Check{Name: "banner_not", Expected: "does not match " + s.BannerNot, Observed: seen, Pass: ok})
 	}
+	if s.ESLDefaultPassword {
+		if c, ok := checkESL(f, eslResult); ok {
+			out = append(out, c)
+		}
+	}
 	return out
+}
+
+// checkESL judges the default password check. When the greeting was not
+// auth/request the check was not run and makes no claim (the banner
+// assertion carries that row); when it ran, only a refusal passes.
+func checkESL(f *tcp.Facts, r *esl.Result) (Check, bool) {
+	c := Check{Name: "esl_default_password", Expected: "the default password (ClueCon) is refused"}
+	switch {
+	case r == nil && (f == nil || !esl.IsAuthRequest(f.Banner)):
+		return c, false
+	case r == nil:
+		c.Observed = "not tried"
+	case r.Outcome == esl.Refused:
+		c.Observed, c.Pass = "refused: "+r.Reply, true
+	case r.Outcome == esl.Accepted:
+		c.Observed, c.Critical = "ACCEPTED ("+r.Reply+"): anyone reaching this port controls the switch", true
+	default:
+		c.Observed = "not shown: " + r.Detail
+	}
+	return c, true
 }
