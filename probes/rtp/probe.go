@@ -279,7 +279,39 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 		p.facts.ICMPBudget = math.Round(budget[i]*100) / 100
 		p.conclude(wait, budget[i], opt.RateLimit)
 	}
+	doubtBesideRefusals(sent)
 	return out()
+}
+
+// doubtBesideRefusals marks the silence of an in-range port as doubtful
+// when other in-range ports of the same host were refused in the same probe.
+// The host then demonstrably answers ICMP port unreachable for this range,
+// and with one packet per port a lost ICMP error, or a stricter rate limit
+// than the one assumed (net.ipv4.icmp_ratelimit raised on the target, a
+// router that limits its own errors), leaves exactly this silence: the
+// replay of the assumed limit cannot see either. Without the mark, such a
+// silence would fail a reachable range that is reachable. Controls keep the
+// replay's judgement: they are outside the range and owe nothing to it.
+func doubtBesideRefusals(sent []*port) {
+	refused := 0
+	for _, p := range sent {
+		if !p.facts.Control && p.facts.Answer == AnswerPortUnreachable {
+			refused++
+		}
+	}
+	if refused == 0 {
+		return
+	}
+	for _, p := range sent {
+		if p.facts.Control || p.facts.Answer != AnswerSilence || p.obs.SilenceDoubt != "" {
+			continue
+		}
+		p.facts.RateLimitSuspect = true
+		p.obs.Outcome = "no reply, while other ports of the range were refused"
+		p.obs.SilenceDoubt = fmt.Sprintf(
+			"%d other port(s) of the range on this host were refused (ICMP port unreachable) in the same probe, and one packet per port cannot tell a lost or rate-limited ICMP error from a filter: re-run with a slower pace to decide",
+			refused)
+	}
 }
 
 func (p *port) read() {

@@ -125,12 +125,14 @@ func TestProbePortsLoopback(t *testing.T) {
 		if f.Control != (ports[i] == closed2) {
 			t.Errorf("port %d: control %v; want %v", ports[i], f.Control, ports[i] == closed2)
 		}
-		if f.RateLimitSuspect || o.SilenceDoubt != "" {
+		// The bucket was full, so only the silent port beside a refused
+		// in-range port (closed1) is in doubt, and for that reason alone.
+		if i > 0 && (f.RateLimitSuspect || o.SilenceDoubt != "") {
 			t.Errorf("port %d: rate limit suspect %v (%q); want none: the bucket was full", ports[i], f.RateLimitSuspect, o.SilenceDoubt)
 		}
 	}
-	if o := obs[0]; o.Outcome != "no reply to 1 send" {
-		t.Errorf("silent port's outcome %q; want %q", o.Outcome, "no reply to 1 send")
+	if o := obs[0]; o.Outcome != "no reply, while other ports of the range were refused" || !strings.Contains(o.SilenceDoubt, "1 other port(s) of the range") {
+		t.Errorf("silent port's outcome %q, doubt %q; want it in doubt beside the 1 refused in-range port", o.Outcome, o.SilenceDoubt)
 	}
 	if o := obs[2]; o.Outcome != "ICMP port unreachable" {
 		t.Errorf("closed port's outcome %q; want %q", o.Outcome, "ICMP port unreachable")
@@ -196,11 +198,46 @@ func TestProbePortsRateLimitSuspect(t *testing.T) {
 		t.Errorf("a refused port is marked suspect; only silence can be")
 	}
 
+	// The refused port is a control here, so that only the replay speaks
+	// (a refused in-range port would cast doubt of its own: see below).
 	sink2 := newListener(t, false)
-	obs = ProbePorts(context.Background(), "127.0.0.1", []int{sink2.port, closedPort(t)}, opt)
+	closed := closedPort(t)
+	opt.Controls = []int{closed}
+	obs = ProbePorts(context.Background(), "127.0.0.1", []int{sink2.port, closed}, opt)
 	if f := facts(t, obs[0]); f.RateLimitSuspect || obs[0].SilenceDoubt != "" || f.ICMPBudget != 1 {
 		t.Errorf("silent port sent first: suspect %v doubt %q budget %v; want not suspect with a full bucket of 1",
 			f.RateLimitSuspect, obs[0].SilenceDoubt, f.ICMPBudget)
+	}
+}
+
+// A silent in-range port among refused in-range ports is doubtful whatever
+// the replay says: the host answers for this range, and a lost or
+// rate-limited ICMP error (a limit stricter than assumed) looks the same as
+// a filter. A silent control beside them is not: it is outside the range.
+// The assumed limit here never runs short, so only the rule speaks.
+func TestProbePortsSilenceBesideRefusals(t *testing.T) {
+	opt := fast
+	opt.RateLimit = RateLimit{Burst: 1, Interval: -1} // no limit assumed
+	silent, control := newListener(t, false), newListener(t, false)
+	opt.Controls = []int{control.port}
+	obs := ProbePorts(context.Background(), "127.0.0.1", []int{closedPort(t), silent.port, closedPort(t), control.port}, opt)
+	if obs[0].State != probes.Closed || obs[2].State != probes.Closed {
+		t.Fatalf("states %q, %q; want both closed", obs[0].State, obs[2].State)
+	}
+	if f := facts(t, obs[1]); obs[1].State != probes.OpenFiltered || !f.RateLimitSuspect || !strings.Contains(obs[1].SilenceDoubt, "2 other port(s) of the range") {
+		t.Errorf("silent in-range port: state %q suspect %v doubt %q; want open|filtered, suspect, naming the 2 refusals", obs[1].State, f.RateLimitSuspect, obs[1].SilenceDoubt)
+	}
+	if f := facts(t, obs[3]); obs[3].State != probes.OpenFiltered || f.RateLimitSuspect || obs[3].SilenceDoubt != "" {
+		t.Errorf("silent control: state %q suspect %v doubt %q; want open|filtered without doubt", obs[3].State, f.RateLimitSuspect, obs[3].SilenceDoubt)
+	}
+
+	// With no refusal at all, silence is not doubted (the replay's bucket is never short).
+	a, b := newListener(t, false), newListener(t, false)
+	opt.Controls = nil
+	for i, o := range ProbePorts(context.Background(), "127.0.0.1", []int{a.port, b.port}, opt) {
+		if o.State != probes.OpenFiltered || o.SilenceDoubt != "" {
+			t.Errorf("all silent, port %d: state %q doubt %q; want open|filtered without doubt", i, o.State, o.SilenceDoubt)
+		}
 	}
 }
 
