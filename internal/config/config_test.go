@@ -9,7 +9,7 @@ func TestReferenceFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load(expectations.toml): %v", err)
 	}
-	if got, want := len(f.Expectations), 16; got != want {
+	if got, want := len(f.Expectations), 15; got != want {
 		t.Errorf("expectations = %d; want %d", got, want)
 	}
 	e := f.Expectations[0]

@@ -12,6 +12,7 @@ import (
 
 	"probe/probes"
 	httpprobe "probe/probes/http"
+	"probe/probes/tlsinfo"
 )
 
 // HTTPSection is [expectation.http]: options and assertions of the http
@@ -212,7 +213,7 @@ func checkHTTP(o probes.Observation, p Params) []Check {
 
 // checkTLS judges the handshake and the certificate.
 func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Check {
-	var tf *httpprobe.TLSFacts
+	var tf *tlsinfo.Facts
 	if f != nil {
 		tf = f.TLS
 	}

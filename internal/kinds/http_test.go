@@ -16,6 +16,7 @@ import (
 
 	"probe/probes"
 	httpprobe "probe/probes/http"
+	"probe/probes/tlsinfo"
 )
 
 func ptrInt(i int) *int { return &i }
@@ -107,12 +108,12 @@ func TestCheckHTTP(t *testing.T) {
 	ok := &httpprobe.Facts{StatusCode: 200, Status: "200 OK"}
 	secure := &httpprobe.Facts{StatusCode: 200, Status: "200 OK",
 		Headers: map[string]string{"Strict-Transport-Security": "max-age=63072000", "Server": "nginx"},
-		TLS:     &httpprobe.TLSFacts{Version: "TLS 1.3", DaysLeft: 20, NotAfter: "2030-01-01T00:00:00Z", VerifyName: "api.example", Verified: ptrBool(true)}}
+		TLS:     &tlsinfo.Facts{Version: "TLS 1.3", DaysLeft: 20, NotAfter: "2030-01-01T00:00:00Z", VerifyName: "api.example", Verified: ptrBool(true)}}
 	legacy := &httpprobe.Facts{StatusCode: 200, Status: "200 OK",
-		TLS: &httpprobe.TLSFacts{Version: "TLS 1.0", DaysLeft: 3, VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate signed by unknown authority"}}
+		TLS: &tlsinfo.Facts{Version: "TLS 1.0", DaysLeft: 3, VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate signed by unknown authority"}}
 	expired := &httpprobe.Facts{StatusCode: 200, Status: "200 OK",
-		TLS: &httpprobe.TLSFacts{Version: "TLS 1.2", DaysLeft: -1, VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate has expired"}}
-	noHandshake := &httpprobe.Facts{TLS: &httpprobe.TLSFacts{VerifyName: "api.example"}}
+		TLS: &tlsinfo.Facts{Version: "TLS 1.2", DaysLeft: -1, VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate has expired"}}
+	noHandshake := &httpprobe.Facts{TLS: &tlsinfo.Facts{VerifyName: "api.example"}}
 
 	cases := []struct {
 		name  string
@@ -168,7 +169,7 @@ func TestCheckHTTP(t *testing.T) {
 
 func TestCheckHTTPSaysWhatIsWrong(t *testing.T) {
 	f := &httpprobe.Facts{StatusCode: 302, Status: "302 Found", Location: "http://api.example/",
-		TLS: &httpprobe.TLSFacts{Version: "TLS 1.2", DaysLeft: 3, NotAfter: "2030-01-04T00:00:00Z", VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate is valid for www.example, not api.example"}}
+		TLS: &tlsinfo.Facts{Version: "TLS 1.2", DaysLeft: 3, NotAfter: "2030-01-04T00:00:00Z", VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate is valid for www.example, not api.example"}}
 	s := &HTTPSection{TLS: true, RedirectTo: "https://", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}
 	checks := checkHTTP(probes.Observation{State: probes.Open, Facts: f}, Params{Sections: Sections{HTTP: s}})
 	want := map[string][2]string{

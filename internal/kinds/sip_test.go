@@ -23,6 +23,7 @@ import (
 
 	"probe/probes"
 	"probe/probes/sip"
+	"probe/probes/tlsinfo"
 )
 
 func TestSIPSectionValidate(t *testing.T) {
@@ -85,11 +86,11 @@ func TestCheckSIP(t *testing.T) {
 	noAnswer := &sip.Facts{Transport: "tcp"}
 	serverOnly := &sip.Facts{Transport: "udp", StatusCode: 200, Server: "kamailio (5.6.3 (x86_64/linux))"}
 	tlsOK := freeswitchFacts()
-	tlsOK.TLS = &sip.TLSFacts{VerifyName: "sip.example.com", Verified: ptrBool(true)}
+	tlsOK.TLS = &tlsinfo.Facts{VerifyName: "sip.example.com", Verified: ptrBool(true)}
 	tlsBad := freeswitchFacts()
-	tlsBad.TLS = &sip.TLSFacts{VerifyName: "sip.example.com", Verified: ptrBool(false), VerifyError: "x509: certificate signed by unknown authority"}
+	tlsBad.TLS = &tlsinfo.Facts{VerifyName: "sip.example.com", Verified: ptrBool(false), VerifyError: "x509: certificate signed by unknown authority"}
 	tlsUnchecked := freeswitchFacts()
-	tlsUnchecked.TLS = &sip.TLSFacts{}
+	tlsUnchecked.TLS = &tlsinfo.Facts{}
 
 	cases := []struct {
 		name  string

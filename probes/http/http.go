@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"probe/probes"
+	"probe/probes/tlsinfo"
 )
 
 // DefaultTimeout bounds a probe whose context has no deadline. The engine
@@ -82,7 +83,7 @@ type Facts struct {
 	// canonical name; several values are joined with ", ".
 	Headers map[string]string `json:"headers,omitempty"`
 	// TLS describes the handshake and certificate; nil for plain HTTP.
-	TLS *TLSFacts `json:"tls,omitempty"`
+	TLS *tlsinfo.Facts `json:"tls,omitempty"`
 }
 
 // Probe sends one request to t within ctx's deadline.
@@ -100,10 +101,10 @@ func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation
 	if now == nil {
 		now = time.Now
 	}
-	var v *verifier
+	var v *tlsinfo.Verifier
 	if opt.TLS {
 		var err error
-		if v, err = newVerifier(t, opt.ServerName, opt.CAFiles, now); err != nil {
+		if v, err = tlsinfo.New(t.Host, tlsinfo.Options{ServerName: opt.ServerName, CAFiles: opt.CAFiles, Now: now}); err != nil {
 			obs.Sent, obs.Attempts = "", 0
 			obs.Error, obs.Outcome, obs.Detail = probes.ErrLocal, "cannot load the CA file", err.Error()
 			obs.Duration = time.Since(obs.Started)
@@ -135,9 +136,9 @@ func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation
 	obs.Facts = facts
 	var conn net.Conn = rec
 	if v != nil {
-		tc := tls.Client(rec, v.config())
+		tc := tls.Client(rec, v.Config())
 		err := tc.HandshakeContext(ctx)
-		facts.TLS = v.facts(tc.ConnectionState(), err == nil)
+		facts.TLS = v.Facts(tc.ConnectionState(), err == nil)
 		if err != nil {
 			return protocolError(ctx, obs, "the TLS handshake failed", err, rec)
 		}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"probe/probes"
+	"probe/probes/tlsinfo"
 )
 
 // Default ports (RFC 3261 §19.1.2).
@@ -98,7 +99,7 @@ type Facts struct {
 	// request (another branch, a request, unparsable bytes).
 	Ignored int `json:"ignored,omitempty"`
 	// TLS holds the handshake's facts over TLS; nil otherwise.
-	TLS *TLSFacts `json:"tls,omitempty"`
+	TLS *tlsinfo.Facts `json:"tls,omitempty"`
 }
 
 // Probe sends one OPTIONS to t over t.Transport ("udp", "tcp" or "tls")

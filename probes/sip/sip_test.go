@@ -343,7 +343,7 @@ func TestTLS(t *testing.T) {
 			if tf.VerifyName != c.verifyName || sni != c.sni || tf.ServerName != c.sni {
 				t.Errorf("verify name = %q, SNI seen = %q, SNI in facts = %q; want %q, %q", tf.VerifyName, sni, tf.ServerName, c.verifyName, c.sni)
 			}
-			if tf.Version == "" || tf.CipherSuite == "" || tf.Subject != "CN=sip test server" || tf.Issuer != "CN=probe test CA" {
+			if tf.Version == "" || tf.CipherSuite == "" || len(tf.Chain) == 0 || tf.Chain[0] != "CN=sip test server" || tf.Issuer != "CN=probe test CA" {
 				t.Errorf("TLS facts = %+v", tf)
 			}
 			if want := []string{"127.0.0.1", "sip.example.test"}; !slices.Equal(tf.SANs, want) {

@@ -15,6 +15,7 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"probe/probes"
+	"probe/probes/tlsinfo"
 )
 
 // probeStream sends the OPTIONS over its own TCP connection, wrapped in TLS
@@ -30,16 +31,16 @@ func probeStream(ctx context.Context, t probes.Target, opt Options) probes.Obser
 	obs := probes.Start(sent)
 
 	var tlsCfg *tls.Config
-	var verify *verifier
+	var verify *tlsinfo.Verifier
 	if isTLS {
 		var err error
-		verify, err = newVerifier(t, opt)
+		verify, err = tlsinfo.New(t.Host, tlsinfo.Options{ServerName: opt.ServerName, CAFiles: []string{opt.CAFile}, Insecure: opt.InsecureSkipVerify})
 		if err != nil {
 			obs = obs.Settle(t, nil)
 			obs.State, obs.Error, obs.Outcome, obs.Detail = probes.NoState, probes.ErrLocal, "CA file unusable", err.Error()
 			return obs
 		}
-		tlsCfg = verify.config()
+		tlsCfg = verify.Config()
 	}
 
 	var d net.Dialer
@@ -60,7 +61,7 @@ func probeStream(ctx context.Context, t probes.Target, opt Options) probes.Obser
 	if isTLS {
 		tc := tls.Client(raw, tlsCfg)
 		err := tc.HandshakeContext(ctx)
-		facts.TLS = verify.facts(tc.ConnectionState(), err == nil)
+		facts.TLS = verify.Facts(tc.ConnectionState(), err == nil)
 		if err != nil {
 			return protocolFailure(ctx, t, obs, "TLS handshake failed", err)
 		}

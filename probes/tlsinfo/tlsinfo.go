@@ -1,4 +1,13 @@
-package http
+// Package tlsinfo describes a TLS handshake as facts, for every probe that
+// speaks TLS (HTTPS, SIP over TLS): the negotiated version and cipher, the
+// certificate chain, and whether it verifies, for which name.
+//
+// Verification never aborts the handshake: the tls.Config skips the
+// library's own check, and the same check (x509, the system roots plus any
+// CA files, for the server name or the host) is done afterwards and kept as
+// a fact. An expired or untrusted certificate is then described and judged,
+// instead of hiding behind a failed handshake.
+package tlsinfo
 
 import (
 	"crypto/tls"
@@ -9,12 +18,10 @@ import (
 	"os"
 	"slices"
 	"time"
-
-	"probe/probes"
 )
 
-// TLSFacts are what the TLS handshake and the certificate showed.
-type TLSFacts struct {
+// Facts are what the TLS handshake and the certificate showed.
+type Facts struct {
 	// ServerName is the name sent as SNI; empty when an IP address was
 	// probed and no server name was given (SNI carries names only).
 	ServerName string `json:"server_name,omitempty"`
@@ -36,40 +43,64 @@ type TLSFacts struct {
 	// down: negative once expired.
 	DaysLeft int `json:"days_left"`
 	// VerifyName is the name (or IP) the chain was verified for: the
-	// server name when given, else the target's host.
-	VerifyName string `json:"verify_name"`
+	// server name when given, else the target's host. Empty when
+	// verification is turned off.
+	VerifyName string `json:"verify_name,omitempty"`
 	// Verified is whether the chain verifies for VerifyName against the
-	// system roots and the CA files, at the probe's clock; null when no
-	// certificate was seen.
+	// system roots and the CA files, at the probe's clock; null when not
+	// checked (no certificate seen, or verification turned off).
 	Verified *bool `json:"verified"`
 	// VerifyError says why verification failed.
 	VerifyError string `json:"verify_error,omitempty"`
 }
 
-// verifier holds what the certificate is checked against.
-type verifier struct {
-	sni   string
-	name  string
-	roots *x509.CertPool // nil: the system roots
-	now   func() time.Time
+// Verifier holds what a certificate is checked against.
+type Verifier struct {
+	sni      string
+	name     string
+	roots    *x509.CertPool // nil: the system roots
+	insecure bool
+	now      func() time.Time
 }
 
-func newVerifier(t probes.Target, serverName string, caFiles []string, now func() time.Time) (*verifier, error) {
-	v := &verifier{name: serverName, now: now}
+// Options say what to verify against.
+type Options struct {
+	// ServerName is sent as SNI and verified; the host when empty.
+	ServerName string
+	// CAFiles are PEM bundles of roots trusted besides the system's.
+	CAFiles []string
+	// Insecure turns verification off: Verified stays null.
+	Insecure bool
+	// Now is the clock for expiry and verification; time.Now when nil.
+	Now func() time.Time
+}
+
+// New prepares the verification of a handshake with host.
+func New(host string, opt Options) (*Verifier, error) {
+	v := &Verifier{name: opt.ServerName, insecure: opt.Insecure, now: opt.Now}
+	if v.now == nil {
+		v.now = time.Now
+	}
 	if v.name == "" {
-		v.name = t.Host
+		v.name = host
 	}
 	if net.ParseIP(v.name) == nil {
 		v.sni = v.name // RFC 6066 §3: SNI carries host names, never literal IPs
 	}
-	if len(caFiles) == 0 {
+	var files []string
+	for _, f := range opt.CAFiles {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
 		return v, nil
 	}
 	roots, err := x509.SystemCertPool()
 	if err != nil {
 		roots = x509.NewCertPool()
 	}
-	for _, f := range caFiles {
+	for _, f := range files {
 		pem, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
@@ -82,20 +113,22 @@ func newVerifier(t probes.Target, serverName string, caFiles []string, now func(
 	return v, nil
 }
 
-// config skips the library's verification on purpose: a failed
-// verification would abort the handshake and hide the certificate. The same
-// verification is done in facts, and its outcome is reported.
+// Config is the client's tls.Config. It skips the library's verification
+// on purpose (see the package doc); Facts does the same check and reports it.
 //
 // TLS 1.0 and 1.1 are offered (Go's client default starts at 1.2) so that a
 // server stuck on them is described and judged on its version, instead of
 // being reported as a failed handshake.
-func (v *verifier) config() *tls.Config {
+func (v *Verifier) Config() *tls.Config {
 	return &tls.Config{ServerName: v.sni, InsecureSkipVerify: true, MinVersion: tls.VersionTLS10}
 }
 
-// facts describes the handshake; completed says whether it finished.
-func (v *verifier) facts(cs tls.ConnectionState, completed bool) *TLSFacts {
-	f := &TLSFacts{ServerName: v.sni, VerifyName: v.name}
+// Facts describes the handshake; completed says whether it finished.
+func (v *Verifier) Facts(cs tls.ConnectionState, completed bool) *Facts {
+	f := &Facts{ServerName: v.sni}
+	if !v.insecure {
+		f.VerifyName = v.name
+	}
 	if completed {
 		f.Version = tls.VersionName(cs.Version)
 		f.CipherSuite = tls.CipherSuiteName(cs.CipherSuite)
@@ -116,14 +149,14 @@ func (v *verifier) facts(cs tls.ConnectionState, completed bool) *TLSFacts {
 	f.NotAfter = leaf.NotAfter.UTC().Format(time.RFC3339)
 	now := v.now()
 	f.DaysLeft = int(math.Floor(leaf.NotAfter.Sub(now).Hours() / 24))
-
+	if v.insecure {
+		return f
+	}
 	inter := x509.NewCertPool()
 	for _, c := range cs.PeerCertificates[1:] {
 		inter.AddCert(c)
 	}
-	_, err := leaf.Verify(x509.VerifyOptions{
-		Roots: v.roots, Intermediates: inter, DNSName: v.name, CurrentTime: now,
-	})
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: inter, DNSName: v.name, CurrentTime: now})
 	ok := err == nil
 	f.Verified = &ok
 	if err != nil {
