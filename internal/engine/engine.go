@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -180,9 +181,21 @@ func recheck(ctx context.Context, p *plan.Plan, res *Results) map[string]Recheck
 					break
 				}
 			}
-			cctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			obs := kinds.Lookup("tcp").Run(cctx, target, kinds.Params{Timeout: timeout})
+			// Up to three connects: one lost SYN or SYN-ACK on a lossy
+			// path must not be read as the target having stopped
+			// answering. A refusal or an answer ends the re-check at once.
+			var obs probes.Observation
+			for attempt := 1; attempt <= recheckAttempts; attempt++ {
+				cctx, cancel := context.WithTimeout(ctx, timeout)
+				obs = kinds.Lookup("tcp").Run(cctx, target, kinds.Params{Timeout: timeout})
+				cancel()
+				if obs.State != probes.Filtered || ctx.Err() != nil {
+					break
+				}
+				if attempt == recheckAttempts {
+					obs.Outcome = fmt.Sprintf("%s, %d connects", obs.Outcome, recheckAttempts)
+				}
+			}
 			mu.Lock()
 			out[name] = Recheck{Port: target.Port, Obs: obs}
 			mu.Unlock()
@@ -191,6 +204,10 @@ func recheck(ctx context.Context, p *plan.Plan, res *Results) map[string]Recheck
 	wg.Wait()
 	return out
 }
+
+// recheckAttempts is how many connects the closing re-check makes to a
+// silent port before calling the target silent.
+const recheckAttempts = 3
 
 func all(bs []bool) bool {
 	for _, b := range bs {
