@@ -103,12 +103,31 @@ type Expectation struct {
 	Expect    map[string]string `toml:"expect"`
 	// Timeout overrides the default for this expectation.
 	Timeout Duration `toml:"timeout"`
+	// ExceptDeclared, on a range, leaves out every port that another
+	// expectation of the file declares for the same target and transport:
+	// "every other port of this range", the check that nothing else is
+	// open. The range is probed in full, one probe per port.
+	ExceptDeclared bool `toml:"except_declared"`
 	kinds.Sections
 
 	// PortList is Port, Ports or the Range's bounds, resolved.
 	PortList []int `toml:"-"`
 	// RangeLo and RangeHi are the range's bounds when Range is set.
 	RangeLo, RangeHi int `toml:"-"`
+	// Excluded are the ports of the range left out by ExceptDeclared,
+	// sorted: resolved when the file is validated, so a run of some
+	// expectations only (--only) still leaves out what the whole file
+	// declares.
+	Excluded []int `toml:"-"`
+}
+
+// L4 is the transport a port belongs to on the wire: SIP over TLS runs on
+// a TCP port.
+func L4(transport string) string {
+	if transport == "tls" {
+		return "tcp"
+	}
+	return transport
 }
 
 // IsRange reports whether the expectation covers a port range.

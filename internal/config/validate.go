@@ -37,6 +37,7 @@ func (v *validator) validate() {
 	v.vantages()
 	v.targets()
 	v.expectations()
+	v.excluded()
 }
 
 func (v *validator) defaults() {
@@ -240,6 +241,14 @@ func (v *validator) expectations() {
 		if e.IsRange() && kind != nil && kind.RunPorts == nil && kind.Name != "tcp" {
 			v.problem(path+".range", "probe %s cannot take a range; list the ports instead", e.Probe)
 		}
+		if e.ExceptDeclared {
+			switch {
+			case !e.IsRange():
+				v.problem(path+".except_declared", "applies to a range only (range = \"1-65535\"); it leaves out of the range the ports the file declares elsewhere")
+			case kind != nil && kind.RunPorts != nil:
+				v.problem(path+".except_declared", "probe %s samples a range; \"nothing else is open\" needs every port probed, with probe = \"tcp\"", e.Probe)
+			}
+		}
 		v.expected(path, e)
 		if kind != nil {
 			for _, s := range e.Sections.Present() {
@@ -253,6 +262,44 @@ func (v *validator) expectations() {
 			key := strings.NewReplacer("[", ".", "]", "").Replace(fe.Key)
 			v.problem(path+"."+key, "%s", fe.Msg)
 		}
+	}
+}
+
+// excluded resolves each except_declared range's Excluded ports: every
+// port inside it that another expectation declares for the same target and
+// transport, whether as a port, a list or a range, and whatever vantages it
+// names.
+func (v *validator) excluded() {
+	es := v.file.Expectations
+	for i := range es {
+		e := &es[i]
+		if !e.ExceptDeclared || e.RangeLo == 0 {
+			continue
+		}
+		e.Excluded = nil
+		seen := map[int]bool{}
+		add := func(p int) {
+			if p >= e.RangeLo && p <= e.RangeHi && !seen[p] {
+				seen[p] = true
+				e.Excluded = append(e.Excluded, p)
+			}
+		}
+		for j := range es {
+			o := &es[j]
+			if j == i || o.Target != e.Target || L4(o.Transport) != L4(e.Transport) {
+				continue
+			}
+			if o.ExceptDeclared {
+				continue // another sweep declares nothing: it looks for the undeclared
+			}
+			for _, p := range o.PortList {
+				add(p)
+			}
+			for p := max(o.RangeLo, e.RangeLo); o.RangeLo != 0 && p <= min(o.RangeHi, e.RangeHi); p++ {
+				add(p)
+			}
+		}
+		slices.Sort(e.Excluded)
 	}
 }
 

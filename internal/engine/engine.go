@@ -25,6 +25,9 @@ type Engine struct {
 	RatePerTarget float64
 	// Progress, when set, is called after each task with the count done.
 	Progress func(done, total int)
+	// MinTimeout is the floor of adaptive timeouts; DefaultMinTimeout when
+	// zero. The ceiling is each task's configured timeout.
+	MinTimeout time.Duration
 }
 
 // Results are what a run observed.
@@ -41,6 +44,24 @@ type Results struct {
 	// Interrupted says the run was stopped (deadline or signal) before all
 	// tasks completed.
 	Interrupted bool
+	// Concurrency is the limit on probes in flight the run used: the
+	// configured one, lowered to what the file descriptor limit allows.
+	Concurrency int
+	// RTT has, per target address, the round-trip estimate its adaptive
+	// timeouts came from; absent for targets never measured.
+	RTT map[string]RTT
+	// Reprobed counts the silent ports probed a second time.
+	Reprobed int
+}
+
+// RTT is a target's round-trip estimate at the end of the run.
+type RTT struct {
+	// SRTT is the smoothed round-trip time (RFC 6298).
+	SRTT time.Duration
+	// Samples is how many answers it was measured from.
+	Samples int
+	// Timeout is the adaptive timeout it gave.
+	Timeout time.Duration
 }
 
 // Recheck is the closing connect to one port of a target.
@@ -60,6 +81,11 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 		res.Observations[i] = probes.Observation{Error: probes.ErrCanceled, Outcome: "not run: the run ended first"}
 	}
 	limiters := newLimiters(e.RatePerTarget)
+	rtts := &estimators{}
+	floor := e.MinTimeout
+	if floor <= 0 {
+		floor = DefaultMinTimeout
+	}
 	var mu sync.Mutex
 	done := 0
 	finish := func(idx []int, obs []probes.Observation) {
@@ -78,14 +104,12 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 		}
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
-	limit := e.Concurrency
-	if limit <= 0 {
-		limit = 1
-	}
-	g.SetLimit(limit)
+	// Grouped tasks pace themselves; they start first and run beside the
+	// rest, outside the concurrency limit, so a slow range never holds the
+	// run hostage and a long sweep never delays them.
 	groups := map[string][]int{}
 	var order []string
+	var single []int
 	for i, t := range p.Tasks {
 		if t.Group != "" && kinds.Lookup(t.Kind).RunPorts != nil {
 			if _, ok := groups[t.Group]; !ok {
@@ -94,20 +118,8 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 			groups[t.Group] = append(groups[t.Group], i)
 			continue
 		}
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			if err := limiters.wait(gctx, t.Target.Host); err != nil {
-				return nil
-			}
-			obs := runOne(gctx, t)
-			finish([]int{i}, []probes.Observation{obs})
-			return nil
-		})
+		single = append(single, i)
 	}
-	// Grouped tasks pace themselves; they run beside the rest, outside the
-	// concurrency limit, so a slow range never holds the run hostage.
 	var paced sync.WaitGroup
 	for _, name := range order {
 		idx := groups[name]
@@ -123,16 +135,146 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 			finish(idx, obs)
 		}()
 	}
-	_ = g.Wait()
+
+	limit := FDConcurrency(e.Concurrency)
+	res.Concurrency = limit
+	run := func(idx []int, pass attempt) {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(limit)
+		for _, i := range idx {
+			if gctx.Err() != nil {
+				break
+			}
+			t := p.Tasks[i]
+			g.Go(func() error {
+				if err := limiters.wait(gctx, t.Target.Host); err != nil {
+					return nil
+				}
+				est := rtts.get(t.Target.Host)
+				obs := e.runOne(gctx, t, est, floor, pass)
+				if pass != first {
+					obs = merge(res.Observations[i], obs)
+				}
+				finish([]int{i}, []probes.Observation{obs})
+				return nil
+			})
+		}
+		_ = g.Wait()
+	}
+	run(interleave(p, single), first)
+	// A silence heard under a shortened timeout is heard twice before it
+	// counts: once more with the full timeout when that costs about one
+	// timeout (every re-probe fits in one wave, within the rate limit), else
+	// once more with the adaptive one, as nmap retransmits a probe.
+	var again []int
+	var longest time.Duration
+	for _, i := range single {
+		if res.Ran[i] && res.Observations[i].Outcome == outcomeAdaptiveSilence {
+			again = append(again, i)
+			longest = max(longest, p.Tasks[i].Params.Timeout)
+		}
+	}
+	if len(again) > 0 && ctx.Err() == nil {
+		res.Reprobed = len(again)
+		pass := againAdaptive
+		if cheapReprobe(len(again), limit, e.RatePerTarget, longest) {
+			pass = againFull
+		}
+		mu.Lock()
+		done -= len(again)
+		mu.Unlock()
+		run(interleave(p, again), pass)
+	}
+	e.identify(ctx, p, res, single, limit)
 	paced.Wait()
 	res.Interrupted = ctx.Err() != nil || !all(res.Ran)
+	res.RTT = map[string]RTT{}
+	for host, est := range rtts.by {
+		if srtt, n := est.srttNow(); n > 0 {
+			rto, _ := est.rto(floor, time.Hour)
+			res.RTT[host] = RTT{SRTT: srtt, Samples: n, Timeout: rto}
+		}
+	}
 	if !res.Interrupted {
 		res.Recheck = recheck(ctx, p, res)
 	}
 	return res
 }
 
-func runOne(ctx context.Context, t plan.Task) probes.Observation {
+// identify takes a second look at each open port of a sweep, so the report
+// says what answered there, not only that something did.
+func (e *Engine) identify(ctx context.Context, p *plan.Plan, res *Results, idx []int, limit int) {
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for _, i := range idx {
+		t := p.Tasks[i]
+		kind := kinds.Lookup(t.Kind)
+		if !t.Identify || kind.Identify == nil || !res.Ran[i] || res.Observations[i].State != probes.Open || ctx.Err() != nil {
+			continue
+		}
+		g.Go(func() error {
+			ictx, cancel := context.WithTimeout(ctx, t.Params.Timeout+kinds.IdentifyWait)
+			defer cancel()
+			if obs := kind.Identify(ictx, t.Target, t.Params); obs.State == probes.Open {
+				obs.Attempts += res.Observations[i].Attempts
+				res.Observations[i] = obs // one goroutine per index: no race
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// cheapReprobe says whether n re-probes with the full timeout cost about
+// one timeout: they all fit in flight at once and the rate limit lets them
+// start within it.
+func cheapReprobe(n, limit int, ratePerTarget float64, timeout time.Duration) bool {
+	if n > limit {
+		return false
+	}
+	return ratePerTarget <= 0 || time.Duration(float64(n)/ratePerTarget*float64(time.Second)) <= timeout
+}
+
+// interleave orders task indexes round-robin across target addresses, so
+// that with a rate limit per target, two long sweeps run side by side
+// instead of one after the other.
+func interleave(p *plan.Plan, idx []int) []int {
+	byHost := map[string][]int{}
+	var hosts []string
+	for _, i := range idx {
+		h := p.Tasks[i].Target.Host
+		if _, ok := byHost[h]; !ok {
+			hosts = append(hosts, h)
+		}
+		byHost[h] = append(byHost[h], i)
+	}
+	if len(hosts) < 2 {
+		return idx
+	}
+	out := make([]int, 0, len(idx))
+	for len(out) < len(idx) {
+		for _, h := range hosts {
+			if q := byHost[h]; len(q) > 0 {
+				out = append(out, q[0])
+				byHost[h] = q[1:]
+			}
+		}
+	}
+	return out
+}
+
+// Outcomes of a silence heard under an adaptive timeout.
+const (
+	outcomeAdaptiveSilence = "no answer within the adaptive timeout"
+	outcomeTwiceSilent     = "no answer to two attempts: the adaptive timeout, then the full one"
+	outcomeTwiceAdaptive   = "no answer to two attempts, each waiting the adaptive timeout"
+)
+
+// runOne probes one task. A task whose timeout bounds one round trip gets
+// an adaptive timeout from est, and feeds est with what it measured.
+// pass says whether this is the first attempt or the re-probe of a port
+// silent under a shortened timeout, and how long the re-probe waits.
+func (e *Engine) runOne(ctx context.Context, t plan.Task, est *estimator, floor time.Duration, pass attempt) probes.Observation {
 	kind := kinds.Lookup(t.Kind)
 	if !kind.Implemented() {
 		return probes.Observation{
@@ -143,15 +285,60 @@ func runOne(ctx context.Context, t plan.Task) probes.Observation {
 	if kind.Run == nil {
 		return kind.RunPorts(ctx, []probes.Target{t.Target}, t.Params)[0]
 	}
-	pctx, cancel := context.WithTimeout(ctx, t.Params.Timeout)
-	defer cancel()
+	var pctx context.Context
+	var actx *adaptiveCtx
+	if kind.OneRoundTrip != nil && kind.OneRoundTrip(t.Params) && pass != againFull {
+		actx = est.start(ctx, floor, t.Params.Timeout)
+		defer est.finish(actx)
+		pctx = actx
+	} else {
+		c, cancel := context.WithTimeout(ctx, t.Params.Timeout)
+		defer cancel()
+		pctx = c
+	}
 	obs := kind.Run(pctx, t.Target, t.Params)
+	if obs.RTT > 0 && t.Target.Transport == "tcp" {
+		est.sample(obs.RTT, floor, t.Params.Timeout)
+	}
 	if ctx.Err() != nil && obs.State == probes.Filtered {
 		// The run ended, not the probe's own timeout: silence here says
 		// nothing about the port.
-		obs = probes.Observation{Error: probes.ErrCanceled, Outcome: "not run: the run ended first", Started: obs.Started}
+		return probes.Observation{Error: probes.ErrCanceled, Outcome: "not run: the run ended first", Started: obs.Started}
+	}
+	if actx != nil && obs.State == probes.Filtered && obs.Error == "" && actx.Err() == context.DeadlineExceeded {
+		if _, short := actx.timeout(); short {
+			obs.Outcome = outcomeAdaptiveSilence
+			obs.Detail = ""
+		}
 	}
 	return obs
+}
+
+// attempt is which pass over the tasks a probe belongs to.
+type attempt int
+
+const (
+	first         attempt = iota
+	againAdaptive         // re-probe of a silence, with the adaptive timeout
+	againFull             // re-probe of a silence, with the full timeout
+)
+
+// merge joins a re-probe to the first silent attempt.
+func merge(first, again probes.Observation) probes.Observation {
+	if again.State != probes.Filtered || again.Error != "" {
+		again.Attempts = first.Attempts + again.Attempts
+		return again // it answered (or failed) the second time: that stands
+	}
+	out := again
+	out.Attempts = first.Attempts + again.Attempts
+	out.Detail = ""
+	switch again.Outcome {
+	case outcomeAdaptiveSilence:
+		out.Outcome = outcomeTwiceAdaptive
+	case probes.Classify(context.DeadlineExceeded).Outcome:
+		out.Outcome = outcomeTwiceSilent
+	}
+	return out
 }
 
 // recheck connects once more, after everything else, to one port of each

@@ -13,6 +13,7 @@ package judge
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,19 +214,27 @@ func Combine(expectDiffers bool, ev Evidence, ports []int, pvs []PortVerdict) Po
 			worst = pv.Verdict
 		}
 	}
-	var reasons []string
+	// The first port that decided the verdict speaks in full; the others
+	// that agree are listed by number, so a sampled range stays readable.
+	var first string
+	var alike []string
 	for i, pv := range pvs {
-		if pv.Verdict == worst {
-			if len(pvs) == 1 {
-				reasons = append(reasons, pv.Reason)
-			} else {
-				reasons = append(reasons, fmt.Sprintf("port %d: %s", ports[i], pv.Reason))
-			}
+		switch {
+		case pv.Verdict != worst:
+		case first == "" && len(pvs) == 1:
+			first = pv.Reason
+		case first == "":
+			first = fmt.Sprintf("port %d: %s", ports[i], pv.Reason)
+		default:
+			alike = append(alike, strconv.Itoa(ports[i]))
 		}
 	}
-	sort.Strings(reasons[min(1, len(reasons)):])
-	if len(reasons) > 3 {
-		reasons = append(reasons[:3], fmt.Sprintf("and %d more ports alike", len(reasons)-3))
+	reasons := []string{first}
+	if n := len(alike); n > 0 {
+		if n > 10 {
+			alike = append(alike[:10], fmt.Sprintf("and %d more", n-10))
+		}
+		reasons = append(reasons, fmt.Sprintf("likewise port(s) %s", strings.Join(alike, ", ")))
 	}
 	out := PortVerdict{worst, strings.Join(reasons, "; ")}
 	if (worst == Pass || worst == Fail) && expectDiffers && ev.VantageDoubt != "" {

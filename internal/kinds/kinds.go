@@ -26,6 +26,9 @@ type Params struct {
 	Sections Sections
 	// CAFile, when set, is a PEM bundle of extra roots for TLS checks.
 	CAFile string
+	// Controls lists the ports of a range probe that lie just outside the
+	// range: they must behave like the rest of the host, not like the range.
+	Controls []int
 }
 
 // Check is one assertion, echoed back with what was seen and whether it held.
@@ -69,6 +72,15 @@ type Kind struct {
 	// Check judges an open port's facts against the expectation's
 	// assertions. Nil when the kind has no assertions.
 	Check func(o probes.Observation, p Params) []Check
+	// OneRoundTrip, when set, reports whether the probe's whole exchange
+	// under p is one round trip (a bare TCP handshake), so the engine may
+	// shorten its timeout to the target's measured round-trip timeout. A
+	// probe that reads or talks after connecting must not be shortened.
+	OneRoundTrip func(p Params) bool
+	// Identify, when set, takes a second look at a port a one-round-trip
+	// probe found open, to say what answered (a banner). Its observation
+	// replaces the first.
+	Identify func(ctx context.Context, t probes.Target, p Params) probes.Observation
 }
 
 // Implemented reports whether the kind can probe.

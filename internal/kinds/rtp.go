@@ -98,6 +98,7 @@ func runRTP(ctx context.Context, ts []probes.Target, p Params) []probes.Observat
 		byHost[t.Host] = append(byHost[t.Host], i)
 	}
 	opt := p.Sections.RTP.options(p)
+	opt.Controls = p.Controls
 	var wg sync.WaitGroup
 	for _, host := range hosts {
 		idx := byHost[host]

@@ -67,8 +67,18 @@ func init() {
 		Sections:   []string{"tcp"},
 		Run:        runTCP,
 		Check:      checkTCP,
+		// Without a banner to wait for, the probe is the handshake alone.
+		OneRoundTrip: func(p Params) bool { return !p.Sections.TCP.wantsBanner() },
+		Identify: func(ctx context.Context, t probes.Target, _ Params) probes.Observation {
+			return tcp.Probe(ctx, t, tcp.Options{ReadBanner: true, BannerWait: IdentifyWait})
+		},
 	})
 }
+
+// IdentifyWait bounds the wait for the banner of a port a sweep found open:
+// services that greet (SSH, SMTP, FTP, ESL) do so at once; the wait is
+// spent only on the few ports a sweep finds open.
+const IdentifyWait = time.Second
 
 // TCPFacts are the TCP probe's facts with, when the config asked for it,
 // the ESL default password check. The TCP probe itself knows nothing of ESL.

@@ -55,6 +55,13 @@ type Check struct {
 	Ports []PortTask
 	// Sample describes a range's sample; nil for listed ports.
 	Sample *sample.Sample
+	// Sweep says the check probes a whole range, one task per port (a range
+	// on a kind that does not sample). Its report keeps the evidence of the
+	// ports that did not conform, and counts the rest.
+	Sweep bool
+	// Excluded are the range's ports left out because the file declares
+	// them elsewhere (except_declared).
+	Excluded []int
 }
 
 // PortTask ties one probed port of a check to the task that probes it.
@@ -78,6 +85,9 @@ type Task struct {
 	// Group, when not empty, names a set of tasks the kind probes together
 	// (a range sample paced against ICMP rate limits).
 	Group string
+	// Identify asks, when the port is found open, for a second look that
+	// says what answered (a sweep's finding: a banner, not just "open").
+	Identify bool
 }
 
 // Options are the run-wide inputs of the plan.
@@ -111,7 +121,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 		seed = now().UnixNano() & (1<<53 - 1)
 	}
 	p := &Plan{Vantage: vantage, Seed: seed}
-	index := map[string]int{} // task key → index, to merge duplicates
+	index := map[taskKey]int{} // to merge duplicates
 	for i := range f.Expectations {
 		e := &f.Expectations[i]
 		word, ok := e.Expect[vantage]
@@ -151,9 +161,17 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 			for _, port := range s.Controls {
 				ports = append(ports, PortTask{Port: port, Control: true})
 			}
+			params.Controls = s.Controls
 			group = e.ID
 		case e.IsRange():
+			c.Sweep, c.Excluded = true, e.Excluded
+			ports = make([]PortTask, 0, e.RangeHi-e.RangeLo+1-len(e.Excluded))
+			skip := e.Excluded // sorted
 			for port := e.RangeLo; port <= e.RangeHi; port++ {
+				if len(skip) > 0 && skip[0] == port {
+					skip = skip[1:]
+					continue
+				}
 				ports = append(ports, PortTask{Port: port})
 			}
 		default:
@@ -161,14 +179,16 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 				ports = append(ports, PortTask{Port: port})
 			}
 		}
+		sections := sectionsKey(e.Sections)
 		for j := range ports {
 			task := Task{
-				Kind:   e.Probe,
-				Target: probes.Target{Name: e.Target, Host: t.Address, Port: ports[j].Port, Transport: e.Transport},
-				Params: params,
-				Group:  group,
+				Kind:     e.Probe,
+				Target:   probes.Target{Name: e.Target, Host: t.Address, Port: ports[j].Port, Transport: e.Transport},
+				Params:   params,
+				Group:    group,
+				Identify: c.Sweep,
 			}
-			key := taskKey(task)
+			key := taskKey{task.Kind, task.Target.Transport, task.Target.Host, task.Target.Port, timeout, sections}
 			idx, seen := index[key]
 			if !seen || group != "" {
 				idx = len(p.Tasks)
@@ -185,9 +205,18 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 
 // taskKey identifies a probe for merging duplicates: the same kind, to the
 // same address, port and transport, with the same options.
-func taskKey(t Task) string {
-	sections, _ := json.Marshal(t.Params.Sections)
-	return fmt.Sprintf("%s|%s|%s|%d|%s|%s", t.Kind, t.Target.Transport, t.Target.Host, t.Target.Port, t.Params.Timeout, sections)
+type taskKey struct {
+	kind, transport, host string
+	port                  int
+	timeout               time.Duration
+	sections              string
+}
+
+// sectionsKey is an expectation's sections as text, computed once per
+// expectation rather than once per port (a sweep has 65535 ports).
+func sectionsKey(s kinds.Sections) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func differs(m map[string]string) bool {

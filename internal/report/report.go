@@ -5,6 +5,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"probe/internal/config"
@@ -32,19 +33,24 @@ type Report struct {
 	Partial bool `json:"partial"`
 	// PartialReason says why the run is partial.
 	PartialReason string `json:"partial_reason,omitempty"`
-	// Vantage is where the run stood, and how that was established.
-	Vantage Vantage `json:"vantage"`
+	// Vantage is where the run stood, and how that was established. Absent
+	// in a merged report, whose Runs say it per run.
+	Vantage Vantage `json:"vantage,omitzero"`
+	// Shard says which part of this vantage's checks the run made (--shard
+	// I/N); nil when it made them all.
+	Shard *Shard `json:"shard,omitempty"`
 	// Config identifies the expectation table.
 	Config ConfigRef `json:"config"`
 	// Overrides are the command-line replacements applied to the file.
 	Overrides config.Overrides `json:"overrides"`
 	// Seed chose the sampled ports of ranges; pass it to --seed to re-run
-	// the same ports.
-	Seed int64 `json:"seed"`
+	// the same ports. Absent in a merged report (each run has its own).
+	Seed int64 `json:"seed,omitempty"`
 	// Network says how the prober's own network was shown to work, or why
-	// it was not.
-	Network Network `json:"network"`
-	// Targets says, per target, whether it was shown alive from here.
+	// it was not. Absent in a merged report (each run has its own).
+	Network Network `json:"network,omitzero"`
+	// Targets says, per target, whether it was shown alive from here; in a
+	// merged report, per target and vantage.
 	Targets []TargetLiveness `json:"targets"`
 	// Results has one entry per expectation that applies to this vantage.
 	Results []Result `json:"results"`
@@ -54,7 +60,21 @@ type Report struct {
 	NotRun []string `json:"not_run,omitempty"`
 	// Summary counts results by verdict.
 	Summary Summary `json:"summary"`
+	// Runs, only in a merged report, describes each report it was made
+	// from; its presence is what makes a report a merged one.
+	Runs []Run `json:"runs,omitempty"`
 }
+
+// Shard is one part of a vantage's checks, split across runners.
+type Shard struct {
+	// Index is the part this run made, from 1.
+	Index int `json:"index"`
+	// Count is how many parts the checks were split into.
+	Count int `json:"count"`
+}
+
+// String is the shard as --shard takes it: "2/3".
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
 // Vantage is where a run stood.
 type Vantage struct {
@@ -99,6 +119,8 @@ type Network struct {
 
 // TargetLiveness says whether a target was shown alive from this vantage.
 type TargetLiveness struct {
+	// Vantage, in a merged report, is the vantage this liveness is from.
+	Vantage string `json:"vantage,omitempty"`
 	Name    string `json:"name"`
 	Address string `json:"address"`
 	// Alive is true when some port of it answered open in this run.
@@ -116,7 +138,10 @@ type TargetLiveness struct {
 // Result is one expectation's outcome, echoing what was expected next to
 // what was seen.
 type Result struct {
-	ID        string `json:"id"`
+	ID string `json:"id"`
+	// Vantage, in a merged report, is the vantage the result is from; in a
+	// single run's report it is empty and the report's vantage applies.
+	Vantage   string `json:"vantage,omitempty"`
 	Target    string `json:"target"`
 	Address   string `json:"address"`
 	Ports     []int  `json:"ports"`
@@ -136,6 +161,9 @@ type Result struct {
 	Critical bool `json:"critical,omitempty"`
 	// Sample describes a range's sample.
 	Sample *Sample `json:"sample,omitempty"`
+	// Sweep describes a check of every port of a range; its ports and
+	// evidence then list only the ports that did not conform.
+	Sweep *Sweep `json:"sweep,omitempty"`
 	// Evidence has one entry per probed port.
 	Evidence []PortEvidence `json:"evidence"`
 	// DurationMS is the longest port probe's duration.

@@ -20,6 +20,9 @@ const reasonWidth = 90
 
 // WriteTable renders r as the table `probe run` prints.
 func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
+	if r.IsMerged() {
+		return writeMatrix(w, r, opt)
+	}
 	fmt.Fprintf(w, "probe run %s from vantage %q (%s)", r.RunID, r.Vantage.Name, r.Vantage.Established)
 	if r.Vantage.PublicAddress != "" {
 		fmt.Fprintf(w, ", public address %s via %s", r.Vantage.PublicAddress, r.Vantage.STUNServer)

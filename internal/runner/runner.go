@@ -37,6 +37,9 @@ type Options struct {
 	Progress func(done, total int)
 	// Only, when set, limits the run to expectations with these ids.
 	Only []string
+	// Shard, when set, limits the run to its part of the vantage's checks
+	// (plan.Shard says how they are split); the report records it.
+	Shard *plan.Shard
 }
 
 // Located is where the run stands and how that is known.
@@ -66,6 +69,9 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 	if len(opt.Only) > 0 {
 		f = only(f, opt.Only)
 	}
+	if opt.Shard != nil {
+		f = only(f, opt.Shard.Select(f, opt.Vantage.Name))
+	}
 	p, err := plan.Make(f, opt.Vantage.Name, plan.Options{Seed: opt.Seed, CAFile: opt.CAFile})
 	if err != nil {
 		return nil, err
@@ -79,6 +85,7 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 		Overrides:     opt.Overrides,
 		Seed:          p.Seed,
 		NotApplicable: p.NotApplicable,
+		Shard:         shardOf(opt.Shard),
 		Vantage: report.Vantage{
 			Name: opt.Vantage.Name, Declared: opt.Vantage.Declared, Established: opt.Vantage.Established,
 			PublicAddress: opt.Vantage.Address, STUNServer: opt.Vantage.Server, STUNAnswers: opt.Vantage.Answers,
@@ -270,6 +277,13 @@ func only(f *config.File, ids []string) *config.File {
 		}
 	}
 	return &g
+}
+
+func shardOf(s *plan.Shard) *report.Shard {
+	if s == nil {
+		return nil
+	}
+	return &report.Shard{Index: s.Index, Count: s.Count}
 }
 
 func runID() string {

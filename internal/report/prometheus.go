@@ -1,0 +1,238 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"probe/probes"
+)
+
+// WritePrometheus renders r in the Prometheus text exposition format, for
+// node_exporter's textfile collector (write it atomically to a *.prom file
+// in the collector's directory). Samples carry no timestamps, which the
+// collector refuses; the run's own time is a gauge instead.
+//
+// Per expectation and vantage: the verdict (one-hot over the four
+// verdicts), each probed port's observed state (one-hot), the duration,
+// and, from the probes' facts, a certificate's days left and expiry, an SSH
+// host key and a SIP agent (as info series, so a change shows as a new
+// series). Per run: when it finished, how long it took, whether it was
+// partial, whether the network and the vantage were shown, the result
+// counts, and per target whether it was shown alive.
+func WritePrometheus(w io.Writer, r *Report) error {
+	p := &promWriter{}
+	verdicts := []string{"pass", "fail", "inconclusive", "error"}
+	states := []string{"open", "closed", "filtered", "open|filtered", "none"}
+
+	p.family("probe_expectation_verdict", "Verdict of an expectation from a vantage: 1 for the verdict that holds, 0 for the others.")
+	for _, res := range r.Results {
+		for _, v := range verdicts {
+			p.sample(expLabels(r, res, "verdict", v), b2f(res.Verdict == v))
+		}
+	}
+	p.family("probe_expectation_critical", "1 when a failure of the expectation is critical (a default password accepted, ...).")
+	for _, res := range r.Results {
+		p.sample(expLabels(r, res), b2f(res.Critical))
+	}
+	p.family("probe_port_state", "Observed state of one probed port: 1 for the state seen, 0 for the others; none means the probe could not be made.")
+	for _, res := range r.Results {
+		for _, e := range res.Evidence {
+			seen := string(e.Observation.State)
+			if seen == "" {
+				seen = "none"
+			}
+			for _, s := range states {
+				p.sample(expLabels(r, res, "port", strconv.Itoa(e.Port), "transport", res.Transport, "control", strconv.FormatBool(e.Control), "state", s), b2f(seen == s))
+			}
+		}
+	}
+	p.family("probe_expectation_duration_seconds", "Duration of the slowest port probe of the expectation.")
+	for _, res := range r.Results {
+		p.sample(expLabels(r, res), float64(res.DurationMS)/1000)
+	}
+
+	type certSample struct {
+		labels   []string
+		daysLeft float64
+		notAfter time.Time
+	}
+	var certs []certSample
+	var hostKeys, agents [][]string
+	for _, res := range r.Results {
+		for _, e := range res.Evidence {
+			facts := FactsMap(e.Observation)
+			if facts == nil {
+				continue
+			}
+			port := strconv.Itoa(e.Port)
+			if tls, ok := facts["tls"].(map[string]any); ok {
+				if na, ok := parseTime(tls["not_after"]); ok {
+					days := math.Floor(na.Sub(r.Started).Hours() / 24)
+					if d, ok := tls["days_left"].(float64); ok {
+						days = d
+					}
+					certs = append(certs, certSample{expLabels(r, res, "port", port), days, na})
+				}
+			}
+			if fp, _ := facts["host_key_fingerprint"].(string); fp != "" {
+				kt, _ := facts["host_key_type"].(string)
+				hostKeys = append(hostKeys, expLabels(r, res, "port", port, "type", kt, "fingerprint", fp))
+			}
+			ua, _ := facts["user_agent"].(string)
+			srv, _ := facts["server"].(string)
+			if _, sip := facts["request_line"]; sip && (ua != "" || srv != "") {
+				agents = append(agents, expLabels(r, res, "port", port, "user_agent", ua, "server", srv))
+			}
+		}
+	}
+	if len(certs) > 0 {
+		p.family("probe_tls_certificate_days_left", "Whole days from the run's start until the server certificate expires.")
+		for _, c := range certs {
+			p.sample(c.labels, c.daysLeft)
+		}
+		p.family("probe_tls_certificate_not_after_timestamp_seconds", "When the server certificate expires, as a Unix time.")
+		for _, c := range certs {
+			p.sample(c.labels, float64(c.notAfter.Unix()))
+		}
+	}
+	if len(hostKeys) > 0 {
+		p.family("probe_ssh_host_key_info", "The SSH host key the server presented; a new fingerprint is a new series.")
+		for _, l := range hostKeys {
+			p.sample(l, 1)
+		}
+	}
+	if len(agents) > 0 {
+		p.family("probe_sip_agent_info", "What a SIP server's User-Agent and Server headers revealed.")
+		for _, l := range agents {
+			p.sample(l, 1)
+		}
+	}
+
+	runs := vantageRuns(r)
+	if !r.IsMerged() {
+		runs[0].Started, runs[0].Finished, runs[0].Partial = r.Started, r.Finished, r.Partial
+		runs[0].Network, runs[0].Summary = r.Network, r.Summary
+	}
+	var live []Run
+	for _, run := range runs {
+		if !run.Superseded {
+			live = append(live, run)
+		}
+	}
+	runFamily := func(name, help string, value func(Run) float64) {
+		p.family(name, help)
+		for _, run := range live {
+			p.sample(runLabels(run), value(run))
+		}
+	}
+	runFamily("probe_run_timestamp_seconds", "When the run finished, as a Unix time.", func(run Run) float64 {
+		return float64(run.Finished.Unix())
+	})
+	runFamily("probe_run_duration_seconds", "How long the run took.", func(run Run) float64 {
+		return run.Finished.Sub(run.Started).Seconds()
+	})
+	runFamily("probe_run_partial", "1 when the run ended before every probe finished.", func(run Run) float64 { return b2f(run.Partial) })
+	runFamily("probe_run_network_working", "1 when something answered the prober in the run.", func(run Run) float64 { return b2f(run.Network.Working) })
+	runFamily("probe_run_vantage_confirmed", "1 when STUN confirmed or found the vantage.", func(run Run) float64 {
+		return b2f(strings.HasPrefix(run.Vantage.Established, "stun-"))
+	})
+	p.family("probe_run_results", "Results of the run by verdict.")
+	for _, run := range live {
+		s := run.Summary
+		for i, n := range []int{s.Pass, s.Fail, s.Inconclusive, s.Error} {
+			p.sample(append(runLabels(run), "verdict", verdicts[i]), float64(n))
+		}
+	}
+	p.family("probe_target_alive", "1 when some port of the target answered open from the vantage in the run.")
+	for _, t := range r.Targets {
+		v := t.Vantage
+		if v == "" {
+			v = r.Vantage.Name
+		}
+		p.sample([]string{"vantage", v, "target", t.Name}, b2f(t.Alive))
+	}
+	_, err := io.WriteString(w, p.b.String())
+	return err
+}
+
+type promWriter struct {
+	b       strings.Builder
+	current string
+}
+
+func (p *promWriter) family(name, help string) {
+	help = strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(help)
+	fmt.Fprintf(&p.b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
+	p.current = name
+}
+
+func (p *promWriter) sample(labels []string, v float64) {
+	p.b.WriteString(p.current)
+	p.b.WriteByte('{')
+	for i := 0; i+1 < len(labels); i += 2 {
+		if i > 0 {
+			p.b.WriteByte(',')
+		}
+		fmt.Fprintf(&p.b, "%s=\"%s\"", labels[i], promEscape(labels[i+1]))
+	}
+	p.b.WriteString("} ")
+	p.b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+	p.b.WriteByte('\n')
+}
+
+func promEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+// expLabels are an expectation's labels, then extra name, value pairs.
+func expLabels(r *Report, res Result, extra ...string) []string {
+	return append([]string{"vantage", r.VantageOf(res), "id", res.ID, "target", res.Target}, extra...)
+}
+
+func runLabels(run Run) []string {
+	shard := "1/1"
+	if run.Shard != nil {
+		shard = run.Shard.String()
+	}
+	return []string{"vantage", run.Vantage.Name, "shard", shard}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// FactsMap is an observation's facts as a JSON object: as read from a
+// saved report already, or marshalled from the probe's own struct in the
+// run that made it. Nil when there are none.
+func FactsMap(o probes.Observation) map[string]any {
+	if m, ok := o.Facts.(map[string]any); ok {
+		return m
+	}
+	raw := o.MarshalFacts()
+	if raw == nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// parseTime reads a fact's time, as the probes marshal it (RFC 3339).
+func parseTime(v any) (time.Time, bool) {
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
+}
