@@ -133,6 +133,11 @@ func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 		return PortVerdict{Fail, fmt.Sprintf("expected %s, but it is open: %s", c.Expected, seen)}
 	case c.Expected.Allows() && o.SilenceDoubt != "" && state != probes.Closed:
 		return PortVerdict{Inconclusive, fmt.Sprintf("expected %s; %s, but %s", c.Expected, seen, o.SilenceDoubt)}
+	case c.Expected.Allows() && state != probes.Closed && stoppedBefore(ev, c.Target, o.Started):
+		// Silence where an answer was expected, from a target whose every
+		// open answer came before this probe: a ban (fail2ban), a crash or a
+		// lost route explains it as well as a firewall. Not a fail.
+		return PortVerdict{Inconclusive, fmt.Sprintf("expected %s; %s, but %s stopped answering during the run: every open answer from it came before this probe, so the silence may be the target's, not the port's", c.Expected, seen, c.Target)}
 	case c.Expected.Allows():
 		return PortVerdict{Fail, fmt.Sprintf("expected %s, but %s", c.Expected, seen)}
 	case state == probes.Closed:
@@ -176,6 +181,15 @@ func support(c PortCase, o probes.Observation, ev Evidence, nothingOpen bool) st
 	}
 	a, _ := aliveAfter(ev, c.Target, o.Started)
 	return fmt.Sprintf("network shown working (%s) and %s shown alive (%s)", ev.Network, c.Target, a.How)
+}
+
+// stoppedBefore says target gave open answers in this run, but none at or
+// after t.
+func stoppedBefore(ev Evidence, target string, t time.Time) bool {
+	if _, after := aliveAfter(ev, target, t); after {
+		return false
+	}
+	return len(ev.Alive[target]) > 0
 }
 
 // aliveAfter finds an open answer of target that came at or after t.

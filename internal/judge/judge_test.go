@@ -70,6 +70,10 @@ func TestPortLiveness(t *testing.T) {
 		{"open_where_shut_expected_fails_anyway", expect.Unreachable, probes.Open, deadNet, false, Fail, "it is open"},
 		{"allow_fails_when_network_dead", expect.Open, probes.Filtered, deadNet, false, Fail, "expected open"},
 		{"reachable_silent_fails", expect.Reachable, probes.OpenFiltered, alive, false, Fail, "expected reachable"},
+		{"allow_silent_after_target_stopped", expect.Open, probes.Filtered, bannedEarly, false, Inconclusive, "api stopped answering during the run"},
+		{"reachable_silent_after_target_stopped", expect.Reachable, probes.OpenFiltered, bannedEarly, false, Inconclusive, "stopped answering"},
+		{"allow_refused_after_target_stopped_fails", expect.Open, probes.Closed, bannedEarly, false, Fail, "expected open"},
+		{"allow_silent_target_never_answered_fails", expect.Open, probes.Filtered, netOnly, false, Fail, "expected open"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
