@@ -37,7 +37,8 @@ type Results struct {
 	Observations []probes.Observation
 	// Ran marks the tasks that completed.
 	Ran []bool
-	// Recheck holds, per target name, a TCP connect made after every other
+	// Recheck holds, per target name, a TCP connect (or, for a target that
+	// answered only over UDP, the same probe again) made after every other
 	// probe to a port that had answered: proof the target was still alive
 	// at the end of the run. Absent for targets that never answered.
 	Recheck map[string]Recheck
@@ -67,7 +68,10 @@ type RTT struct {
 // Recheck is the closing connect to one port of a target.
 type Recheck struct {
 	Port int
-	Obs  probes.Observation
+	// Transport is the port's: tcp, or udp for a target that answered only
+	// over UDP.
+	Transport string
+	Obs       probes.Observation
 }
 
 // Run sends every task of p. It returns when all tasks are done or ctx ends;
@@ -345,28 +349,37 @@ func merge(first, again probes.Observation) probes.Observation {
 // target that answered over TCP, so the judge knows whether a target that
 // went silent part-way (a ban, a crash) was still alive at the end.
 func recheck(ctx context.Context, p *plan.Plan, res *Results) map[string]Recheck {
-	chosen := map[string]probes.Target{}
+	// A TCP port that answered is re-checked with a bare connect; a target
+	// that answered only over UDP (SIP) is asked again by the same probe,
+	// so that a ban on it shows too. Paced range tasks (RTP) are never
+	// repeated: one packet per port.
+	chosen := map[string]plan.Task{}
 	for i, t := range p.Tasks {
-		o := res.Observations[i]
-		if o.State == probes.Open && t.Target.Transport == "tcp" {
-			if _, ok := chosen[t.Target.Name]; !ok {
-				chosen[t.Target.Name] = t.Target
-			}
+		if res.Observations[i].State != probes.Open {
+			continue
+		}
+		prev, ok := chosen[t.Target.Name]
+		switch {
+		case t.Target.Transport == "tcp" && (!ok || prev.Target.Transport != "tcp"):
+			chosen[t.Target.Name] = t
+		case !ok && t.Group == "" && kinds.Lookup(t.Kind).Run != nil:
+			chosen[t.Target.Name] = t
 		}
 	}
 	out := map[string]Recheck{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for name, target := range chosen {
+	for name, task := range chosen {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			timeout := 3 * time.Second
-			for _, t := range p.Tasks {
-				if t.Target == target {
-					timeout = t.Params.Timeout
-					break
-				}
+			target, timeout := task.Target, task.Params.Timeout
+			if timeout <= 0 {
+				timeout = 3 * time.Second
+			}
+			kind, params := kinds.Lookup("tcp"), kinds.Params{Timeout: timeout}
+			if target.Transport != "tcp" {
+				kind, params = kinds.Lookup(task.Kind), task.Params
 			}
 			// Up to three connects: one lost SYN or SYN-ACK on a lossy
 			// path must not be read as the target having stopped
@@ -374,7 +387,7 @@ func recheck(ctx context.Context, p *plan.Plan, res *Results) map[string]Recheck
 			var obs probes.Observation
 			for attempt := 1; attempt <= recheckAttempts; attempt++ {
 				cctx, cancel := context.WithTimeout(ctx, timeout)
-				obs = kinds.Lookup("tcp").Run(cctx, target, kinds.Params{Timeout: timeout})
+				obs = kind.Run(cctx, target, params)
 				cancel()
 				if obs.State != probes.Filtered || ctx.Err() != nil {
 					break
@@ -384,7 +397,7 @@ func recheck(ctx context.Context, p *plan.Plan, res *Results) map[string]Recheck
 				}
 			}
 			mu.Lock()
-			out[name] = Recheck{Port: target.Port, Obs: obs}
+			out[name] = Recheck{Port: target.Port, Transport: target.Transport, Obs: obs}
 			mu.Unlock()
 		}()
 	}

@@ -116,7 +116,7 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 		all = append(all, judge.TargetObservation{Target: t.Target.Name, Port: t.Target.Port, Transport: t.Target.Transport, Obs: res.Observations[i]})
 	}
 	for name, rc := range res.Recheck {
-		all = append(all, judge.TargetObservation{Target: name, Port: rc.Port, Transport: "tcp (closing re-check)", Obs: rc.Obs})
+		all = append(all, judge.TargetObservation{Target: name, Port: rc.Port, Transport: rc.Transport + " (closing re-check)", Obs: rc.Obs})
 	}
 	ev := judge.Liveness(loc.NetworkEvidence, all)
 	if e := vantage.Establishment(loc.Established); !e.Confirmed() && e != vantage.TrustedUnconfirmed {
@@ -225,7 +225,7 @@ func liveness(f *config.File, p *plan.Plan, ev judge.Evidence, res *engine.Resul
 		}
 		if rc, ok := res.Recheck[name]; ok && rc.Obs.State != probes.Open {
 			tl.StoppedAnswering = true
-			tl.Evidence = fmt.Sprintf("answered earlier, but the closing re-check of %d/tcp saw %s", rc.Port, describeState(rc.Obs))
+			tl.Evidence = fmt.Sprintf("answered earlier, but the closing re-check of %d/%s saw %s", rc.Port, rc.Transport, describeState(rc.Obs))
 		}
 		out = append(out, tl)
 	}
