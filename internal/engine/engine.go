@@ -96,8 +96,16 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 		mu.Lock()
 		defer mu.Unlock()
 		for j, i := range idx {
-			if obs[j].Error == probes.ErrCanceled && ctx.Err() != nil {
-				res.Observations[i].Outcome = "not run: the run ended first"
+			if obs[j].Error == probes.ErrCanceled {
+				if ctx.Err() != nil {
+					res.Observations[i].Outcome = "not run: the run ended first"
+					continue
+				}
+				// Not run although the run goes on: a paced range that
+				// kept its last ports back because their wait would not
+				// fit before the deadline. Its own outcome says so, and
+				// the task stays not run, so the report is partial.
+				res.Observations[i] = obs[j]
 				continue
 			}
 			res.Observations[i], res.Ran[i] = obs[j], true
