@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"probe/internal/config"
+	"probe/internal/plan"
 	"probe/internal/report"
 	"probe/internal/runner"
 )
@@ -25,13 +26,17 @@ func cmdRun(args []string, env Env) int {
 	fs := newFlags("run", "run --from VANTAGE|auto [flags] [FILE]", env)
 	var tf targetFlags
 	tf.register(fs)
-	out := fs.String("out", "", "write the JSON report to `PATH` (default reports/<run id>-<vantage>.json)")
+	out := fs.String("out", "", "write the JSON report to `PATH` (default reports/<run id>-<vantage>[-shardIofN].json)")
 	trust := fs.Bool("trust-vantage", false, "if no STUN server answers, believe --from (the report records it)")
 	deadline := fs.Duration("deadline", 0, "bound the whole run (default: the file's defaults.deadline)")
 	only := fs.String("only", "", "run only these expectation `IDS` (comma-separated)")
 	noColor := fs.Bool("no-color", false, "no colour in the table (also: NO_COLOR set, or stdout not a terminal)")
 	wide := fs.Bool("wide", false, "show reasons in full in the table")
 	quiet := fs.Bool("quiet", false, "print only the summary line, not the table")
+	var formats multi
+	fs.Var(&formats, "format", "also write a rendering: `FMT[=PATH]`, FMT one of "+report.FormatNames()+
+		" (repeatable; PATH defaults to beside the JSON report, - is stdout instead of the table)")
+	shardSpec := fs.String("shard", "", "run only part `I/N` of this vantage's checks, split by target across N runners; merge puts them together")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagErr(err)
@@ -62,6 +67,20 @@ func cmdRun(args []string, env Env) int {
 			}
 		}
 	}
+	outs, err := parseOutputs(formats)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe run:", err)
+		return ExitUsage
+	}
+	var shard *plan.Shard
+	if *shardSpec != "" {
+		s, err := plan.ParseShard(*shardSpec)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "probe run: --shard:", err)
+			return ExitUsage
+		}
+		shard = &s
+	}
 	limit := f.Defaults.Deadline.Std()
 	if *deadline > 0 {
 		limit = *deadline
@@ -91,7 +110,7 @@ func cmdRun(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
 		return ExitUsage
 	}
-	opt := runner.Options{Overrides: overrides, Vantage: loc, Seed: tf.seed, CAFile: tf.caFile, Only: ids}
+	opt := runner.Options{Overrides: overrides, Vantage: loc, Seed: tf.seed, CAFile: tf.caFile, Only: ids, Shard: shard}
 	if env.StderrTTY {
 		opt.Progress = progress(env)
 	}
@@ -104,7 +123,11 @@ func cmdRun(args []string, env Env) int {
 		return ExitUsage
 	}
 	if *out == "" {
-		*out = filepath.Join("reports", rep.RunID+"-"+rep.Vantage.Name+".json")
+		name := rep.RunID + "-" + rep.Vantage.Name
+		if rep.Shard != nil {
+			name += fmt.Sprintf("-shard%dof%d", rep.Shard.Index, rep.Shard.Count)
+		}
+		*out = filepath.Join("reports", name+".json")
 	}
 	data, err := rep.Marshal()
 	if err == nil {
@@ -115,13 +138,22 @@ func cmdRun(args []string, env Env) int {
 		return ExitUsage
 	}
 	color := env.StdoutTTY && !*noColor && env.Getenv("NO_COLOR") == ""
-	if *quiet {
+	if err := writeOutputs(outs, rep, data, *out, env, report.RenderOptions{Color: color, Wide: *wide}); err != nil {
+		fmt.Fprintln(env.Stderr, "probe run:", err)
+		return ExitUsage
+	}
+	if toStdout(outs) {
+		// stdout carries the rendering alone, for a pipe.
+		fmt.Fprintf(env.Stderr, "report: %s\n", *out)
+	} else if *quiet {
 		s := rep.Summary
 		fmt.Fprintf(env.Stdout, "%d pass, %d fail, %d inconclusive, %d error\n", s.Pass, s.Fail, s.Inconclusive, s.Error)
 	} else if err := report.WriteTable(env.Stdout, rep, report.TableOptions{Color: color, Wide: *wide}); err != nil {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
 	}
-	fmt.Fprintf(env.Stdout, "report: %s\n", *out)
+	if !toStdout(outs) {
+		fmt.Fprintf(env.Stdout, "report: %s\n", *out)
+	}
 	var ie errInterrupted
 	if errors.As(context.Cause(ctx), &ie) {
 		if caught == syscall.SIGTERM {

@@ -71,6 +71,9 @@ func writeJSON(w io.Writer, r *Report, raw []byte, opt RenderOptions) error {
 			return err
 		}
 	}
+	// Indent copies trailing space: without the trim a file's final newline
+	// would come out twice.
+	raw = bytes.TrimSpace(raw)
 	var buf bytes.Buffer
 	var err error
 	if opt.Compact {

@@ -181,7 +181,11 @@ func (p *promWriter) sample(labels []string, v float64) {
 		fmt.Fprintf(&p.b, "%s=\"%s\"", labels[i], promEscape(labels[i+1]))
 	}
 	p.b.WriteString("} ")
-	p.b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		p.b.WriteString(strconv.FormatInt(int64(v), 10)) // a Unix time in full, not 1.79e+09
+	} else {
+		p.b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+	}
 	p.b.WriteByte('\n')
 }
 

@@ -43,19 +43,26 @@ func WriteFile(path string, data []byte) error {
 
 // Read loads a report written by WriteFile.
 func Read(path string) (*Report, error) {
+	r, _, err := Load(path)
+	return r, err
+}
+
+// Load is Read that also returns the file's bytes, for renderings that
+// pass the JSON through.
+func Load(path string) (*Report, []byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: not a probe report: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: not a probe report: %w", path, err)
 	}
 	if r.SchemaVersion == 0 {
-		return nil, fmt.Errorf("%s: not a probe report (no schema_version)", path)
+		return nil, nil, fmt.Errorf("%s: not a probe report (no schema_version)", path)
 	}
 	if r.SchemaVersion > SchemaVersion {
-		return nil, fmt.Errorf("%s: report schema %d is newer than this probe understands (%d)", path, r.SchemaVersion, SchemaVersion)
+		return nil, nil, fmt.Errorf("%s: report schema %d is newer than this probe understands (%d)", path, r.SchemaVersion, SchemaVersion)
 	}
-	return &r, nil
+	return &r, b, nil
 }
