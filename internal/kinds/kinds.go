@@ -88,6 +88,10 @@ func (k *Kind) Implemented() bool { return k.Run != nil || k.RunPorts != nil }
 
 var registry = map[string]*Kind{}
 
+// Register adds a kind to the registry. The built-in kinds register
+// themselves when the program starts; tests register fakes.
+func Register(k *Kind) { register(k) }
+
 func register(k *Kind) {
 	if _, dup := registry[k.Name]; dup {
 		panic(fmt.Sprintf("kinds: %q registered twice", k.Name))
