@@ -1,0 +1,414 @@
+// Package nightly checks the scheduler setups in scripts/nightly: the
+// systemd units with systemd-analyze verify, the GitHub Actions workflow
+// with actionlint, the Kubernetes CronJob against a schema of the fields it
+// uses, the cron line's fields, and probe-nightly itself end to end on
+// loopback. A checker that is not installed skips its test and says so;
+// each check is also shown a broken copy, so a pass means it looked.
+package nightly
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pion/stun/v3"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
+)
+
+func read(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSystemdUnits(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze not installed (Debian: systemd); units not verified")
+	}
+	script, err := filepath.Abs("probe-nightly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// verify wants ExecStart's program to exist: point it at the script in
+	// this tree instead of its installed path.
+	verify := func(timer, service string) (string, error) {
+		dir := t.TempDir()
+		service = strings.ReplaceAll(service, "ExecStart=/usr/local/bin/probe-nightly", "ExecStart="+script)
+		for name, body := range map[string]string{"probe-nightly.service": service, "probe-nightly.timer": timer} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command(analyze, "verify", filepath.Join(dir, "probe-nightly.service"), filepath.Join(dir, "probe-nightly.timer"))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	service, timer := read(t, "probe-nightly.service"), read(t, "probe-nightly.timer")
+	if !strings.Contains(service, "ExecStart=/usr/local/bin/probe-nightly\n") {
+		t.Fatalf("the service no longer starts /usr/local/bin/probe-nightly; update this test")
+	}
+	if out, err := verify(timer, service); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	if out, err := verify(strings.Replace(timer, "OnCalendar=", "OnCalender=", 1), service); err == nil && out == "" {
+		t.Errorf("systemd-analyze verify passed a timer with a misspelt key: it is not checking")
+	}
+}
+
+// cronField checks one of the five time fields: *, numbers in range, lists,
+// ranges and steps.
+func cronField(f string, lo, hi int) bool {
+	for _, part := range strings.Split(f, ",") {
+		base, step, hasStep := strings.Cut(part, "/")
+		if hasStep {
+			if n, err := strconv.Atoi(step); err != nil || n < 1 {
+				return false
+			}
+		}
+		if base == "*" {
+			continue
+		}
+		a, b, isRange := strings.Cut(base, "-")
+		x, err := strconv.Atoi(a)
+		if err != nil || x < lo || x > hi {
+			return false
+		}
+		if isRange {
+			y, err := strconv.Atoi(b)
+			if err != nil || y < x || y > hi {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func TestCronLine(t *testing.T) {
+	env := regexp.MustCompile(`^[A-Z_]+=\S*$`)
+	jobs := 0
+	for i, line := range strings.Split(read(t, "probe-nightly.cron"), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") || env.MatchString(line) {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 7 {
+			t.Errorf("line %d: %q: want five time fields, a user and a command (/etc/cron.d format)", i+1, line)
+			continue
+		}
+		ranges := [][2]int{{0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 7}}
+		for j, r := range ranges {
+			if !cronField(f[j], r[0], r[1]) {
+				t.Errorf("line %d: field %d %q is not a cron time field in %d-%d", i+1, j+1, f[j], r[0], r[1])
+			}
+		}
+		if _, err := os.Stat(filepath.Base(f[6])); err != nil {
+			t.Errorf("line %d: the command %s is not a script of this directory", i+1, f[6])
+		}
+		jobs++
+	}
+	if jobs != 1 {
+		t.Errorf("%d job lines; want 1", jobs)
+	}
+	if cronField("61", 0, 59) || cronField("5-2", 0, 59) || !cronField("*/15", 0, 59) {
+		t.Errorf("cronField accepts what cron refuses, or the reverse")
+	}
+}
+
+// actionlint is run with `go run` at a version known to install; where it
+// cannot be built (no module proxy), the test skips.
+const actionlint = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
+
+func TestGitHubWorkflow(t *testing.T) {
+	wf := read(t, "github-actions.yml")
+
+	// The structure merge relies on: every vantage's shards 1..N, and a
+	// final job that merges and diffs.
+	var doc struct {
+		Jobs map[string]struct {
+			Needs    any `yaml:"needs"`
+			Strategy struct {
+				Matrix struct {
+					Include []map[string]string `yaml:"include"`
+				} `yaml:"matrix"`
+			} `yaml:"strategy"`
+			Steps []map[string]any `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(wf), &doc); err != nil {
+		t.Fatal(err)
+	}
+	shards := map[string][]string{}
+	for _, m := range doc.Jobs["probe"].Strategy.Matrix.Include {
+		if m["vantage"] == "" || m["runner"] == "" || m["shard"] == "" {
+			t.Errorf("matrix entry %v lacks vantage, runner or shard", m)
+		}
+		shards[m["vantage"]] = append(shards[m["vantage"]], m["shard"])
+	}
+	if len(shards) == 0 {
+		t.Fatal("no matrix over runners")
+	}
+	for v, ss := range shards {
+		for i, s := range ss {
+			if want := fmt.Sprintf("%d/%d", i+1, len(ss)); s != want {
+				t.Errorf("vantage %s: shard %s in place %d; want %s (merge reports a missing shard)", v, s, i+1, want)
+			}
+		}
+	}
+	merge := doc.Jobs["merge"]
+	if merge.Needs != "probe" {
+		t.Errorf("merge job needs %v; want probe", merge.Needs)
+	}
+	steps := fmt.Sprint(merge.Steps)
+	for _, want := range []string{"probe merge", "probe diff", "merged-report", "GITHUB_STEP_SUMMARY"} {
+		if !strings.Contains(steps, want) {
+			t.Errorf("merge job lacks %q", want)
+		}
+	}
+
+	if testing.Short() {
+		t.Skip("-short: actionlint not run")
+	}
+	dir := t.TempDir()
+	install := exec.Command("go", "install", actionlint)
+	install.Env = append(os.Environ(), "GOBIN="+dir)
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Skipf("cannot install %s (no module proxy?): %v\n%s", actionlint, err, out)
+	}
+	bin := filepath.Join(dir, "actionlint")
+	config := filepath.Join(dir, "actionlint.yaml")
+	// The self-hosted runners' labels the matrix names.
+	if err := os.WriteFile(config, []byte("self-hosted-runner:\n  labels: [probe-admin, probe-api]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lint := func(body string) (string, error) {
+		f := filepath.Join(dir, "workflow.yml")
+		if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bin, "-config-file", config, f).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := lint(wf); err != nil {
+		t.Errorf("actionlint: %v\n%s", err, out)
+	}
+	broken := strings.Replace(wf, "${{ matrix.runner }}", "${{ matrix.runnner }}", 1)
+	if _, err := lint(broken); err == nil {
+		t.Errorf("actionlint passed a workflow that names an undefined matrix key: it is not checking")
+	}
+}
+
+func TestCronJobManifest(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	sch, err := c.Compile("cronjob.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate := func(body string) error {
+		var v any
+		if err := yaml.Unmarshal([]byte(body), &v); err != nil {
+			return err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		return sch.Validate(inst)
+	}
+	manifest := read(t, "cronjob.yaml")
+	if err := validate(manifest); err != nil {
+		t.Errorf("cronjob.yaml: %v", err)
+	}
+	for _, broken := range []string{
+		strings.Replace(manifest, "restartPolicy: Never", "restartPolicy: Always", 1),
+		strings.Replace(manifest, "concurrencyPolicy:", "concurencyPolicy:", 1),
+		strings.Replace(manifest, "mountPath: /etc/probe", "mountpath: /etc/probe", 1),
+	} {
+		if validate(broken) == nil {
+			t.Errorf("the schema passed a broken manifest: it is not checking")
+		}
+	}
+	// The variables it sets are the ones probe-nightly reads.
+	script := read(t, "probe-nightly")
+	for _, name := range regexp.MustCompile(`name: (PROBE_[A-Z_]+)`).FindAllStringSubmatch(manifest, -1) {
+		if !strings.Contains(script, name[1]) {
+			t.Errorf("cronjob.yaml sets %s, which probe-nightly does not read", name[1])
+		}
+	}
+}
+
+func TestScriptLints(t *testing.T) {
+	if out, err := exec.Command("bash", "-n", "probe-nightly").CombinedOutput(); err != nil {
+		t.Fatalf("bash -n: %v\n%s", err, out)
+	}
+	sc, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Skip("shellcheck not installed; bash -n only")
+	}
+	if out, err := exec.Command(sc, "probe-nightly").CombinedOutput(); err != nil {
+		t.Errorf("shellcheck: %v\n%s", err, out)
+	}
+}
+
+// stunResponder answers Binding requests on loopback with the sender's
+// address, so the run's vantage is confirmed and its network shown.
+func stunResponder(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+			if req.Decode() != nil {
+				continue
+			}
+			ua := from.(*net.UDPAddr)
+			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
+				&stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}, stun.Fingerprint)
+			if err == nil {
+				_, _ = pc.WriteTo(res.Raw, from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+func listen(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln
+}
+
+// The script end to end on loopback: a first run keeps its report and the
+// renderings; after a port that should stay shut opens, the second run
+// prints the change and exits 1.
+func TestNightlyScriptOnLoopback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds probe")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "probe")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/probe").CombinedOutput(); err != nil {
+		t.Fatalf("building probe: %v\n%s", err, out)
+	}
+	open := listen(t, "127.0.0.1:0")
+	defer open.Close()
+	shut := listen(t, "127.0.0.1:0")
+	shutAddr := shut.Addr().String()
+	shut.Close()
+	_, shutPort, _ := net.SplitHostPort(shutAddr)
+	_, openPort, _ := net.SplitHostPort(open.Addr().String())
+	config := filepath.Join(dir, "expectations.toml")
+	body := fmt.Sprintf(`
+[defaults]
+timeout = "500ms"
+deadline = "20s"
+
+[[vantage]]
+name = "local"
+cidrs = ["127.0.0.0/8"]
+
+[[target]]
+name = "box"
+address = "127.0.0.1"
+
+[[expectation]]
+id = "web"
+target = "box"
+port = %s
+transport = "tcp"
+probe = "tcp"
+expect = { local = "open" }
+
+[[expectation]]
+id = "app"
+target = "box"
+port = %s
+transport = "tcp"
+probe = "tcp"
+expect = { local = "not_open" }
+`, openPort, shutPort)
+	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	textfile := filepath.Join(dir, "textfile")
+	if err := os.MkdirAll(textfile, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func() (string, int) {
+		cmd := exec.Command("./probe-nightly")
+		cmd.Env = append(os.Environ(), "PROBE="+bin, "PROBE_CONFIG="+config, "PROBE_FROM=local",
+			"PROBE_DIR="+state, "PROBE_TEXTFILE_DIR="+textfile, "PROBE_ARGS=--stun "+stunResponder(t))
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	out, code := run()
+	if code != 0 || out != "" {
+		t.Fatalf("first run: exit %d, output %q; want 0 and silence", code, out)
+	}
+	first, err := os.Readlink(filepath.Join(state, "last.json"))
+	if err != nil {
+		t.Fatalf("last.json: %v", err)
+	}
+	base := strings.TrimSuffix(filepath.Join(state, first), ".json")
+	for _, f := range []string{base + ".json", base + ".junit.xml", base + ".md", filepath.Join(textfile, "probe-local.prom")} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("first run left no %s", f)
+		}
+	}
+
+	reopened := listen(t, shutAddr)
+	defer reopened.Close()
+	out, code = run()
+	if code != 1 || !strings.Contains(out, "app from local") || !strings.Contains(out, "opened") {
+		t.Errorf("second run: exit %d, output:\n%s\nwant exit 1 naming the port that opened", code, out)
+	}
+	second, _ := os.Readlink(filepath.Join(state, "last.json"))
+	if second == first {
+		t.Errorf("last.json still points at the first run")
+	}
+}
