@@ -108,10 +108,12 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			switch res.Verdict {
 			case "pass":
 			case "fail":
-				c.Failure = &junitProblem{Message: msg, Type: "fail", Body: evidenceText(res)}
+				c.Failure = &junitProblem{Message: msg, Type: "fail", Body: c.SystemOut}
+				c.SystemOut = "" // the evidence is the failure's body
 				suite.Failures++
 			default:
-				c.Error = &junitProblem{Message: msg, Type: res.Verdict, Body: evidenceText(res)}
+				c.Error = &junitProblem{Message: msg, Type: res.Verdict, Body: c.SystemOut}
+				c.SystemOut = ""
 				suite.Errors++
 			}
 			suite.Cases = append(suite.Cases, c)

@@ -79,8 +79,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				fmt.Fprintf(b, "\n### %s\n\n", title)
 				first = false
 			}
-			fmt.Fprintf(b, "- %s **%s** (%s %s on %s, from %s): %s\n", emoji(res.Verdict), res.ID,
-				PortLabel(res), strings.ToUpper(res.Transport), res.Target, r.VantageOf(res), oneLine(res.Reason))
+			fmt.Fprintf(b, "- %s **%s** (%s on %s, from %s): %s\n", emoji(res.Verdict), res.ID,
+				PortLabel(res), res.Target, r.VantageOf(res), oneLine(res.Reason))
 		}
 	}
 	list("Failed", func(res Result) bool { return res.Verdict == "fail" })
