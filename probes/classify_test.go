@@ -1,0 +1,59 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+)
+
+func opErr(err error) error {
+	return &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: err}}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name  string
+		err   error
+		state State
+		class ErrorClass
+	}{
+		{"answered", nil, Open, ""},
+		{"tcp_rst_or_icmp_port_unreachable", opErr(syscall.ECONNREFUSED), Closed, ""},
+		{"icmp_host_prohibited", opErr(syscall.EHOSTUNREACH), Filtered, ""},
+		{"icmp_net_prohibited", opErr(syscall.ENETUNREACH), Filtered, ""},
+		{"icmp6_admin_prohibited", opErr(syscall.EACCES), Filtered, ""},
+		{"dial_timeout", &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}, Filtered, ""},
+		{"context_deadline", fmt.Errorf("dial: %w", context.DeadlineExceeded), Filtered, ""},
+		{"run_canceled", fmt.Errorf("dial: %w", context.Canceled), NoState, ErrCanceled},
+		{"name_not_found", &net.DNSError{Err: "no such host", Name: "db.internal", IsNotFound: true}, NoState, ErrResolve},
+		{"name_lookup_timeout", &net.DNSError{Err: "i/o timeout", Name: "db.internal", IsTimeout: true}, NoState, ErrResolve},
+		{"local_firewall", opErr(syscall.EPERM), NoState, ErrLocal},
+		{"out_of_files", opErr(syscall.EMFILE), NoState, ErrLocal},
+		{"reset_after_connect", opErr(syscall.ECONNRESET), NoState, ErrProtocol},
+		{"something_else", fmt.Errorf("strange"), NoState, ErrInternal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Classify(tt.err)
+			if c.State != tt.state || c.Error != tt.class || c.Outcome == "" {
+				t.Errorf("Classify(%v) = %+v; want state %q, error %q, and an outcome", tt.err, c, tt.state, tt.class)
+			}
+		})
+	}
+}
+
+func TestSettleTellsLocalNoRouteFromICMP(t *testing.T) {
+	// Loopback is always routable: ENETUNREACH then came from the wire.
+	o := Start("TCP SYN").Settle(Target{Host: "127.0.0.1", Port: 9}, opErr(syscall.ENETUNREACH))
+	if o.State != Filtered {
+		t.Errorf("ENETUNREACH with a route: %+v; want filtered", o)
+	}
+	// A link-local IPv6 address without a zone has no route here.
+	o = Start("TCP SYN").Settle(Target{Host: "fe80::1", Port: 9}, opErr(syscall.ENETUNREACH))
+	if o.State != NoState || o.Error != ErrNoRoute {
+		t.Errorf("ENETUNREACH without a route: %+v; want the prober's own no-route error", o)
+	}
+}
