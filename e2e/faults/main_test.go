@@ -1,0 +1,318 @@
+//go:build testbed
+
+// Package faults proves "no false green" under faults (issue 6): the built
+// probe binary runs the reference expectations.toml inside the testbed
+// (scripts/testbed) while `scripts/testbed fault ...` breaks something —
+// the prober's link, a middlebox that rejects, a target, the path, the STUN
+// server, DNS, a ban part-way — and each test asserts the run's verdicts,
+// exit code and report whole, and that nothing passes that is not true of
+// the testbed at that moment.
+//
+// It has its own testbed (prefix "flt"), apart from the e2e package's, so
+// a fault never leaks into another package's tests; every test clears its
+// faults when it ends, pass or fail.
+//
+// Run as root: go test -tags testbed ./e2e/faults/  (scripts/test does).
+package faults
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+const prefix = "flt"
+
+var (
+	root     string // the repository
+	binary   string // the probe binary under test
+	testbed  string // scripts/testbed
+	info     map[string]string
+	override []string
+	schema   *jsonschema.Schema
+)
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "e2e/faults: the testbed needs root")
+		return 1
+	}
+	wd, _ := os.Getwd()
+	root = filepath.Dir(filepath.Dir(wd))
+	testbed = filepath.Join(root, "scripts", "testbed")
+	dir, err := os.MkdirTemp("", "probe-faults-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	binary = filepath.Join(dir, "probe")
+	build := exec.Command("go", "build", "-o", binary, "./cmd/probe")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building probe: %v\n%s", err, out)
+		return 1
+	}
+	if schema, err = jsonschema.NewCompiler().Compile(filepath.Join(root, "reports", "report.schema.json")); err != nil {
+		fmt.Fprintln(os.Stderr, "report schema:", err)
+		return 1
+	}
+	if out, err := tb("up", "--profile", "after"); err != nil {
+		fmt.Fprintf(os.Stderr, "testbed up: %v\n%s", err, out)
+		tb("down")
+		return 1
+	}
+	defer tb("down")
+	tb("fault", "clear") // a testbed left up by an earlier, killed run
+	out, err := tb("info")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testbed info: %v\n%s", err, out)
+		return 1
+	}
+	info = map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			info[k] = v
+		}
+	}
+	if out, err = tb("overrides"); err != nil {
+		fmt.Fprintf(os.Stderr, "testbed overrides: %v\n%s", err, out)
+		return 1
+	}
+	override = strings.Fields(string(out))
+	return m.Run()
+}
+
+// tb runs scripts/testbed with this package's prefix.
+func tb(args ...string) ([]byte, error) {
+	cmd := exec.Command(testbed, args...)
+	cmd.Env = append(os.Environ(), "TESTBED_PREFIX="+prefix)
+	return cmd.CombinedOutput()
+}
+
+// fault injects one fault and clears every fault when the test ends.
+func fault(t *testing.T, args ...string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if out, err := tb("fault", "clear"); err != nil {
+			t.Errorf("testbed fault clear: %v\n%s", err, out)
+		}
+	})
+	if out, err := tb(append([]string{"fault"}, args...)...); err != nil {
+		t.Fatalf("testbed fault %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// Report is the part of the JSON report these tests read.
+type Report struct {
+	RunID         string `json:"run_id"`
+	Started       time.Time
+	Finished      time.Time
+	Partial       bool   `json:"partial"`
+	PartialReason string `json:"partial_reason"`
+	Vantage       struct {
+		Name, Declared, Established string
+	} `json:"vantage"`
+	Network struct {
+		Working  bool
+		Evidence string
+	} `json:"network"`
+	Targets []struct {
+		Name             string
+		Address          string
+		Alive            bool
+		Evidence         string
+		StoppedAnswering bool `json:"stopped_answering"`
+	} `json:"targets"`
+	Results []Result `json:"results"`
+	NotRun  []string `json:"not_run"`
+	Summary struct {
+		Total, Pass, Fail, Inconclusive, Error int
+		Note                                   string
+	} `json:"summary"`
+}
+
+type Result struct {
+	ID, Target, Verdict, Observed, Reason, Expected string
+	Evidence                                        []struct {
+		Port        int
+		Control     bool
+		Verdict     string
+		Reason      string
+		Observation struct {
+			State   string
+			Outcome string
+			Error   string
+			Started time.Time
+		}
+	}
+}
+
+func (r Report) result(id string) Result {
+	for _, res := range r.Results {
+		if res.ID == id {
+			return res
+		}
+	}
+	return Result{}
+}
+
+func (r Report) target(name string) (alive, stopped bool, evidence string) {
+	for _, t := range r.Targets {
+		if t.Name == name {
+			return t.Alive, t.StoppedAnswering, t.Evidence
+		}
+	}
+	return false, false, "(no such target in the report)"
+}
+
+func (r Report) table() string {
+	var b strings.Builder
+	for _, res := range r.Results {
+		fmt.Fprintf(&b, "  %-13s %-20s expected %-11s observed %-22s %s\n", res.Verdict, res.ID, res.Expected, res.Observed, res.Reason)
+	}
+	fmt.Fprintf(&b, "  summary %+v partial %v not_run %v\n", r.Summary, r.Partial, r.NotRun)
+	return b.String()
+}
+
+// every is the reference file's every expectation id, as a run from the
+// internet or admin runner judges them.
+var every = []string{
+	"api-ssh", "api-http", "api-https", "api-app-3000", "api-sip-tcp", "api-sip-udp", "api-rtp",
+	"freeswitch-ssh", "freeswitch-sip-tcp", "freeswitch-sip-udp", "freeswitch-rtp", "freeswitch-esl", "freeswitch-web",
+	"database-postgres", "redis",
+}
+
+// run is one probe run from runner, as a user would make it.
+type run struct {
+	report Report
+	code   int
+	output string
+	out    string // the report's path
+}
+
+// command builds the probe command run inside runner's namespace, writing
+// its report to out.
+func command(runner, out string, args ...string) *exec.Cmd {
+	full := append([]string{"exec", runner, "--", binary, "run", "--out", out, "--no-color", "--wide"}, override...)
+	full = append(full, args...)
+	full = append(full, filepath.Join(root, "expectations.toml"))
+	cmd := exec.Command(testbed, full...)
+	cmd.Env = append(os.Environ(), "TESTBED_PREFIX="+prefix)
+	return cmd
+}
+
+func probe(t *testing.T, runner string, args ...string) run {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "report.json")
+	cmd := command(runner, out, args...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	return finish(t, cmd.Run(), out, &buf)
+}
+
+// finish reads a finished run's exit code and report; the report must
+// exist, match the schema, and no temporary file may be left beside it.
+func finish(t *testing.T, err error, out string, buf *bytes.Buffer) run {
+	t.Helper()
+	r := run{output: buf.String(), out: out}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	r.report = readReport(t, out, r.output)
+	return r
+}
+
+func readReport(t *testing.T, out, output string) Report {
+	t.Helper()
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("no report: %v\n%s", err, output)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("the report is not JSON: %v", err)
+	}
+	if err := schema.Validate(inst); err != nil {
+		t.Errorf("the report does not match the schema: %v", err)
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	for _, e := range entries {
+		if e.Name() != filepath.Base(out) {
+			t.Errorf("left beside the report: %s", e.Name())
+		}
+	}
+	return r
+}
+
+// verdicts checks that the report judged exactly the ids of want, each
+// with its verdict, and that each reason holds the fragment given after a
+// "|" in want's value, if any.
+func verdicts(t *testing.T, r Report, want map[string]string) {
+	t.Helper()
+	var got, exp []string
+	for _, res := range r.Results {
+		got = append(got, res.ID)
+	}
+	for id := range want {
+		exp = append(exp, id)
+	}
+	sort.Strings(got)
+	sort.Strings(exp)
+	if strings.Join(got, ",") != strings.Join(exp, ",") {
+		t.Errorf("judged %v; want exactly %v", got, exp)
+	}
+	bad := false
+	for id, w := range want {
+		verdict, fragment, _ := strings.Cut(w, "|")
+		res := r.result(id)
+		if res.Verdict != verdict || !strings.Contains(res.Reason, fragment) {
+			bad = true
+			t.Errorf("%s: %s (%s); want %s with %q", id, res.Verdict, res.Reason, verdict, fragment)
+		}
+	}
+	if bad {
+		t.Logf("the run's table:\n%s", r.table())
+	}
+	if n := len(r.Results); r.Summary.Total != n || r.Summary.Pass+r.Summary.Fail+r.Summary.Inconclusive+r.Summary.Error != n {
+		t.Errorf("summary %+v does not count the %d results", r.Summary, n)
+	}
+}
+
+// all returns want with every id of ids set to v.
+func all(want map[string]string, v string, ids ...string) map[string]string {
+	if want == nil {
+		want = map[string]string{}
+	}
+	for _, id := range ids {
+		want[id] = v
+	}
+	return want
+}
+
+func code(t *testing.T, r run, want int) {
+	t.Helper()
+	if r.code != want {
+		t.Errorf("exit %d; want %d\n%s\n%s", r.code, want, r.report.table(), r.output)
+	}
+}
