@@ -320,3 +320,41 @@ func TestPlanSendsNothingAndListsProbes(t *testing.T) {
 		t.Errorf("the same seed gave a different plan")
 	}
 }
+
+// TestValidateMalformedFiles feeds the built binary files no config should
+// be: each gets exit 2 and a message naming the file, never a panic.
+func TestValidateMalformedFiles(t *testing.T) {
+	dir := t.TempDir()
+	valid, err := os.ReadFile("../../expectations.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := make([]byte, 4096)
+	for i := range junk {
+		junk[i] = byte(i*7919 + 13)
+	}
+	cases := map[string][]byte{
+		"binary-junk":      junk,
+		"ten-mb-nesting":   []byte(strings.Repeat("a = [", 2<<20)),
+		"port-99999":       []byte(strings.Replace(string(valid), "port = 22", "port = 99999", 1)),
+		"cidr-33":          []byte(strings.Replace(string(valid), "73.6.78.238/32", "73.6.78.238/33", 1)),
+		"empty":            nil,
+		"bom":              append([]byte("\xef\xbb\xbf"), valid...),
+		"unterminated":     []byte("[[vantage]\nname = \"x"),
+		"deep-inline":      []byte("x = " + strings.Repeat("{a = ", 100000)),
+		"huge-integer":     []byte(strings.Replace(string(valid), "port = 22", "port = 99999999999999999999999", 1)),
+		"duplicate-tables": []byte("[defaults]\n[defaults]\n"),
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name+".toml")
+			if err := os.WriteFile(path, body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, stderr, code := run(t, "validate", path)
+			if code != 2 || !strings.HasPrefix(stderr, path) || strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
+				t.Errorf("exit %d, stderr %.300q; want exit 2 and a message that starts with the file name", code, stderr)
+			}
+		})
+	}
+}

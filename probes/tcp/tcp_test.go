@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"probe/probes"
 )
@@ -150,4 +152,28 @@ func TestBannerSilentServerTimesOut(t *testing.T) {
 	if got.State != probes.Open || f.Banner != "" || f.BannerOutcome != "none before timeout" {
 		t.Errorf("state %s, banner %q (%s); want open with no banner before timeout", got.State, f.Banner, f.BannerOutcome)
 	}
+}
+
+// FuzzPrintable: whatever a server sends, the banner shown is valid UTF-8
+// with no control bytes but newline and tab, and at most 4 bytes per input
+// byte (an invalid byte becomes \xNN; a rune's escape is no longer than
+// 2.5 times its encoding).
+func FuzzPrintable(f *testing.F) {
+	f.Add([]byte("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"))
+	f.Add([]byte("Content-Type: auth/request\n\n"))
+	f.Add([]byte{0, 1, 2, 0xff, 0xfe, '\t', 0x1b, '[', '3', '1', 'm'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := Printable(b)
+		if !utf8.ValidString(s) {
+			t.Fatalf("Printable(%q) = %q: not UTF-8", b, s)
+		}
+		for _, r := range s {
+			if r != '\n' && r != '\t' && !unicode.IsPrint(r) {
+				t.Fatalf("Printable(%q) = %q: holds unprintable %U", b, s, r)
+			}
+		}
+		if len(s) > 4*len(b) {
+			t.Fatalf("Printable grew %d bytes to %d", len(b), len(s))
+		}
+	})
 }
