@@ -101,5 +101,10 @@ func (o Observation) Settle(t Target, err error) Observation {
 		o.Detail = err.Error()
 	}
 	o.Duration = time.Since(o.Started)
+	if t.Transport == "tcp" && o.RTT == 0 && o.Answered() {
+		// Every TCP probe settles first on its dial's outcome: a
+		// handshake or a RST, one round trip after the SYN left.
+		o.RTT = o.Duration
+	}
 	return o
 }

@@ -79,6 +79,10 @@ type Observation struct {
 	Started time.Time `json:"started"`
 	// Duration is how long the probe took.
 	Duration time.Duration `json:"duration_ns"`
+	// RTT is how long the target took to answer the connection attempt
+	// (the TCP handshake or its RST), for TCP-based probes that were
+	// answered; zero otherwise. The engine's adaptive timeouts learn from it.
+	RTT time.Duration `json:"rtt_ns,omitempty"`
 	// SilenceDoubt, when set, says why the silence this observation reports
 	// may not be a firewall's doing (e.g. ICMP rate limiting at the target),
 	// so no verdict may rest on it.
