@@ -122,6 +122,11 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 	}
 	p := &Plan{Vantage: vantage, Seed: seed}
 	index := map[taskKey]int{} // to merge duplicates
+	targets := make(map[string]*config.Target, len(f.Targets))
+	for i := range f.Targets {
+		targets[f.Targets[i].Name] = &f.Targets[i]
+	}
+	p.Tasks = make([]Task, 0, taskCount(f, vantage))
 	for i := range f.Expectations {
 		e := &f.Expectations[i]
 		word, ok := e.Expect[vantage]
@@ -129,7 +134,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 			p.NotApplicable = append(p.NotApplicable, e.ID)
 			continue
 		}
-		t := f.Target(e.Target)
+		t := targets[e.Target]
 		kind := kinds.Lookup(e.Probe)
 		c := Check{
 			ID: e.ID, Expectation: e, Address: t.Address, Expected: expect.Word(word),
@@ -188,6 +193,14 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 				Group:    group,
 				Identify: c.Sweep,
 			}
+			if c.Sweep {
+				// A sweep's ports are the ones no other expectation
+				// declares: nothing to merge, and a 65535-entry index
+				// would cost more memory than the tasks themselves.
+				ports[j].Task = len(p.Tasks)
+				p.Tasks = append(p.Tasks, task)
+				continue
+			}
 			key := taskKey{task.Kind, task.Target.Transport, task.Target.Host, task.Target.Port, timeout, sections}
 			idx, seen := index[key]
 			if !seen || group != "" {
@@ -201,6 +214,30 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 		p.Checks = append(p.Checks, c)
 	}
 	return p, nil
+}
+
+// taskCount is about how many tasks the plan for vantage holds (duplicates
+// counted), so the task list is allocated once: a sweep's is 11 MB.
+func taskCount(f *config.File, vantage string) int {
+	n := 0
+	for i := range f.Expectations {
+		e := &f.Expectations[i]
+		if _, ok := e.Expect[vantage]; !ok {
+			continue
+		}
+		switch {
+		case e.IsRange() && kinds.Lookup(e.Probe).RunPorts != nil:
+			n += DefaultSample + 4
+			if e.RTP != nil && e.RTP.Sample > 0 {
+				n += e.RTP.Sample - DefaultSample
+			}
+		case e.IsRange():
+			n += max(0, e.RangeHi-e.RangeLo+1-len(e.Excluded))
+		default:
+			n += len(e.PortList)
+		}
+	}
+	return n
 }
 
 // taskKey identifies a probe for merging duplicates: the same kind, to the

@@ -1,0 +1,133 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"probe/internal/config"
+)
+
+func TestSweepProbesEveryUndeclaredPortOnce(t *testing.T) {
+	f, err := config.Parse("sweep.toml", []byte(`
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "203.0.113.10"
+[[expectation]]
+id = "web"
+target = "api"
+ports = [80, 443]
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "open" }
+[[expectation]]
+id = "nothing-else"
+target = "api"
+range = "1-65535"
+except_declared = true
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "not_open" }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Make(f, "internet", Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.Checks[1]
+	if !c.Sweep || len(c.Ports) != 65533 {
+		t.Fatalf("sweep %v with %d ports; want a sweep of 65535-2 ports", c.Sweep, len(c.Ports))
+	}
+	if got := len(p.Tasks); got != 65535 {
+		t.Errorf("tasks %d; want 65535: every port once, the declared two by their own check", got)
+	}
+	seen := map[int]bool{}
+	for _, pt := range c.Ports {
+		task := p.Tasks[pt.Task]
+		if pt.Port == 80 || pt.Port == 443 || seen[pt.Port] || task.Target.Port != pt.Port || !task.Identify {
+			t.Fatalf("port %d: swept twice, declared, or its task (%d, identify %v) does not match", pt.Port, task.Target.Port, task.Identify)
+		}
+		seen[pt.Port] = true
+	}
+	if p.Tasks[p.Checks[0].Ports[0].Task].Identify {
+		t.Error("a declared port's task asks to identify; only a sweep's findings do")
+	}
+}
+
+// benchFile is 1,000 targets with 100 expectations each: 100,000 checks,
+// half single ports, half port lists, a tenth sampled ranges.
+func benchFile(b *testing.B) *config.File {
+	b.Helper()
+	var sb strings.Builder
+	sb.WriteString("[[vantage]]\nname = \"internet\"\ncatch_all = true\n")
+	for t := range benchTargets {
+		fmt.Fprintf(&sb, "[[target]]\nname = \"t%d\"\naddress = \"10.%d.%d.1\"\n", t, t/250, t%250)
+	}
+	for t := range benchTargets {
+		for e := range 100 {
+			fmt.Fprintf(&sb, "[[expectation]]\nid = \"t%d-e%d\"\ntarget = \"t%d\"\ntransport = \"tcp\"\nprobe = \"tcp\"\nexpect = { internet = \"not_open\" }\n", t, e, t)
+			switch {
+			case e%10 == 9:
+				fmt.Fprintf(&sb, "range = \"%d-%d\"\ntransport = \"udp\"\nprobe = \"rtp\"\n", 20000+e*10, 20000+e*10+9)
+			case e%2 == 0:
+				fmt.Fprintf(&sb, "port = %d\n", 1000+e)
+			default:
+				fmt.Fprintf(&sb, "ports = [%d, %d]\n", 2000+e, 3000+e)
+			}
+		}
+	}
+	// A duplicate key (transport, probe) is a TOML error; keep the last.
+	text := strings.NewReplacer("transport = \"tcp\"\nprobe = \"tcp\"\nexpect = { internet = \"not_open\" }\nrange", "expect = { internet = \"not_open\" }\nrange").Replace(sb.String())
+	f, err := config.Parse("bench.toml", []byte(text))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+func BenchmarkPlan1000x100(b *testing.B) {
+	f := benchFile(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := Make(f, "internet", Options{Seed: 1})
+		if err != nil || len(p.Checks) != 100000 {
+			b.Fatalf("%v, %d checks", err, len(p.Checks))
+		}
+	}
+}
+
+func BenchmarkPlanSweep65535(b *testing.B) {
+	f, err := config.Parse("sweep.toml", []byte(`
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "203.0.113.10"
+[[expectation]]
+id = "nothing-else"
+target = "api"
+range = "1-65535"
+except_declared = true
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "not_open" }
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Make(f, "internet", Options{Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var benchTargets = 1000
