@@ -317,7 +317,7 @@ func (e *Engine) runOne(ctx context.Context, t plan.Task, est *estimator, floor 
 		// nothing about the port.
 		return probes.Observation{Error: probes.ErrCanceled, Outcome: "not run: the run ended first", Started: obs.Started}
 	}
-	if actx != nil && obs.State == probes.Filtered && obs.Error == "" && actx.Err() == context.DeadlineExceeded {
+	if actx != nil && obs.State == probes.Filtered && obs.Error == "" && obs.Outcome == timeoutOutcome {
 		if _, short := actx.timeout(); short {
 			obs.Outcome = outcomeAdaptiveSilence
 			obs.Detail = ""
@@ -325,6 +325,10 @@ func (e *Engine) runOne(ctx context.Context, t plan.Task, est *estimator, floor 
 	}
 	return obs
 }
+
+// timeoutOutcome is what a probe that heard nothing before its deadline
+// says (as opposed to an ICMP prohibited answer, also filtered).
+var timeoutOutcome = probes.Classify(context.DeadlineExceeded).Outcome
 
 // attempt is which pass over the tasks a probe belongs to.
 type attempt int
@@ -347,7 +351,7 @@ func merge(first, again probes.Observation) probes.Observation {
 	switch again.Outcome {
 	case outcomeAdaptiveSilence:
 		out.Outcome = outcomeTwiceAdaptive
-	case probes.Classify(context.DeadlineExceeded).Outcome:
+	case timeoutOutcome:
 		out.Outcome = outcomeTwiceSilent
 	}
 	return out

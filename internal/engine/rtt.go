@@ -133,6 +133,8 @@ type adaptiveCtx struct {
 	stop    func() bool
 	// shortened is the timeout in force when it is below the ceiling.
 	shortened time.Duration
+	// after are the functions AfterFunc registered.
+	after []func()
 }
 
 func newAdaptive(parent context.Context, deadline time.Time) *adaptiveCtx {
@@ -148,6 +150,10 @@ func (c *adaptiveCtx) end(err error) {
 	if c.err == nil {
 		c.err = err
 		close(c.done)
+		for _, f := range c.after {
+			f()
+		}
+		c.after = nil
 	}
 }
 
@@ -183,6 +189,46 @@ func (c *adaptiveCtx) Deadline() (time.Time, bool) {
 }
 
 func (c *adaptiveCtx) Done() <-chan struct{} { return c.done }
+
+// AfterFunc lets contexts derived from c (the dialer makes some) register
+// their cancellation without a goroutine each: context.WithDeadline looks
+// for this method. Thousands of probes in flight would otherwise cost
+// thousands of goroutines.
+func (c *adaptiveCtx) AfterFunc(f func()) func() bool {
+	var once sync.Once
+	stopped := make(chan struct{})
+	run := func() {
+		once.Do(func() {
+			select {
+			case <-stopped:
+			default:
+				go f()
+			}
+		})
+	}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		run()
+		return func() bool { return false }
+	}
+	c.after = append(c.after, run)
+	c.mu.Unlock()
+	return func() bool {
+		select {
+		case <-stopped:
+			return false
+		default:
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.err != nil {
+			return false
+		}
+		close(stopped)
+		return true
+	}
+}
 
 func (c *adaptiveCtx) Err() error {
 	c.mu.Lock()
