@@ -113,6 +113,9 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Results, loc Located) {
 	var all []judge.TargetObservation
 	for i, t := range p.Tasks {
+		if !res.Observations[i].Answered() {
+			continue // liveness rests on answers; a sweep's 65535 silences would only cost memory
+		}
 		all = append(all, judge.TargetObservation{Target: t.Target.Name, Port: t.Target.Port, Transport: t.Target.Transport, Obs: res.Observations[i]})
 	}
 	for name, rc := range res.Recheck {
@@ -139,6 +142,13 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 		}
 		if c.Sample != nil {
 			r.Sample = &report.Sample{Seed: c.Sample.Seed, Size: len(c.Sample.InRange), Controls: c.Sample.Controls}
+		}
+		if c.Sweep {
+			if assembleSweep(&r, c, p, res, ev) {
+				rep.NotRun = append(rep.NotRun, c.ID)
+			}
+			rep.Results = append(rep.Results, r)
+			continue
 		}
 		kind := kinds.Lookup(c.Expectation.Probe)
 		var pvs []judge.PortVerdict

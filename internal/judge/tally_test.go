@@ -1,0 +1,90 @@
+package judge
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"probe/internal/expect"
+	"probe/probes"
+)
+
+func TestTallySaysWhatCombineSays(t *testing.T) {
+	pass := PortVerdict{Pass, "filtered"}
+	fail := PortVerdict{Fail, "expected not_open, but it is open"}
+	var tl Tally
+	for port := 1; port <= 1000; port++ {
+		pv := pass
+		if port == 500 || port == 700 {
+			pv = fail
+		}
+		tl.Add(port, pv)
+	}
+	got := tl.Verdict(false, alive)
+	if got.Verdict != Fail || got.Reason != "port 500: expected not_open, but it is open; port 700: expected not_open, but it is open" {
+		t.Errorf("got %+v; want fail naming ports 500 and 700", got)
+	}
+	if tl.Counts[Pass] != 998 || tl.Counts[Fail] != 2 {
+		t.Errorf("counts %v; want 998 pass, 2 fail", tl.Counts)
+	}
+	var all Tally
+	for port := 1; port <= 10; port++ {
+		all.Add(port, pass)
+	}
+	if got := all.Verdict(false, alive); got.Verdict != Pass || !strings.HasSuffix(got.Reason, "and 7 more ports alike") {
+		t.Errorf("got %+v; want pass, three reasons and 7 more ports alike", got)
+	}
+	var none Tally
+	if got := none.Verdict(false, alive); got.Verdict != Error {
+		t.Errorf("empty sweep: got %+v; want error", got)
+	}
+}
+
+// BenchmarkJudge1000x100 judges the observations of 1,000 targets with
+// 100 expectations each (150,000 ports: half the expectations a single
+// port, half two), as the runner does: each port, then each expectation.
+func BenchmarkJudge1000x100(b *testing.B) {
+	type check struct {
+		target string
+		ports  []int
+		cases  []PortCase
+	}
+	var checks []check
+	var all []TargetObservation
+	for t := range 1000 {
+		name := fmt.Sprintf("t%d", t)
+		all = append(all, TargetObservation{Target: name, Port: 443, Transport: "tcp", Obs: obs(probes.Open)})
+		for e := range 100 {
+			c := check{target: name, ports: []int{1000 + e}}
+			if e%2 == 1 {
+				c.ports = append(c.ports, 2000+e)
+			}
+			for _, p := range c.ports {
+				o := obs(probes.Filtered)
+				if p%7 == 0 {
+					o = obs(probes.Open)
+				}
+				c.cases = append(c.cases, PortCase{Target: name, Port: p, Expected: expect.NotOpen, Obs: o})
+			}
+			checks = append(checks, c)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ev := Liveness("STUN answered", all)
+		fails := 0
+		for _, c := range checks {
+			pvs := make([]PortVerdict, len(c.cases))
+			for i, pc := range c.cases {
+				pvs[i] = Port(pc, ev, false)
+			}
+			if Combine(false, ev, c.ports, pvs).Verdict == Fail {
+				fails++
+			}
+		}
+		if fails == 0 {
+			b.Fatal("no failure judged; the fixture plants open ports")
+		}
+	}
+}
