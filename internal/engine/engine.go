@@ -197,6 +197,23 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 		mu.Unlock()
 		run(interleave(p, again), pass)
 	}
+	// A silence where an answer is owed would fail the check: a lost SYN,
+	// SIP request or TLS record on a lossy path must not decide that, so
+	// such a port is asked once more with its full timeout. A silence that
+	// only confirms a closed door costs nothing extra.
+	var owed []int
+	for _, i := range single {
+		if res.Ran[i] && p.Tasks[i].AnswerOwed && unanswered(res.Observations[i]) {
+			owed = append(owed, i)
+		}
+	}
+	if len(owed) > 0 && ctx.Err() == nil {
+		res.Reprobed += len(owed)
+		mu.Lock()
+		done -= len(owed)
+		mu.Unlock()
+		run(interleave(p, owed), againFull)
+	}
 	e.identify(ctx, p, res, single, limit)
 	paced.Wait()
 	res.Interrupted = ctx.Err() != nil || !all(res.Ran)
@@ -338,6 +355,19 @@ const (
 	againAdaptive         // re-probe of a silence, with the adaptive timeout
 	againFull             // re-probe of a silence, with the full timeout
 )
+
+// unanswered reports whether an observation heard nothing from the service
+// where an answer was owed: silence, or a connection that went quiet
+// before the protocol answered.
+func unanswered(o probes.Observation) bool {
+	switch {
+	case o.SilenceDoubt != "":
+		return false
+	case o.Error == "" && (o.State == probes.Filtered || o.State == probes.OpenFiltered):
+		return true
+	}
+	return o.State == probes.Open && o.Error == probes.ErrProtocol
+}
 
 // merge joins a re-probe to the first silent attempt.
 func merge(first, again probes.Observation) probes.Observation {

@@ -18,6 +18,34 @@ func init() {
 	kinds.Register(&kinds.Kind{Name: "future", Transports: []string{"tcp"}})
 	// A kind that counts how many of its probes run at once.
 	kinds.Register(&kinds.Kind{Name: "counting", Transports: []string{"tcp"}, Run: counting})
+	// A kind whose first packet is always lost, as on a lossy path.
+	kinds.Register(&kinds.Kind{Name: "lossy", Transports: []string{"tcp"}, Run: lossy})
+}
+
+var lossyCalls atomic.Int32
+
+func lossy(ctx context.Context, t probes.Target, p kinds.Params) probes.Observation {
+	o := probes.Start("SYN")
+	if lossyCalls.Add(1)%2 == 1 {
+		return o.Settle(t, context.DeadlineExceeded)
+	}
+	return o.Settle(t, nil)
+}
+
+func TestASilenceWhereAnAnswerIsOwedIsAskedAgain(t *testing.T) {
+	for _, owed := range []bool{true, false} {
+		lossyCalls.Store(0)
+		p := tasks("lossy", 1)
+		p.Tasks[0].AnswerOwed = owed
+		res := (&Engine{Concurrency: 1}).Run(context.Background(), p)
+		o := res.Observations[0]
+		switch {
+		case owed && (o.State != probes.Open || o.Attempts != 2):
+			t.Errorf("answer owed: %+v; want open after a second attempt", o)
+		case !owed && (o.State != probes.Filtered || lossyCalls.Load() != 1):
+			t.Errorf("no answer owed: %+v after %d calls; want the silence kept, asked once", o, lossyCalls.Load())
+		}
+	}
 }
 
 var inFlight, peak atomic.Int32

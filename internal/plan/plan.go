@@ -88,6 +88,10 @@ type Task struct {
 	// Identify asks, when the port is found open, for a second look that
 	// says what answered (a sweep's finding: a banner, not just "open").
 	Identify bool
+	// AnswerOwed says a check using this task expects the service to
+	// answer (open, reachable): a silence then would fail it, so the engine
+	// asks once more before letting a lost packet decide.
+	AnswerOwed bool
 }
 
 // Options are the run-wide inputs of the plan.
@@ -192,6 +196,8 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 				Params:   params,
 				Group:    group,
 				Identify: c.Sweep,
+				// A range's ports each get one packet (RTP): never again.
+				AnswerOwed: c.Expected.Allows() && !ports[j].Control && group == "",
 			}
 			if c.Sweep {
 				// A sweep's ports are the ones no other expectation
@@ -208,6 +214,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 				p.Tasks = append(p.Tasks, task)
 				index[key] = idx
 			}
+			p.Tasks[idx].AnswerOwed = p.Tasks[idx].AnswerOwed || task.AnswerOwed
 			ports[j].Task = idx
 		}
 		c.Ports = ports
