@@ -18,6 +18,11 @@ func Locate(ctx context.Context, f *config.File, declared string, trust bool) (L
 	loc := Located{Name: declared, Declared: declared}
 	vs := vantages(f)
 	d, err := vantage.Discover(ctx, f.STUN.Servers, f.STUN.Timeout.Std())
+	if errors.Is(err, vantage.ErrNoSTUNAnswer) && len(f.STUN.Servers) > 0 && ctx.Err() == nil {
+		// Asked once more before the vantage is called unconfirmed: on a
+		// lossy path every retransmission of one round can be lost.
+		d, err = vantage.Discover(ctx, f.STUN.Servers, f.STUN.Timeout.Std())
+	}
 	for _, a := range d.Answers {
 		sa := report.STUNAnswer{Server: a.Server, RTTms: a.RTT.Milliseconds()}
 		if a.Address.IsValid() {
