@@ -14,9 +14,9 @@ import (
 )
 
 // assembleSweep judges a check of every port of a range into r, keeping
-// the evidence of the ports that did not conform and counting the rest, so
-// a 65535-port report stays a few kilobytes when all is well and names
-// every port that is not. It reports whether some port was not probed.
+// the evidence of the ports that answered (open or closed) or did not
+// conform, and counting the silent rest, so a 65535-port report stays a
+// few kilobytes when all is well and names every port that answered. It reports whether some port was not probed.
 func assembleSweep(r *report.Result, c plan.Check, p *plan.Plan, res *engine.Results, ev judge.Evidence) (notRun bool) {
 	kind := kinds.Lookup(c.Expectation.Probe)
 	sw := &report.Sweep{Excluded: c.Excluded, States: map[string]int{}}
@@ -44,7 +44,11 @@ func assembleSweep(r *report.Result, c plan.Check, p *plan.Plan, res *engine.Res
 		}
 		if pv.Verdict == judge.Pass {
 			sw.Conforming++
-			continue
+			if !o.Answered() {
+				continue // a silence that conforms: counted, not listed
+			}
+			// A refusal that conforms (not_open) is still a finding: the
+			// firewall lets packets to that port through. Answers are few.
 		}
 		if pv.Verdict == judge.Fail && strings.HasPrefix(pv.Reason, "CRITICAL") {
 			r.Critical = true
