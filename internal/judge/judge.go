@@ -119,7 +119,7 @@ func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 				}
 				return PortVerdict{Fail, prefix + "open, but " + strings.Join(failed, "; ")}
 			}
-			return PortVerdict{Pass, "open: " + seen}
+			return PortVerdict{Pass, seen}
 		}
 		if why := rests(c, o, ev, nothingOpen); why != "" {
 			return PortVerdict{Inconclusive, fmt.Sprintf("%s, but %s", seen, why)}
