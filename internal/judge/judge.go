@@ -130,7 +130,7 @@ func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 	// The observation contradicts the expectation.
 	switch {
 	case state == probes.Open:
-		return PortVerdict{Fail, fmt.Sprintf("expected %s, but it is open: %s", c.Expected, seen)}
+		return PortVerdict{Fail, fmt.Sprintf("expected %s, but it is %s", c.Expected, seen)}
 	case c.Expected.Allows() && o.SilenceDoubt != "" && state != probes.Closed:
 		return PortVerdict{Inconclusive, fmt.Sprintf("expected %s; %s, but %s", c.Expected, seen, o.SilenceDoubt)}
 	case c.Expected.Allows() && state != probes.Closed && stoppedBefore(ev, c.Target, o.Started):
