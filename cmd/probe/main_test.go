@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/pion/stun/v3"
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"probe/internal/testutil"
 )
 
 // The binary is built once for every test in this file.
@@ -24,9 +20,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "probe")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building probe: %v\n%s", err, out)
+	if binary, err = testutil.BuildProbe(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -34,64 +29,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// stunResponder answers Binding requests on loopback with the sender's
-// address, as a STUN server on the internet side would.
-func stunResponder(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
-			if req.Decode() != nil {
-				continue
-			}
-			ua := from.(*net.UDPAddr)
-			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
-				&stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}, stun.Fingerprint)
-			if err == nil {
-				_, _ = pc.WriteTo(res.Raw, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
-}
-
+// tcpListener is a loopback port that writes greeting to each connection.
 func tcpListener(t *testing.T, greeting string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Write([]byte(greeting))
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return testutil.Port(testutil.Greeter(t, "127.0.0.1:0", greeting).Addr())
 }
 
 // config writes an expectation table aimed at loopback.
@@ -122,19 +62,7 @@ address = "127.0.0.1"
 
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return testutil.Run(t, exec.Command(binary, args...))
 }
 
 type reportDoc struct {
@@ -161,26 +89,10 @@ func readReport(t *testing.T, path string) (reportDoc, []byte) {
 	return r, b
 }
 
-func validateSchema(t *testing.T, doc []byte) {
-	t.Helper()
-	c := jsonschema.NewCompiler()
-	sch, err := c.Compile("../../reports/report.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sch.Validate(inst); err != nil {
-		t.Errorf("report does not match reports/report.schema.json: %v", err)
-	}
-}
-
 func TestRunAgainstLoopback(t *testing.T) {
-	stunAddr := stunResponder(t)
+	stunAddr := testutil.STUNResponder(t)
 	open := tcpListener(t, "Content-Type: auth/request\n\n")
-	closed := freePort(t)
+	closed := testutil.FreePort(t)
 	cfg := config(t, fmt.Sprintf(`
 [[expectation]]
 id = "esl"
@@ -206,7 +118,7 @@ expect = { local = "not_open" }
 		t.Fatalf("exit %d; want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	rep, raw := readReport(t, out)
-	validateSchema(t, raw)
+	testutil.ValidateReport(t, raw)
 	if rep.Vantage.Name != "local" || rep.Vantage.Established != "stun-confirmed" {
 		t.Errorf("vantage = %+v; want local, stun-confirmed", rep.Vantage)
 	}
@@ -225,7 +137,7 @@ expect = { local = "not_open" }
 }
 
 func TestRunFailsAndExitsOne(t *testing.T) {
-	stunAddr := stunResponder(t)
+	stunAddr := testutil.STUNResponder(t)
 	open := tcpListener(t, "")
 	cfg := config(t, fmt.Sprintf(`
 [[expectation]]
@@ -240,7 +152,7 @@ expect = { local = "not_open" }
 	out := filepath.Join(t.TempDir(), "r.json")
 	_, _, code := run(t, "run", "--from", "local", "--stun", stunAddr, "--out", out, cfg)
 	rep, raw := readReport(t, out)
-	validateSchema(t, raw)
+	testutil.ValidateReport(t, raw)
 	if code != 1 || rep.Summary.Fail != 1 {
 		t.Errorf("exit %d, summary %+v; want exit 1 with one failure", code, rep.Summary)
 	}
@@ -249,8 +161,8 @@ expect = { local = "not_open" }
 func TestRunWithoutNetworkEvidenceIsInconclusive(t *testing.T) {
 	// Nothing answers: no STUN server, and the only port is closed. A
 	// refusal with nothing alive must not pass.
-	closed := freePort(t)
-	deadSTUN := freePort(t)
+	closed := testutil.FreePort(t)
+	deadSTUN := testutil.FreePort(t)
 	cfg := config(t, fmt.Sprintf(`
 [[expectation]]
 id = "shut"
@@ -263,7 +175,7 @@ expect = { local = "not_open" }
 	out := filepath.Join(t.TempDir(), "r.json")
 	_, stderr, code := run(t, "run", "--from", "local", "--trust-vantage", "--stun", fmt.Sprintf("127.0.0.1:%d", deadSTUN), "--out", out, cfg)
 	rep, raw := readReport(t, out)
-	validateSchema(t, raw)
+	testutil.ValidateReport(t, raw)
 	if code != 3 || len(rep.Results) != 1 || rep.Results[0].Verdict != "inconclusive" {
 		t.Errorf("exit %d, results %+v; want exit 3 and inconclusive\n%s", code, rep.Results, stderr)
 	}
@@ -273,7 +185,7 @@ expect = { local = "not_open" }
 }
 
 func TestRunWrongVantageStops(t *testing.T) {
-	stunAddr := stunResponder(t)
+	stunAddr := testutil.STUNResponder(t)
 	cfg := config(t, `
 [[expectation]]
 id = "x"

@@ -3,64 +3,19 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/pion/stun/v3"
-
 	"probe/internal/report"
+	"probe/internal/testutil"
 )
-
-func stunOnLoopback(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
-			if req.Decode() != nil {
-				continue
-			}
-			ua := from.(*net.UDPAddr)
-			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
-				&stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}, stun.Fingerprint)
-			if err == nil {
-				_, _ = pc.WriteTo(res.Raw, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
-}
 
 // Two targets on loopback, so --shard 1/2 and 2/2 each take one; each
 // shard's run writes its renderings, and merge puts the two back together.
 func TestRunFormatsAndShards(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := testutil.Port(testutil.Greeter(t, "127.0.0.1:0", "").Addr())
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "expectations.toml")
 	body := fmt.Sprintf(`
@@ -99,7 +54,7 @@ expect = { local = "open" }
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	stunAddr := stunOnLoopback(t)
+	stunAddr := testutil.STUNResponder(t)
 	var paths []string
 	for i, tty := range []bool{false, true} {
 		out := filepath.Join(dir, fmt.Sprintf("shard%d.json", i+1))

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"probe/internal/testutil"
 	"probe/probes"
 )
 
@@ -107,32 +108,8 @@ func serverConfig(log *authLog, methods ...string) *ssh.ServerConfig {
 // and returns the target for it.
 func listen(t *testing.T, handle func(net.Conn)) probes.Target {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return probes.Target{Name: "test", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: "tcp"}
+	ln := testutil.ServeTCP(t, handle)
+	return probes.Target{Name: "test", Host: "127.0.0.1", Port: testutil.Port(ln.Addr()), Transport: "tcp"}
 }
 
 // serveSSH runs an x/crypto SSH server with cfg on loopback.

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"probe/internal/testutil"
 	"probe/probes"
 )
 
@@ -24,37 +25,9 @@ func target(t *testing.T, addr string) probes.Target {
 	return probes.Target{Name: "local", Host: host, Port: p, Transport: "tcp"}
 }
 
-func listen(t *testing.T, greet string) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if greet != "" {
-				_, _ = c.Write([]byte(greet))
-			}
-			c.Close()
-		}
-	}()
-	return ln
-}
-
 // closedPort returns a loopback port that nothing listens on.
 func closedPort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePort(t)))
 }
 
 // fullBacklog returns a listener whose accept queue is full and never
@@ -90,7 +63,7 @@ func TestProbeStates(t *testing.T) {
 		want  probes.State
 		error probes.ErrorClass
 	}{
-		{"open", func(t *testing.T) string { return listen(t, "").Addr().String() }, probes.Open, ""},
+		{"open", func(t *testing.T) string { return testutil.Greeter(t, "127.0.0.1:0", "").Addr().String() }, probes.Open, ""},
 		{"closed", closedPort, probes.Closed, ""},
 		{"filtered_when_syn_dropped", fullBacklog, probes.Filtered, ""},
 		{"name_does_not_resolve_without_a_query", func(*testing.T) string { return "no..such..name:22" }, probes.NoState, probes.ErrResolve},
@@ -119,7 +92,7 @@ func TestProbeBanner(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ln := listen(t, tt.greet)
+			ln := testutil.Greeter(t, "127.0.0.1:0", tt.greet)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			got := Probe(ctx, target(t, ln.Addr().String()), Options{ReadBanner: true})

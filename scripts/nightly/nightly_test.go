@@ -19,9 +19,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pion/stun/v3"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
+
+	"probe/internal/testutil"
 )
 
 func read(t *testing.T, name string) string {
@@ -267,55 +268,6 @@ func TestScriptLints(t *testing.T) {
 	}
 }
 
-// stunResponder answers Binding requests on loopback with the sender's
-// address, so the run's vantage is confirmed and its network shown.
-func stunResponder(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
-			if req.Decode() != nil {
-				continue
-			}
-			ua := from.(*net.UDPAddr)
-			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
-				&stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}, stun.Fingerprint)
-			if err == nil {
-				_, _ = pc.WriteTo(res.Raw, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
-}
-
-func listen(t *testing.T, addr string) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln
-}
-
 // The script end to end on loopback: a first run keeps its report and the
 // renderings; after a port that should stay shut opens, the second run
 // prints the change and exits 1.
@@ -324,13 +276,12 @@ func TestNightlyScriptOnLoopback(t *testing.T) {
 		t.Skip("-short: builds probe")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "probe")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/probe").CombinedOutput(); err != nil {
-		t.Fatalf("building probe: %v\n%s", err, out)
+	bin, err := testutil.BuildProbe(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	open := listen(t, "127.0.0.1:0")
-	defer open.Close()
-	shut := listen(t, "127.0.0.1:0")
+	open := testutil.Greeter(t, "127.0.0.1:0", "")
+	shut := testutil.Greeter(t, "127.0.0.1:0", "")
 	shutAddr := shut.Addr().String()
 	shut.Close()
 	_, shutPort, _ := net.SplitHostPort(shutAddr)
@@ -376,15 +327,9 @@ expect = { local = "not_open" }
 	run := func() (string, int) {
 		cmd := exec.Command("./probe-nightly")
 		cmd.Env = append(os.Environ(), "PROBE="+bin, "PROBE_CONFIG="+config, "PROBE_FROM=local",
-			"PROBE_DIR="+state, "PROBE_TEXTFILE_DIR="+textfile, "PROBE_ARGS=--stun "+stunResponder(t))
+			"PROBE_DIR="+state, "PROBE_TEXTFILE_DIR="+textfile, "PROBE_ARGS=--stun "+testutil.STUNResponder(t))
 		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
+		return string(out), testutil.ExitCode(t, err)
 	}
 	out, code := run()
 	if code != 0 || out != "" {
@@ -401,8 +346,7 @@ expect = { local = "not_open" }
 		}
 	}
 
-	reopened := listen(t, shutAddr)
-	defer reopened.Close()
+	testutil.Greeter(t, shutAddr, "")
 	out, code = run()
 	if code != 1 || !strings.Contains(out, "app from local") || !strings.Contains(out, "opened") {
 		t.Errorf("second run: exit %d, output:\n%s\nwant exit 1 naming the port that opened", code, out)
