@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/pion/stun/v3"
+
+	"probe/internal/testutil"
 )
 
 // stunServer is an in-process STUN responder on loopback, for the cases
@@ -247,14 +249,8 @@ func TestDiscoverNoServers(t *testing.T) {
 // coturn, as the testbed runs it, in STUN-only mode on loopback: the mapped
 // address must be loopback itself.
 func TestDiscoverCoturn(t *testing.T) {
-	bin, err := exec.LookPath("turnserver")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("coturn's turnserver is not installed, and CI must run this test (apt-get install coturn)")
-		}
-		t.Skip("coturn's turnserver is not installed (apt-get install coturn)")
-	}
-	port := freePort(t)
+	bin := testutil.RequireBinary(t, "coturn", "turnserver")
+	port := testutil.FreeUDPTCPPort(t)
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "-n", "--stun-only", "--no-auth", "--listening-ip", "127.0.0.1",
 		"--listening-port", strconv.Itoa(port), "--no-cli", "--no-tls", "--no-dtls", "--no-rfc5780",
@@ -294,25 +290,4 @@ func TestDiscoverCoturn(t *testing.T) {
 	if d.Answers[0].Port == 0 {
 		t.Errorf("no mapped port in %+v", d.Answers[0])
 	}
-}
-
-// freePort returns a loopback port free for both UDP and TCP (coturn binds
-// both).
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		tc, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		u.Close()
-		if err == nil {
-			tc.Close()
-			return port
-		}
-	}
-	t.Fatal("no port free for both UDP and TCP")
-	return 0
 }

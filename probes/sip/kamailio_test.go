@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"probe/internal/testutil"
 	"probe/probes"
 )
 
@@ -26,40 +27,6 @@ import (
 // kamailioServer is the Server header the test's Kamailio answers with: a
 // version number, as the agent_not assertion is meant to catch.
 const kamailioServer = "kamailio (5.6.3-probe-test)"
-
-// need finds a program the test depends on. Outside CI a missing one skips
-// the test; in CI (CI=true), where scripts/testbed deps installs it, it fails.
-func need(t *testing.T, prog, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(prog)
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not installed (Debian package %s); CI installs it and never skips", prog, pkg)
-		}
-		t.Fatalf("%s not installed (Debian package %s), and CI must not skip this test", prog, pkg)
-	}
-	return path
-}
-
-// freePort finds a loopback port free for both UDP and TCP.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		ln.Close()
-		if err == nil {
-			pc.Close()
-			return port
-		}
-	}
-	t.Fatal("no port free for both UDP and TCP")
-	return 0
-}
 
 // syncBuffer is a bytes.Buffer safe to write from the process's output
 // copier and read from the test.
@@ -91,18 +58,18 @@ type kamailio struct {
 // Kamailio in the foreground, and waits until it answers.
 func startKamailio(t *testing.T) kamailio {
 	t.Helper()
-	bin := need(t, "kamailio", "kamailio")
+	bin := testutil.RequireBinary(t, "kamailio", "kamailio")
 	mods, _ := filepath.Glob("/usr/lib/*/kamailio/modules/sl.so")
 	if len(mods) == 0 {
 		t.Fatal("kamailio is installed but its modules (sl.so) are not found")
 	}
 	mpath := filepath.Dir(mods[0])
 	dir := t.TempDir()
-	k := kamailio{port: freePort(t)}
+	k := kamailio{port: testutil.FreeUDPTCPPort(t)}
 
 	var tlsCfg string
 	if _, err := os.Stat(filepath.Join(mpath, "tls.so")); err == nil {
-		k.tlsPort = freePort(t)
+		k.tlsPort = testutil.FreeUDPTCPPort(t)
 		pki := newPKI(t, []string{"sip.example.test"}, []net.IP{net.ParseIP("127.0.0.1")})
 		k.caFile = pki.caFile
 		cert, key := pki.writePEM(t)
@@ -238,7 +205,7 @@ func TestAgainstKamailio(t *testing.T) {
 	}
 	t.Run("closed udp port next to it", func(t *testing.T) {
 		// Same host, a port nothing listens on: ICMP port unreachable.
-		tg := probes.Target{Name: "kamailio", Host: "127.0.0.1", Port: freePort(t), Transport: "udp"}
+		tg := probes.Target{Name: "kamailio", Host: "127.0.0.1", Port: testutil.FreeUDPTCPPort(t), Transport: "udp"}
 		obs, _ := probe(t, tg, Options{}, 3*time.Second)
 		wantState(t, obs, probes.Closed)
 	})
@@ -247,7 +214,7 @@ func TestAgainstKamailio(t *testing.T) {
 // TestSipsakAgrees asks an independent client, sipsak, for the status the
 // same Kamailio gives, and compares it with the probe's.
 func TestSipsakAgrees(t *testing.T) {
-	sipsak := need(t, "sipsak", "sipsak")
+	sipsak := testutil.RequireBinary(t, "sipsak", "sipsak")
 	k := startKamailio(t)
 	for _, transport := range []string{"udp", "tcp"} {
 		t.Run(transport, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"probe/internal/testutil"
 	"probe/probes"
 )
 
@@ -29,30 +30,14 @@ type sshd struct {
 	log    string // the -E log file
 }
 
-func needTool(t *testing.T, path string) string {
-	t.Helper()
-	p, err := exec.LookPath(path)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "" {
-		t.Skipf("%s not installed (apt-get install openssh-server openssh-client): %v", path, err)
-	}
-	t.Fatalf("%s not installed, and CI must run this test: %v", path, err)
-	return ""
-}
-
 // startSSHD runs sshd on 127.0.0.1 with an ed25519 and an RSA host key and
 // the extra config lines given, and waits until it listens.
 func startSSHD(t *testing.T, extra ...string) *sshd {
 	t.Helper()
-	bin := needTool(t, sshdPath)
-	keygen := needTool(t, "ssh-keygen")
+	bin := testutil.RequireBinary(t, "openssh-server", sshdPath)
+	keygen := testutil.RequireBinary(t, "openssh-client", "ssh-keygen")
 	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "" {
-			t.Skip("sshd needs root for privilege separation")
-		}
-		t.Fatal("sshd needs root for privilege separation, and CI must run this test")
+		testutil.Unavailable(t, "sshd needs root for privilege separation")
 	}
 	// sshd refuses to start without its privilege separation directory.
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
@@ -82,7 +67,7 @@ func startSSHD(t *testing.T, extra ...string) *sshd {
 	// A port chosen by the kernel and released; another process may take
 	// it in between, so try a few.
 	for range 5 {
-		port := freePort(t)
+		port := testutil.FreePort(t)
 		cmd := exec.Command(bin, "-D", "-f", cfgPath, "-p", fmt.Sprint(port), "-E", s.log)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -103,16 +88,6 @@ func startSSHD(t *testing.T, extra ...string) *sshd {
 	}
 	t.Fatalf("sshd did not start; its log:\n%s", s.readLog(t))
 	return nil
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // waitLog waits for a line in sshd's log, giving up if sshd exits.
@@ -172,8 +147,8 @@ func (s *sshd) logFor(t *testing.T, localAddr string) []string {
 // fingerprint of the server's key of type kt.
 func (s *sshd) keyscan(t *testing.T, kt string) string {
 	t.Helper()
-	scan := needTool(t, "ssh-keyscan")
-	keygen := needTool(t, "ssh-keygen")
+	scan := testutil.RequireBinary(t, "openssh-client", "ssh-keyscan")
+	keygen := testutil.RequireBinary(t, "openssh-client", "ssh-keygen")
 	keys, err := exec.Command(scan, "-t", kt, "-p", fmt.Sprint(s.target.Port), "127.0.0.1").Output()
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("ssh-keyscan -t %s: %v", kt, err)
