@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"probe/internal/testutil"
 	"probe/probes"
 )
 
@@ -157,11 +158,11 @@ func tlsServer(t *testing.T, cert tls.Certificate, h nethttp.HandlerFunc) (*http
 }
 
 func TestTLSFactsAndVerification(t *testing.T) {
-	ca := newCA(t, "Probe Test CA")
-	caFile := ca.writeFile(t, t.TempDir())
+	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
+	caFile := ca.WriteFile(t, t.TempDir())
 	now := time.Now()
-	cert := ca.issue(t, "api.example.test", []string{"api.example.test", "127.0.0.1"}, now.Add(-time.Hour), now.Add(30*24*time.Hour+time.Hour))
-	s, sni := tlsServer(t, cert.tls, func(w nethttp.ResponseWriter, r *nethttp.Request) {
+	cert := ca.Issue(t, "api.example.test", []string{"api.example.test", "127.0.0.1"}, now.Add(-time.Hour), now.Add(30*24*time.Hour+time.Hour))
+	s, sni := tlsServer(t, cert.TLS, func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		w.Header().Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		w.WriteHeader(200)
 	})
@@ -230,12 +231,12 @@ func TestTLSFactsAndVerification(t *testing.T) {
 }
 
 func TestExpiredCertificateIsStillObserved(t *testing.T) {
-	ca := newCA(t, "Probe Test CA")
-	caFile := ca.writeFile(t, t.TempDir())
+	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
+	caFile := ca.WriteFile(t, t.TempDir())
 	now := time.Now()
 	notAfter := now.Add(-36 * time.Hour)
-	cert := ca.issue(t, "old.example.test", []string{"old.example.test"}, now.Add(-90*24*time.Hour), notAfter)
-	s, _ := tlsServer(t, cert.tls, func(w nethttp.ResponseWriter, r *nethttp.Request) { w.WriteHeader(200) })
+	cert := ca.Issue(t, "old.example.test", []string{"old.example.test"}, now.Add(-90*24*time.Hour), notAfter)
+	s, _ := tlsServer(t, cert.TLS, func(w nethttp.ResponseWriter, r *nethttp.Request) { w.WriteHeader(200) })
 
 	o := Probe(probeCtx(t), target(t, s.Listener.Addr()), Options{TLS: true, ServerName: "old.example.test", CAFiles: []string{caFile}})
 	if o.State != probes.Open || o.Error != "" {
@@ -255,11 +256,11 @@ func TestExpiredCertificateIsStillObserved(t *testing.T) {
 
 // The injected clock decides both the days left and the verification.
 func TestClockIsInjectable(t *testing.T) {
-	ca := newCA(t, "Probe Test CA")
-	caFile := ca.writeFile(t, t.TempDir())
+	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
+	caFile := ca.WriteFile(t, t.TempDir())
 	now := time.Now()
-	cert := ca.issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(100*24*time.Hour))
-	s, _ := tlsServer(t, cert.tls, func(w nethttp.ResponseWriter, r *nethttp.Request) {})
+	cert := ca.Issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(100*24*time.Hour))
+	s, _ := tlsServer(t, cert.TLS, func(w nethttp.ResponseWriter, r *nethttp.Request) {})
 	tg := target(t, s.Listener.Addr())
 	for _, c := range []struct {
 		at       time.Time
@@ -281,27 +282,12 @@ func TestClockIsInjectable(t *testing.T) {
 // closes.
 func garbageServer(t *testing.T, reply string) net.Addr {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte(reply))
-				c.SetReadDeadline(time.Now().Add(time.Second))
-				buf := make([]byte, 4096)
-				c.Read(buf)
-			}()
-		}
-	}()
-	return ln.Addr()
+	return testutil.ServeTCP(t, func(c net.Conn) {
+		c.Write([]byte(reply))
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, 4096)
+		c.Read(buf)
+	}).Addr()
 }
 
 func TestNotHTTP(t *testing.T) {
@@ -411,10 +397,10 @@ func TestMissingCAFileIsALocalError(t *testing.T) {
 // A server that offers nothing newer than TLS 1.1 is described with its
 // version, for min_tls_version to judge, not lost as a handshake failure.
 func TestLegacyTLSVersionIsObserved(t *testing.T) {
-	ca := newCA(t, "Probe Test CA")
-	cert := ca.issue(t, "old.example.test", []string{"old.example.test"}, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
+	cert := ca.Issue(t, "old.example.test", []string{"old.example.test"}, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	s := httptest.NewUnstartedServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {}))
-	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert.tls}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
 	s.StartTLS()
 	defer s.Close()
 	o := Probe(probeCtx(t), target(t, s.Listener.Addr()), Options{TLS: true, ServerName: "old.example.test"})

@@ -15,36 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"probe/internal/testutil"
 	"probe/probes"
 )
-
-// needTool finds a program the real-peer tests use. Outside CI a missing
-// one skips the test; in CI (CI=true) it fails it, so CI never passes by
-// skipping.
-func needTool(t *testing.T, name string, more ...string) string {
-	t.Helper()
-	for _, p := range append([]string{name}, more...) {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "" {
-		t.Skipf("%s is not installed (apt-get install %s); set CI=true to make this a failure", name, name)
-	}
-	t.Fatalf("%s is not installed, and CI is set: install it (apt-get install %s)", name, name)
-	return ""
-}
-
-// freePort returns a loopback port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 const nginxConf = `worker_processes 1;
 pid {{dir}}/nginx.pid;
@@ -79,16 +52,16 @@ http {
 
 // startNginx runs Debian's nginx on two loopback ports: a redirect on
 // plain, TLS with cert on tls. It returns when both accept.
-func startNginx(t *testing.T, cert leaf) (plain, tls int, dir string) {
+func startNginx(t *testing.T, cert testutil.Leaf) (plain, tls int, dir string) {
 	t.Helper()
-	bin := needTool(t, "nginx", "/usr/sbin/nginx")
+	bin := testutil.RequireBinary(t, "nginx", "nginx", "/usr/sbin/nginx")
 	dir = t.TempDir()
 	// Workers may drop to another user; let them into the directory.
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	plain, tls = freePort(t), freePort(t)
-	for name, data := range map[string][]byte{"server.pem": cert.certPEM, "server.key": cert.keyPEM} {
+	plain, tls = testutil.FreePort(t), testutil.FreePort(t)
+	for name, data := range map[string][]byte{"server.pem": cert.CertPEM, "server.key": cert.KeyPEM} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -142,11 +115,11 @@ func startNginx(t *testing.T, cert leaf) (plain, tls int, dir string) {
 }
 
 func TestAgainstNginx(t *testing.T) {
-	ca := newCA(t, "Probe Test CA")
+	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
 	now := time.Now()
-	cert := ca.issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(20*24*time.Hour+time.Hour))
+	cert := ca.Issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(20*24*time.Hour+time.Hour))
 	plain, tlsPort, dir := startNginx(t, cert)
-	caFile := ca.writeFile(t, dir)
+	caFile := ca.WriteFile(t, dir)
 	host := "127.0.0.1"
 	ctx := func() context.Context {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -167,7 +140,7 @@ func TestAgainstNginx(t *testing.T) {
 			t.Errorf("Server %q; want nginx's", f.Headers["Server"])
 		}
 		// Second opinion: curl, sending the same Host header.
-		curl := needTool(t, "curl")
+		curl := testutil.RequireBinary(t, "curl", "curl")
 		out, err := exec.Command(curl, "-sI", "-H", "Host: api.example.test", fmt.Sprintf("http://127.0.0.1:%d/login?next=1", plain)).Output()
 		if err != nil {
 			t.Fatalf("curl: %v", err)
@@ -199,7 +172,7 @@ func TestAgainstNginx(t *testing.T) {
 		}
 
 		// Second opinion: openssl s_client on the same name and CA.
-		openssl := needTool(t, "openssl")
+		openssl := testutil.RequireBinary(t, "openssl", "openssl")
 		cmd := exec.Command(openssl, "s_client", "-connect", fmt.Sprintf("127.0.0.1:%d", tlsPort),
 			"-servername", "api.example.test", "-verify_hostname", "api.example.test", "-CAfile", caFile)
 		cmd.Stdin = strings.NewReader("")
