@@ -1,7 +1,6 @@
 package kinds
 
 import (
-	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -54,16 +52,7 @@ func TestHTTPSectionValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var keys []string
-			for _, e := range c.s.validate() {
-				keys = append(keys, e.Key)
-				if e.Msg == "" {
-					t.Errorf("%s: empty message", e.Key)
-				}
-			}
-			if !reflect.DeepEqual(keys, c.keys) {
-				t.Errorf("problems at %q; want %q", keys, c.keys)
-			}
+			wantProblemsAt(t, c.s.validate(), c.keys)
 		})
 	}
 }
@@ -227,19 +216,7 @@ func TestHTTPKind(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			o := kind.Run(ctx, tg, c.params)
-			if o.State != probes.Open || o.Error != "" {
-				t.Fatalf("state = %q, error = %q (%s: %s); want open", o.State, o.Error, o.Outcome, o.Detail)
-			}
-			got := map[string]bool{}
-			for _, ch := range kind.Check(o, c.params) {
-				got[ch.Name] = ch.Pass
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("checks = %v; want %v", got, c.want)
-			}
+			wantChecks(t, kind, tg, c.params, c.want)
 		})
 	}
 }

@@ -1,18 +1,8 @@
 package kinds
 
 import (
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -21,6 +11,7 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"probe/internal/testutil"
 	"probe/probes"
 	"probe/probes/sip"
 	"probe/probes/tlsinfo"
@@ -49,16 +40,7 @@ func TestSIPSectionValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var keys []string
-			for _, e := range c.s.validate() {
-				keys = append(keys, e.Key)
-				if e.Msg == "" {
-					t.Errorf("%s: empty message", e.Key)
-				}
-			}
-			if !reflect.DeepEqual(keys, c.keys) {
-				t.Errorf("problems at %q; want %q", keys, c.keys)
-			}
+			wantProblemsAt(t, c.s.validate(), c.keys)
 		})
 	}
 }
@@ -193,19 +175,7 @@ func TestSIPKindOverTLS(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			o := kind.Run(ctx, tg, c.params)
-			if o.State != probes.Open || o.Error != "" {
-				t.Fatalf("state = %q, error = %q (%s: %s); want open", o.State, o.Error, o.Outcome, o.Detail)
-			}
-			got := map[string]bool{}
-			for _, ch := range kind.Check(o, c.params) {
-				got[ch.Name] = ch.Pass
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("checks = %v; want %v", got, c.want)
-			}
+			wantChecks(t, kind, tg, c.params, c.want)
 		})
 	}
 }
@@ -231,30 +201,8 @@ func answerOnce(conn net.Conn) {
 // for name only.
 func testCert(t *testing.T, name string) (string, tls.Certificate) {
 	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca := testutil.NewCA(t, "kinds test CA")
 	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kinds test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return caFile, tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key}
+	leaf := ca.Issue(t, name, []string{name}, now.Add(-time.Hour), now.Add(time.Hour))
+	return ca.WriteFile(t, t.TempDir()), leaf.TLS
 }

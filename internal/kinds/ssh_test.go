@@ -17,6 +17,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	xssh "golang.org/x/crypto/ssh"
 
+	"probe/internal/testutil"
 	"probe/probes"
 	"probe/probes/ssh"
 )
@@ -70,16 +71,7 @@ func TestSSHSectionValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var keys []string
-			for _, e := range c.s.validate() {
-				keys = append(keys, e.Key)
-				if e.Msg == "" {
-					t.Errorf("%s: empty message", e.Key)
-				}
-			}
-			if !reflect.DeepEqual(keys, c.keys) {
-				t.Errorf("problems at %q; want %q", keys, c.keys)
-			}
+			wantProblemsAt(t, c.s.validate(), c.keys)
 		})
 	}
 }
@@ -344,29 +336,11 @@ func TestSSHKindRun(t *testing.T) {
 // serveOneSSH runs an x/crypto SSH server on loopback.
 func serveOneSSH(t *testing.T, cfg *xssh.ServerConfig) probes.Target {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-				if sc, _, _, err := xssh.NewServerConn(c, cfg); err == nil {
-					sc.Close()
-				}
-			})
+	ln := testutil.ServeTCP(t, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		if sc, _, _, err := xssh.NewServerConn(c, cfg); err == nil {
+			sc.Close()
 		}
 	})
-	return probes.Target{Name: "ssh", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: "tcp"}
+	return probes.Target{Name: "ssh", Host: "127.0.0.1", Port: testutil.Port(ln.Addr()), Transport: "tcp"}
 }

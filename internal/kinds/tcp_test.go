@@ -42,16 +42,7 @@ func TestTCPSectionValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var keys []string
-			for _, e := range c.s.validate() {
-				keys = append(keys, e.Key)
-				if e.Msg == "" {
-					t.Errorf("%s: empty message", e.Key)
-				}
-			}
-			if !reflect.DeepEqual(keys, c.keys) {
-				t.Errorf("problems at %q; want %q", keys, c.keys)
-			}
+			wantProblemsAt(t, c.s.validate(), c.keys)
 		})
 	}
 }
