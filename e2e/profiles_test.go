@@ -21,8 +21,8 @@ func TestAfterProfileEverythingPasses(t *testing.T) {
 			if r.Vantage.Name != runner || r.Vantage.Established != "stun-confirmed" {
 				t.Errorf("vantage %+v; want %s, stun-confirmed", r.Vantage, runner)
 			}
-			if runner == "admin" && r.Vantage.PublicAddress != info["ADMIN_ADDR"] {
-				t.Errorf("admin's public address %q; want the NAT's %q", r.Vantage.PublicAddress, info["ADMIN_ADDR"])
+			if runner == "admin" && r.Vantage.PublicAddress != bed.Info["ADMIN_ADDR"] {
+				t.Errorf("admin's public address %q; want the NAT's %q", r.Vantage.PublicAddress, bed.Info["ADMIN_ADDR"])
 			}
 		})
 	}
@@ -81,8 +81,8 @@ func TestVantageIsCheckedNotBelieved(t *testing.T) {
 	profile(t, "after")
 	t.Run("admin_claimed_from_the_internet_runner", func(t *testing.T) {
 		_, code, out := probe(t, "internet", "--from", "admin")
-		if code != 2 || !strings.Contains(out, info["INTERNET_ADDR"]) || !strings.Contains(out, info["ADMIN_CIDR"]) {
-			t.Errorf("exit %d; want 2 with a message showing %s and %s\n%s", code, info["INTERNET_ADDR"], info["ADMIN_CIDR"], out)
+		if code != 2 || !strings.Contains(out, bed.Info["INTERNET_ADDR"]) || !strings.Contains(out, bed.Info["ADMIN_CIDR"]) {
+			t.Errorf("exit %d; want 2 with a message showing %s and %s\n%s", code, bed.Info["INTERNET_ADDR"], bed.Info["ADMIN_CIDR"], out)
 		}
 	})
 	for _, runner := range []string{"internet", "admin", "api"} {

@@ -297,7 +297,7 @@ func TestBanPartWay(t *testing.T) {
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			out, err := exec.Command("ip", "netns", "exec", info["NS_FREESWITCH"], "nft", "-j", "list", "set", "inet", "fault", "banned").Output()
+			out, err := exec.Command("ip", "netns", "exec", bed.Info["NS_FREESWITCH"], "nft", "-j", "list", "set", "inet", "fault", "banned").Output()
 			if err == nil && bytes.Contains(out, []byte(`"elem"`)) {
 				banAt = time.Now()
 				return

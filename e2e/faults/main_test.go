@@ -16,10 +16,8 @@
 package faults
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,89 +27,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"probe/e2e/testbed"
+	"probe/internal/testutil"
 )
 
-const prefix = "flt"
+// bed is this package's testbed: its own, prefix "flt". A testbed left
+// up by an earlier, killed run may still hold faults; they are cleared
+// before the tests.
+var bed = &testbed.Bed{Prefix: "flt"}
 
-var (
-	root     string // the repository
-	binary   string // the probe binary under test
-	testbed  string // scripts/testbed
-	info     map[string]string
-	override []string
-	schema   *jsonschema.Schema
-)
-
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
-
-func testMain(m *testing.M) int {
-	if os.Geteuid() != 0 {
-		fmt.Fprintln(os.Stderr, "e2e/faults: the testbed needs root")
-		return 1
-	}
-	wd, _ := os.Getwd()
-	root = filepath.Dir(filepath.Dir(wd))
-	testbed = filepath.Join(root, "scripts", "testbed")
-	dir, err := os.MkdirTemp("", "probe-faults-")
-	if err != nil {
-		panic(err)
-	}
-	defer os.RemoveAll(dir)
-	binary = filepath.Join(dir, "probe")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/probe")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building probe: %v\n%s", err, out)
-		return 1
-	}
-	if schema, err = jsonschema.NewCompiler().Compile(filepath.Join(root, "reports", "report.schema.json")); err != nil {
-		fmt.Fprintln(os.Stderr, "report schema:", err)
-		return 1
-	}
-	if out, err := tb("up", "--profile", "after"); err != nil {
-		fmt.Fprintf(os.Stderr, "testbed up: %v\n%s", err, out)
-		tb("down")
-		return 1
-	}
-	defer tb("down")
-	tb("fault", "clear") // a testbed left up by an earlier, killed run
-	out, err := tb("info")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "testbed info: %v\n%s", err, out)
-		return 1
-	}
-	info = map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			info[k] = v
-		}
-	}
-	if out, err = tb("overrides"); err != nil {
-		fmt.Fprintf(os.Stderr, "testbed overrides: %v\n%s", err, out)
-		return 1
-	}
-	override = strings.Fields(string(out))
-	return m.Run()
-}
-
-// tb runs scripts/testbed with this package's prefix.
-func tb(args ...string) ([]byte, error) {
-	cmd := exec.Command(testbed, args...)
-	cmd.Env = append(os.Environ(), "TESTBED_PREFIX="+prefix)
-	return cmd.CombinedOutput()
+func TestMain(m *testing.M) {
+	bed.BeforeTests = func() { bed.Run("fault", "clear") }
+	os.Exit(bed.Main(m))
 }
 
 // fault injects one fault and clears every fault when the test ends.
 func fault(t *testing.T, args ...string) {
 	t.Helper()
 	t.Cleanup(func() {
-		if out, err := tb("fault", "clear"); err != nil {
+		if out, err := bed.Run("fault", "clear"); err != nil {
 			t.Errorf("testbed fault clear: %v\n%s", err, out)
 		}
 	})
-	if out, err := tb(append([]string{"fault"}, args...)...); err != nil {
+	if out, err := bed.Run(append([]string{"fault"}, args...)...); err != nil {
 		t.Fatalf("testbed fault %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
@@ -207,12 +145,7 @@ type run struct {
 // command builds the probe command run inside runner's namespace, writing
 // its report to out.
 func command(runner, out string, args ...string) *exec.Cmd {
-	full := append([]string{"exec", runner, "--", binary, "run", "--out", out, "--no-color", "--wide"}, override...)
-	full = append(full, args...)
-	full = append(full, filepath.Join(root, "expectations.toml"))
-	cmd := exec.Command(testbed, full...)
-	cmd.Env = append(os.Environ(), "TESTBED_PREFIX="+prefix)
-	return cmd
+	return bed.Command(runner, out, append([]string{"--no-color", "--wide"}, args...)...)
 }
 
 func probe(t *testing.T, runner string, args ...string) run {
@@ -228,13 +161,7 @@ func probe(t *testing.T, runner string, args ...string) run {
 // exist, match the schema, and no temporary file may be left beside it.
 func finish(t *testing.T, err error, out string, buf *bytes.Buffer) run {
 	t.Helper()
-	r := run{output: buf.String(), out: out}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	r := run{output: buf.String(), out: out, code: testutil.ExitCode(t, err)}
 	r.report = readReport(t, out, r.output)
 	return r
 }
@@ -245,13 +172,7 @@ func readReport(t *testing.T, out, output string) Report {
 	if err != nil {
 		t.Fatalf("no report: %v\n%s", err, output)
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("the report is not JSON: %v", err)
-	}
-	if err := schema.Validate(inst); err != nil {
-		t.Errorf("the report does not match the schema: %v", err)
-	}
+	testutil.ValidateReport(t, b)
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)

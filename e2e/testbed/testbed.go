@@ -1,0 +1,111 @@
+//go:build testbed
+
+// Package testbed is what the testbed end-to-end packages (e2e and
+// e2e/faults) share: a TestMain that builds the probe binary and brings up
+// a testbed of its own (scripts/testbed with a TESTBED_PREFIX), and running
+// the binary inside one of its runners.
+//
+// It is for tests only, and built only with the testbed tag, as the
+// packages that use it are.
+package testbed
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"probe/internal/testutil"
+)
+
+// Bed is one package's testbed. Set Prefix (and BeforeTests, if needed),
+// then call Main from TestMain; Main fills in the rest.
+type Bed struct {
+	// Prefix names this testbed (TESTBED_PREFIX), apart from another
+	// package's, a demo's or a developer's.
+	Prefix string
+	// BeforeTests, if set, runs once the testbed is up, before the tests.
+	BeforeTests func()
+
+	Root      string            // the repository
+	Binary    string            // the probe binary under test
+	Script    string            // scripts/testbed
+	Info      map[string]string // scripts/testbed info: KEY=VALUE facts
+	Overrides []string          // scripts/testbed overrides: the flags that aim expectations.toml here
+}
+
+// Main builds the binary, brings the testbed up with the "after" profile,
+// runs the tests, takes the testbed down, and returns the exit code.
+func (b *Bed) Main(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintf(os.Stderr, "testbed %s: the testbed needs root\n", b.Prefix)
+		return 1
+	}
+	root, err := testutil.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	b.Root = root
+	b.Script = filepath.Join(root, "scripts", "testbed")
+	dir, err := os.MkdirTemp("", "probe-"+b.Prefix+"-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	if b.Binary, err = testutil.BuildProbe(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if out, err := b.Run("up", "--profile", "after"); err != nil {
+		fmt.Fprintf(os.Stderr, "testbed up: %v\n%s", err, out)
+		b.Run("down")
+		return 1
+	}
+	defer b.Run("down")
+	out, err := b.Run("info")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testbed info: %v\n%s", err, out)
+		return 1
+	}
+	b.Info = map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			b.Info[k] = v
+		}
+	}
+	if out, err = b.Run("overrides"); err != nil {
+		fmt.Fprintf(os.Stderr, "testbed overrides: %v\n%s", err, out)
+		return 1
+	}
+	b.Overrides = strings.Fields(string(out))
+	if b.BeforeTests != nil {
+		b.BeforeTests()
+	}
+	return m.Run()
+}
+
+// Run runs scripts/testbed with this testbed's prefix and returns its
+// combined output.
+func (b *Bed) Run(args ...string) ([]byte, error) {
+	cmd := exec.Command(b.Script, args...)
+	cmd.Env = append(os.Environ(), "TESTBED_PREFIX="+b.Prefix)
+	return cmd.CombinedOutput()
+}
+
+// Command builds `probe run` of the root expectations.toml inside runner's
+// namespace, with the testbed's overrides and args, writing its report to
+// out.
+func (b *Bed) Command(runner, out string, args ...string) *exec.Cmd {
+	full := append([]string{"exec", runner, "--", b.Binary, "run", "--out", out}, b.Overrides...)
+	full = append(full, args...)
+	full = append(full, filepath.Join(b.Root, "expectations.toml"))
+	cmd := exec.Command(b.Script, full...)
+	cmd.Env = append(os.Environ(), "TESTBED_PREFIX="+b.Prefix)
+	return cmd
+}
