@@ -14,7 +14,7 @@ import (
 //	[expectation.rtp]
 //	sample = 8      # random even ports inside the range, besides its edges
 //	seed   = 0      # 0: a new seed per run, recorded in the report
-//	burst  = 5      # sends at once before pacing starts
+//	burst  = 6      # in-range sends at once before pacing starts (controls go first, outside it)
 //	pace   = "1s"   # gap between sends after the burst
 //
 // Every key is optional. The kind treats all the ports it is given alike:
@@ -27,8 +27,9 @@ type RTPSection struct {
 	// Seed fixes the sample, to repeat a run exactly; 0 means a new seed
 	// per run, which the report records.
 	Seed int64 `toml:"seed,omitempty" json:"seed,omitempty"`
-	// Burst is how many packets go at once before pacing starts;
-	// rtp.DefaultBurst when 0.
+	// Burst is how many in-range packets go at once before pacing starts
+	// (the controls are sent first, outside it); rtp.DefaultBurst (6,
+	// Linux's ICMP bucket) when 0.
 	Burst int `toml:"burst,omitempty" json:"burst,omitempty"`
 	// Pace is the gap between packets after the burst, as a duration
 	// string ("1s", "500ms"); rtp.DefaultPace when empty. A pace faster
@@ -39,7 +40,8 @@ type RTPSection struct {
 
 // DefaultRTPSample is how many random even ports of a range are probed when
 // the config does not say: with the two edges and two controls, twelve
-// packets, about eight seconds at the default pace.
+// packets: the two controls and six in-range ports at once, then one a
+// second, about four seconds at the default pace.
 const DefaultRTPSample = 8
 
 func (s *RTPSection) validate() []FieldError {
@@ -48,7 +50,7 @@ func (s *RTPSection) validate() []FieldError {
 		errs = append(errs, FieldError{Key: "sample", Msg: "must be 0 or more (0 means the default, 8)"})
 	}
 	if s.Burst < 0 {
-		errs = append(errs, FieldError{Key: "burst", Msg: "must be 0 or more (0 means the default, 5)"})
+		errs = append(errs, FieldError{Key: "burst", Msg: "must be 0 or more (0 means the default, 6)"})
 	}
 	if s.Pace != "" {
 		d, err := time.ParseDuration(s.Pace)

@@ -20,26 +20,45 @@ import (
 
 // Pacing defaults, each with why.
 const (
-	// DefaultBurst sends go at once: one fewer than Linux's bucket of six,
-	// leaving a token for the other probes to the same host.
-	DefaultBurst = 5
+	// DefaultBurst in-range sends go at once: Linux's bucket of six
+	// (XRLIM_BURST_FACTOR; net.ipv4.icmp_ratelimit = 1000 ms earns one
+	// back). A token spent by another probe to the same host only makes a
+	// silence of the burst doubtful in the replay (Budget counts every
+	// unanswered send as spent), never wrongly green.
+	DefaultBurst = 6
 	// DefaultPace spaces the sends after the burst: Linux earns one ICMP
 	// token back per second.
 	DefaultPace = time.Second
 	// DefaultWait is how long to listen after the last send: an ICMP error
 	// or an echo comes back within a round trip, and 2 s covers a slow path.
 	DefaultWait = 2 * time.Second
+	// MinFinalWait is the least the probe listens after its last send
+	// once the host has answered (an ICMP error or a reply): Linux's own
+	// minimum retransmission timeout. The final wait is then
+	// RTTFactor × the slowest answer's round trip, at least this, at most
+	// Wait. A host that never answered gets the whole Wait.
+	MinFinalWait = 200 * time.Millisecond
+	// RTTFactor is how many of the slowest measured round trips the final
+	// wait covers: the RTO's 4·RTTVAR margin, taken on the worst sample.
+	RTTFactor = 4
 )
 
 // Options tune a range probe. The zero value is the default.
 type Options struct {
-	// Wait is how long to listen after a send, at least; every socket
-	// stays open until the last send's wait ends. DefaultWait when zero.
-	// A port is sent only while its whole wait still fits before the
-	// context's deadline.
+	// Wait is how long to listen after a send, at least, until the host
+	// has answered; every socket stays open until the last send's wait
+	// ends. Once answers have measured the host's round trip, the wait
+	// after the last send shrinks to RTTFactor round trips (at least
+	// MinFinalWait): an ICMP error is sent at once or never (Linux drops,
+	// never delays, a rate-limited error), so listening longer hears
+	// nothing more. DefaultWait when zero. A port is sent only while its
+	// whole Wait still fits before the context's deadline.
 	Wait time.Duration
-	// Burst is how many sends go at once before pacing starts;
-	// DefaultBurst when zero or less.
+	// Burst is how many in-range ports are sent at once before pacing
+	// starts; DefaultBurst when zero or less. Controls are sent first,
+	// outside this count: a firewall that drops them (their expected
+	// fate) spends no ICMP token, and the replay (Budget) still counts
+	// them as spent, so a silence they might explain stays doubtful.
 	Burst int
 	// Pace is the gap between sends after the burst; DefaultPace when zero
 	// or less.
@@ -49,7 +68,8 @@ type Options struct {
 	// limit.
 	RateLimit RateLimit
 	// Controls lists the ports that are controls (outside the range); they
-	// are probed like the rest and marked in their facts.
+	// are probed like the rest, sent before the range's ports, and marked
+	// in their facts.
 	Controls []int
 	// Rand draws the packets' sequence numbers, timestamps and SSRCs;
 	// math/rand/v2's global source when nil.
@@ -125,7 +145,6 @@ type port struct {
 	sent    bool
 	at      time.Time // when the packet left
 	conn    *net.UDPConn
-	done    chan struct{}
 	reply   []byte
 	err     error     // the read's error, when no reply came
 	endedAt time.Time // when the read returned
@@ -133,7 +152,9 @@ type port struct {
 }
 
 // ProbePorts sends one RTP packet to each port of host, paced, and returns
-// one observation per port, in order. Every port's packet goes to the same
+// one observation per port, in order. The controls (opt.Controls) are sent
+// first, then opt.Burst in-range ports at once, then one in-range port per
+// opt.Pace. Every port's packet goes to the same
 // address (host is resolved once), since the ICMP limit is per address.
 //
 // ctx's deadline bounds everything: a port whose turn, plus its wait, would
@@ -200,13 +221,32 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 	})
 	defer stop()
 
+	// The send order: controls first, then the range's ports as given.
+	order := make([]*port, 0, len(ps))
+	for _, p := range ps {
+		if p.facts.Control {
+			order = append(order, p)
+		}
+	}
+	for _, p := range ps {
+		if !p.facts.Control {
+			order = append(order, p)
+		}
+	}
+
+	finished := make(chan *port, len(ps))
 	rnd := opt.Rand
 	var last time.Time
-	for i, p := range ps {
+	inRange := 0 // in-range ports whose turn has come
+	var sent []*port
+	for _, p := range order {
 		next := start
-		if i >= opt.Burst {
-			next = start.Add(time.Duration(i-opt.Burst+1) * opt.Pace)
-			next = laterOf(next, last.Add(opt.Pace))
+		if !p.facts.Control {
+			if inRange >= opt.Burst {
+				next = start.Add(time.Duration(inRange-opt.Burst+1) * opt.Pace)
+				next = laterOf(next, last.Add(opt.Pace))
+			}
+			inRange++
 		}
 		if hasDeadline && next.Add(wait).After(deadline) {
 			break
@@ -239,7 +279,8 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 			continue
 		}
 		p.facts.Seq, p.facts.Timestamp, p.facts.SSRC = seq, ts, ssrc
-		p.sent, p.conn, p.done = true, conn, make(chan struct{})
+		p.sent, p.conn = true, conn
+		sent = append(sent, p)
 		last = p.at
 		mu.Lock()
 		if stopped {
@@ -247,37 +288,54 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 		}
 		open = append(open, conn)
 		mu.Unlock()
-		go p.read()
+		go p.read(finished)
 	}
 
-	if !last.IsZero() {
-		end := last.Add(wait)
+	// Listen until the last send's wait ends: the whole wait until the
+	// host answers, then RTTFactor times its slowest measured round trip
+	// (at least MinFinalWait). The end only ever moves earlier.
+	setEnd := func(end time.Time) {
 		mu.Lock()
-		if !stopped {
-			for _, c := range open {
-				_ = c.SetReadDeadline(end)
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		for _, c := range open {
+			_ = c.SetReadDeadline(end)
+		}
+	}
+	final := wait
+	if len(sent) > 0 {
+		setEnd(last.Add(wait))
+	}
+	var slowest time.Duration
+	for range sent {
+		p := <-finished
+		if p.reply == nil {
+			// Only a reply or an ICMP error measures a round trip;
+			// silence and local errors do not.
+			if st := udp.Settle(probes.Observation{}, p.target, p.err).State; st != probes.Closed && st != probes.Filtered {
+				continue
 			}
 		}
-		mu.Unlock()
-	}
-	var at []time.Duration
-	var replied []bool
-	var sent []*port
-	for _, p := range ps {
-		if !p.sent {
-			continue
+		slowest = max(slowest, p.endedAt.Sub(p.at))
+		if w := min(wait, max(MinFinalWait, RTTFactor*slowest)); w < final {
+			final = w
+			setEnd(last.Add(final))
 		}
-		<-p.done
+	}
+	at := make([]time.Duration, len(sent))
+	replied := make([]bool, len(sent))
+	for i, p := range sent {
 		p.conn.Close()
-		sent = append(sent, p)
-		at = append(at, p.at.Sub(start))
-		replied = append(replied, p.reply != nil)
+		at[i] = p.at.Sub(start)
+		replied[i] = p.reply != nil
 	}
 	budget := opt.RateLimit.Budget(at, replied)
 	for i, p := range sent {
 		p.facts.SentAfter = at[i]
 		p.facts.ICMPBudget = math.Round(budget[i]*100) / 100
-		p.conclude(wait, budget[i], opt.RateLimit)
+		p.conclude(final, wait, budget[i], opt.RateLimit)
 	}
 	doubtBesideRefusals(sent)
 	return out()
@@ -314,8 +372,8 @@ func doubtBesideRefusals(sent []*port) {
 	}
 }
 
-func (p *port) read() {
-	defer close(p.done)
+func (p *port) read(finished chan<- *port) {
+	defer func() { finished <- p }()
 	buf := make([]byte, udp.MaxDatagram)
 	n, err := p.conn.Read(buf)
 	p.endedAt = time.Now()
@@ -326,8 +384,10 @@ func (p *port) read() {
 	p.reply = append([]byte{}, buf[:n]...)
 }
 
-// conclude turns what the read saw into the port's observation.
-func (p *port) conclude(wait time.Duration, budget float64, rl RateLimit) {
+// conclude turns what the read saw into the port's observation. final is
+// how long the last send was listened for; full, the wait before the host
+// had answered.
+func (p *port) conclude(final, full time.Duration, budget float64, rl RateLimit) {
 	obs := probes.Observation{Started: p.at, Sent: Sent, Attempts: 1}
 	f := p.facts
 	switch {
@@ -346,7 +406,7 @@ func (p *port) conclude(wait time.Duration, budget float64, rl RateLimit) {
 		default:
 			f.Answer = AnswerError
 		}
-	case p.endedAt.Sub(p.at) < wait:
+	case p.endedAt.Sub(p.at) < final:
 		// The run was stopped before this port's wait was over: its
 		// silence was not waited for, so it is no evidence.
 		obs = obs.Settle(p.target, context.Canceled)
@@ -356,6 +416,10 @@ func (p *port) conclude(wait time.Duration, budget float64, rl RateLimit) {
 		obs = obs.Settle(p.target, nil)
 		obs.State = probes.OpenFiltered
 		obs.Outcome = "no reply to 1 send"
+		if waited := p.endedAt.Sub(p.at); waited < full {
+			obs.Outcome = fmt.Sprintf("no reply to 1 send in %s (%d × the host's slowest measured round trip, at least %s)",
+				waited.Round(time.Millisecond), RTTFactor, MinFinalWait)
+		}
 		f.Answer = AnswerSilence
 		if budget < 1 {
 			f.RateLimitSuspect = true

@@ -199,13 +199,16 @@ func TestProbePortsRateLimitSuspect(t *testing.T) {
 	}
 
 	// The refused port is a control here, so that only the replay speaks
-	// (a refused in-range port would cast doubt of its own: see below).
+	// (a refused in-range port would cast doubt of its own: see below). The
+	// control is sent first and spends one of the bucket's two tokens; the
+	// silent port is sent with the other one left.
 	sink2 := newListener(t, false)
 	closed := closedPort(t)
 	opt.Controls = []int{closed}
+	opt.RateLimit = RateLimit{Burst: 2, Interval: time.Hour}
 	obs = ProbePorts(context.Background(), "127.0.0.1", []int{sink2.port, closed}, opt)
 	if f := facts(t, obs[0]); f.RateLimitSuspect || obs[0].SilenceDoubt != "" || f.ICMPBudget != 1 {
-		t.Errorf("silent port sent first: suspect %v doubt %q budget %v; want not suspect with a full bucket of 1",
+		t.Errorf("silent port sent with a token left: suspect %v doubt %q budget %v; want not suspect with 1 token of 2",
 			f.RateLimitSuspect, obs[0].SilenceDoubt, f.ICMPBudget)
 	}
 }
@@ -325,5 +328,97 @@ func TestProbePortsBadPort(t *testing.T) {
 	}
 	if n := len(sink.received(false)); n != 0 {
 		t.Errorf("a wrapped port number reached port %d: %d datagrams; want 0", sink.port, n)
+	}
+}
+
+// The controls go first, outside the burst: with a burst of 2 and a pace
+// that never comes, both controls and the first 2 in-range ports are sent,
+// and no other. Counted from what the listeners received, not from time.
+func TestProbePortsControlsFirst(t *testing.T) {
+	var in []*listener
+	for range 4 {
+		in = append(in, newListener(t, false))
+	}
+	c1, c2 := newListener(t, false), newListener(t, false)
+	opt := Options{Wait: 100 * time.Millisecond, Burst: 2, Pace: time.Hour, Controls: []int{c1.port, c2.port}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ports := []int{in[0].port, in[1].port, in[2].port, in[3].port, c1.port, c2.port}
+	obs := ProbePorts(ctx, "127.0.0.1", ports, opt)
+	for i, l := range []*listener{c1, c2} {
+		if n := len(l.received(false)); n != 1 {
+			t.Errorf("control %d received %d packets; want 1 (controls go first)", i, n)
+		}
+	}
+	for i, l := range in {
+		want := 0
+		if i < opt.Burst {
+			want = 1
+		}
+		if n := len(l.received(false)); n != want {
+			t.Errorf("in-range port %d received %d packets; want %d", i, n, want)
+		}
+		if sent := facts(t, obs[i]).Answer != AnswerNotSent; sent != (want == 1) {
+			t.Errorf("in-range port %d: answer %q; sent %v, want %v", i, facts(t, obs[i]).Answer, sent, want == 1)
+		}
+	}
+	// The controls were sent before any in-range port.
+	for _, c := range obs[4:] {
+		for _, r := range obs[:opt.Burst] {
+			if facts(t, c).SentAfter > facts(t, r).SentAfter {
+				t.Errorf("a control was sent at %v, after an in-range port at %v", facts(t, c).SentAfter, facts(t, r).SentAfter)
+			}
+		}
+	}
+}
+
+// The default burst is Linux's bucket: six in-range ports at once, the
+// seventh only after a pace (which here never comes).
+func TestProbePortsDefaultBurst(t *testing.T) {
+	if DefaultBurst != LinuxRateLimit.Burst {
+		t.Errorf("DefaultBurst %d; want Linux's bucket of %d", DefaultBurst, LinuxRateLimit.Burst)
+	}
+	var ls []*listener
+	var ports []int
+	for range 8 {
+		l := newListener(t, false)
+		ls, ports = append(ls, l), append(ports, l.port)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ProbePorts(ctx, "127.0.0.1", ports, Options{Wait: 100 * time.Millisecond, Pace: time.Hour})
+	got := 0
+	for _, l := range ls {
+		got += len(l.received(false))
+	}
+	if got != 6 {
+		t.Errorf("%d ports received a packet; want the default burst of 6", got)
+	}
+}
+
+// Once the host has answered, the last send is listened for a few measured
+// round trips (at least MinFinalWait), not the whole Wait; a silent port
+// then says how long it was heard. A host that never answered gets the
+// whole Wait.
+func TestProbePortsFinalWaitFromRoundTrips(t *testing.T) {
+	silent := newListener(t, false)
+	opt := Options{Wait: time.Hour, Burst: 2, Pace: time.Millisecond, RateLimit: RateLimit{Burst: 1, Interval: -1}}
+	opt.Controls = []int{silent.port} // a silent control: no doubt from the refusal beside it
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
+	defer cancel()
+	obs := ProbePorts(ctx, "127.0.0.1", []int{closedPort(t), silent.port}, opt)
+	if obs[0].State != probes.Closed {
+		t.Fatalf("closed port: state %q", obs[0].State)
+	}
+	if o := obs[1]; o.State != probes.OpenFiltered || !strings.Contains(o.Outcome, "slowest measured round trip") || o.Duration >= time.Hour {
+		t.Errorf("silent control: state %q outcome %q after %v; want open|filtered, heard for a few round trips", o.State, o.Outcome, o.Duration)
+	}
+
+	// No answer at all: the whole wait, and the plain outcome.
+	a := newListener(t, false)
+	for _, o := range ProbePorts(context.Background(), "127.0.0.1", []int{a.port}, Options{Wait: 100 * time.Millisecond}) {
+		if o.Outcome != "no reply to 1 send" || o.Duration < 100*time.Millisecond {
+			t.Errorf("all silent: outcome %q after %v; want the plain outcome after the whole wait", o.Outcome, o.Duration)
+		}
 	}
 }
