@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -88,40 +89,84 @@ func probeStream(ctx context.Context, t probes.Target, opt Options) probes.Obser
 // readAnswer reads messages until the final answer to our request. When the
 // stream ends first it returns the last provisional answer, if any, and the
 // error that ended it.
+//
+// Messages are framed here (headers end at a blank line, then
+// Content-Length bytes of body) and each whole message is parsed on its
+// own, so an answer split across reads at any byte is read the same as one
+// that came in one piece.
 func readAnswer(conn net.Conn, branch string, facts *Facts) (*answer, error) {
-	stream := sipmsg.NewParser().NewSIPStream()
-	defer stream.Close()
 	buf := make([]byte, 4096)
+	var pending []byte
 	var provisional *answer
 	for {
 		n, err := conn.Read(buf)
-		if n > 0 {
-			_, _ = stream.Write(buf[:n])
-			for {
-				msg, _, perr := stream.ParseNext()
-				if errors.Is(perr, io.ErrUnexpectedEOF) {
-					break // wait for the rest of the message
-				}
-				if perr != nil {
-					// Not SIP, or too large to be: nothing more to learn
-					// from this stream.
-					return provisional, fmt.Errorf("unparsable answer: %w", perr)
-				}
-				a, ok := answerOf(msg, branch)
-				switch {
-				case !ok:
-					facts.Ignored++
-				case a.final():
-					return &a, nil
-				default:
-					provisional = &a
-				}
+		pending = append(pending, buf[:n]...)
+		for {
+			size, ok, ferr := frame(pending)
+			if ferr != nil {
+				return provisional, fmt.Errorf("unparsable answer: %w", ferr)
+			}
+			if !ok {
+				break // wait for the rest of the message
+			}
+			msg, perr := sipmsg.ParseMessage(pending[:size])
+			pending = pending[size:]
+			if perr != nil {
+				// Not SIP: nothing more to learn from this stream.
+				return provisional, fmt.Errorf("unparsable answer: %w", perr)
+			}
+			a, ok := answerOf(msg, branch)
+			switch {
+			case !ok:
+				facts.Ignored++
+			case a.final():
+				return &a, nil
+			default:
+				provisional = &a
 			}
 		}
 		if err != nil {
 			return provisional, err
 		}
 	}
+}
+
+// maxMessage bounds one framed message; an answer to OPTIONS is far smaller.
+const maxMessage = 64 << 10
+
+// frame finds the first whole message in b: its size and whether it is all
+// there yet.
+func frame(b []byte) (int, bool, error) {
+	trimmed := bytes.TrimLeft(b, "\r\n") // RFC 3261 §7.5: CRLFs between messages
+	skipped := len(b) - len(trimmed)
+	b = trimmed
+	end := bytes.Index(b, []byte("\r\n\r\n"))
+	if end < 0 {
+		if len(b) > maxMessage {
+			return 0, false, errors.New("no end of headers in 64 KiB")
+		}
+		return 0, false, nil
+	}
+	length := 0
+	for _, line := range bytes.Split(b[:end], []byte("\r\n"))[1:] {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.TrimSpace(name)
+		if bytes.EqualFold(name, []byte("Content-Length")) || bytes.EqualFold(name, []byte("l")) {
+			v, err := strconv.Atoi(string(bytes.TrimSpace(value)))
+			if err != nil || v < 0 || v > maxMessage {
+				return 0, false, fmt.Errorf("bad Content-Length %q", bytes.TrimSpace(value))
+			}
+			length = v
+		}
+	}
+	size := end + 4 + length
+	if len(b) < size {
+		return 0, false, nil
+	}
+	return size + skipped, true, nil
 }
 
 // protocolFailure settles an observation whose connection was made but whose
