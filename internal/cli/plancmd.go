@@ -45,10 +45,7 @@ func cmdPlan(args []string, env Env) int {
 			case c.Sample != nil:
 				note = "sampled from " + c.Expectation.Range
 			}
-			word := string(c.Expected)
-			if pt.Control {
-				word = "unreachable"
-			}
+			word := string(c.Word(pt))
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%s\t%s\t%s\n", c.ID, t.Kind, t.Target.Host, pt.Port, t.Target.Transport, word, note)
 		}
 	}

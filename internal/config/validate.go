@@ -31,6 +31,24 @@ var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
 const nameRule = "names are lower-case letters, digits, '-', '_' and '.'"
 
+// checkName checks a name (or id) that must be present, well formed and unique
+// among its kind, and records it as seen. It reports whether it was good.
+func (v *validator) checkName(path, kind, name string, seen map[string]bool) bool {
+	key := path[strings.LastIndexByte(path, '.')+1:]
+	defer func() { seen[name] = true }()
+	switch {
+	case name == "":
+		v.problem(path, "every %s needs a %s, unique in the file", kind, key)
+	case !namePattern.MatchString(name):
+		v.problem(path, "%q is not a valid %s (%s)", name, key, nameRule)
+	case seen[name]:
+		v.problem(path, "%s %q is used twice", key, name)
+	default:
+		return true
+	}
+	return false
+}
+
 func (v *validator) validate() {
 	v.defaults()
 	v.stun()
@@ -108,17 +126,9 @@ func (v *validator) vantages() {
 	for i := range f.Vantages {
 		vt := &f.Vantages[i]
 		path := fmt.Sprintf("vantage.%d", i)
-		switch {
-		case vt.Name == "":
-			v.problem(path+".name", "a vantage needs a name")
-		case !namePattern.MatchString(vt.Name):
-			v.problem(path+".name", "%q is not a valid name (%s)", vt.Name, nameRule)
-		case seen[vt.Name]:
-			v.problem(path+".name", "vantage %q is declared twice", vt.Name)
-		case vt.Name == "auto":
+		if v.checkName(path+".name", "vantage", vt.Name, seen) && vt.Name == "auto" {
 			v.problem(path+".name", "\"auto\" is reserved for --from auto")
 		}
-		seen[vt.Name] = true
 		if vt.CatchAll {
 			if catchAll != "" {
 				v.problem(path+".catch_all", "vantages %q and %q both claim every other address; only one may", catchAll, vt.Name)
@@ -150,15 +160,7 @@ func (v *validator) targets() {
 	for i := range f.Targets {
 		t := &f.Targets[i]
 		path := fmt.Sprintf("target.%d", i)
-		switch {
-		case t.Name == "":
-			v.problem(path+".name", "a target needs a name")
-		case !namePattern.MatchString(t.Name):
-			v.problem(path+".name", "%q is not a valid name (%s)", t.Name, nameRule)
-		case seen[t.Name]:
-			v.problem(path+".name", "target %q is declared twice", t.Name)
-		}
-		seen[t.Name] = true
+		v.checkName(path+".name", "target", t.Name, seen)
 		if err := CheckAddress(t.Address); err != nil {
 			v.problem(path+".address", "%v", err)
 		}
@@ -214,15 +216,7 @@ func (v *validator) expectations() {
 	for i := range f.Expectations {
 		e := &f.Expectations[i]
 		path := fmt.Sprintf("expectation.%d", i)
-		switch {
-		case e.ID == "":
-			v.problem(path+".id", "an expectation needs an id, unique in the file")
-		case !namePattern.MatchString(e.ID):
-			v.problem(path+".id", "%q is not a valid id (%s)", e.ID, nameRule)
-		case seen[e.ID]:
-			v.problem(path+".id", "id %q is used twice", e.ID)
-		}
-		seen[e.ID] = true
+		v.checkName(path+".id", "expectation", e.ID, seen)
 		if e.Target == "" {
 			v.problem(path+".target", "an expectation needs a target")
 		} else if f.Target(e.Target) == nil {

@@ -74,6 +74,16 @@ type PortTask struct {
 	Task int
 }
 
+// Word is what this vantage should see on one probed port of the check: the
+// expected word, or for a control just outside a range, what the rest of the
+// host shows a stranger: a security group drops it.
+func (c Check) Word(pt PortTask) expect.Word {
+	if pt.Control {
+		return expect.Unreachable
+	}
+	return c.Expected
+}
+
 // Task is one probe to send.
 type Task struct {
 	// Kind is the probe kind.

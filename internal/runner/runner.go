@@ -14,7 +14,6 @@ import (
 
 	"probe/internal/config"
 	"probe/internal/engine"
-	"probe/internal/expect"
 	"probe/internal/judge"
 	"probe/internal/kinds"
 	"probe/internal/plan"
@@ -158,10 +157,7 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 		for _, pt := range c.Ports {
 			t := p.Tasks[pt.Task]
 			o := res.Observations[pt.Task]
-			word := c.Expected
-			if pt.Control {
-				word = controlWord(c.Expected)
-			}
+			word := c.Word(pt)
 			pc := judge.PortCase{Target: c.Expectation.Target, Port: pt.Port, Control: pt.Control, Expected: word, Obs: o}
 			if o.State == probes.Open && kind.Check != nil && !pt.Control {
 				pc.Checks = kind.Check(o, t.Params)
@@ -208,10 +204,6 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 		}
 	}
 }
-
-// controlWord is what a port just outside a range must look like: like the
-// rest of the host, which a security group drops unless told otherwise.
-func controlWord(expect.Word) expect.Word { return expect.Unreachable }
 
 func liveness(f *config.File, p *plan.Plan, ev judge.Evidence, res *engine.Results) []report.TargetLiveness {
 	var out []report.TargetLiveness
