@@ -83,6 +83,15 @@ type PortVerdict struct {
 	Reason  string
 }
 
+// criticalPrefix opens the reason of a failure the report must call out.
+const criticalPrefix = "CRITICAL: "
+
+// Critical reports whether the verdict is a failure of a critical assertion
+// (a default password accepted).
+func (pv PortVerdict) Critical() bool {
+	return pv.Verdict == Fail && strings.HasPrefix(pv.Reason, criticalPrefix)
+}
+
 // Port judges one port.
 func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 	o := c.Obs
@@ -115,7 +124,7 @@ func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 			if len(failed) > 0 {
 				prefix := ""
 				if critical {
-					prefix = "CRITICAL: "
+					prefix = criticalPrefix
 				}
 				return PortVerdict{Fail, prefix + "open, but " + strings.Join(failed, "; ")}
 			}

@@ -117,7 +117,7 @@ func TestPortErrorsAndChecks(t *testing.T) {
 	}
 	checks[0].Critical = true
 	got = Port(PortCase{Target: "api", Expected: expect.Open, Obs: obs(probes.Open), Checks: checks}, alive, false)
-	if !strings.HasPrefix(got.Reason, "CRITICAL") {
+	if !strings.HasPrefix(got.Reason, "CRITICAL") || !got.Critical() {
 		t.Errorf("critical assertion reason = %q; want it marked CRITICAL", got.Reason)
 	}
 }

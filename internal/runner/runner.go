@@ -172,7 +172,7 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 				r.Ports = append(r.Ports, pt.Port)
 				states[stateWord(o)]++
 			}
-			if pv.Verdict == judge.Fail && strings.HasPrefix(pv.Reason, "CRITICAL") {
+			if pv.Critical() {
 				r.Critical = true
 			}
 			r.Evidence = append(r.Evidence, report.PortEvidence{
