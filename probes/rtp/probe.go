@@ -22,9 +22,10 @@ import (
 const (
 	// DefaultBurst in-range sends go at once: Linux's bucket of six
 	// (XRLIM_BURST_FACTOR; net.ipv4.icmp_ratelimit = 1000 ms earns one
-	// back). A token spent by another probe to the same host only makes a
-	// silence of the burst doubtful in the replay (Budget counts every
-	// unanswered send as spent), never wrongly green.
+	// back). When the host answers with ICMP errors, the replay (Budget,
+	// SpentTokens) counts the silent controls sent before the burst as
+	// spent, so a silence of the burst's last ports is doubtful, never
+	// wrongly green.
 	DefaultBurst = 6
 	// DefaultPace spaces the sends after the burst: Linux earns one ICMP
 	// token back per second.
@@ -57,8 +58,9 @@ type Options struct {
 	// Burst is how many in-range ports are sent at once before pacing
 	// starts; DefaultBurst when zero or less. Controls are sent first,
 	// outside this count: a firewall that drops them (their expected
-	// fate) spends no ICMP token, and the replay (Budget) still counts
-	// them as spent, so a silence they might explain stays doubtful.
+	// fate) spends no ICMP token. Where the host sends ICMP errors, the
+	// replay still counts silent controls as spent (SpentTokens), so a
+	// silence they might explain stays doubtful.
 	Burst int
 	// Pace is the gap between sends after the burst; DefaultPace when zero
 	// or less.
@@ -311,12 +313,10 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 	var slowest time.Duration
 	for range sent {
 		p := <-finished
-		if p.reply == nil {
+		if p.outcome() == SendUnseen {
 			// Only a reply or an ICMP error measures a round trip;
 			// silence and local errors do not.
-			if st := udp.Settle(probes.Observation{}, p.target, p.err).State; st != probes.Closed && st != probes.Filtered {
-				continue
-			}
+			continue
 		}
 		slowest = max(slowest, p.endedAt.Sub(p.at))
 		if w := min(wait, max(MinFinalWait, RTTFactor*slowest)); w < final {
@@ -325,13 +325,13 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 		}
 	}
 	at := make([]time.Duration, len(sent))
-	replied := make([]bool, len(sent))
+	outcomes := make([]SendOutcome, len(sent))
 	for i, p := range sent {
 		p.conn.Close()
 		at[i] = p.at.Sub(start)
-		replied[i] = p.reply != nil
+		outcomes[i] = p.outcome()
 	}
-	budget := opt.RateLimit.Budget(at, replied)
+	budget := opt.RateLimit.Budget(at, SpentTokens(outcomes))
 	for i, p := range sent {
 		p.facts.SentAfter = at[i]
 		p.facts.ICMPBudget = math.Round(budget[i]*100) / 100
@@ -370,6 +370,20 @@ func doubtBesideRefusals(sent []*port) {
 			"%d other port(s) of the range on this host were refused (ICMP port unreachable) in the same probe, and one packet per port cannot tell a lost or rate-limited ICMP error from a filter: re-run with a slower pace to decide",
 			refused)
 	}
+}
+
+// outcome is what the send drew, for the replay of the ICMP limit.
+func (p *port) outcome() SendOutcome {
+	if p.reply != nil {
+		return SendReplied
+	}
+	if p.err == nil || errors.Is(p.err, os.ErrDeadlineExceeded) {
+		return SendUnseen // silence, or a wait cut short
+	}
+	if st := udp.Settle(probes.Observation{}, p.target, p.err).State; st == probes.Closed || st == probes.Filtered {
+		return SendRefused
+	}
+	return SendUnseen
 }
 
 func (p *port) read(finished chan<- *port) {

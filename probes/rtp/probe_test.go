@@ -422,3 +422,39 @@ func TestProbePortsFinalWaitFromRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// A host whose firewall drops the whole range (the API server's removed RTP
+// range) sends no ICMP error at all: its silence is not doubtful, even with
+// the controls and a full burst sent at once, more sends than the bucket
+// holds. Had the controls been refused, they would have spent the bucket,
+// and the burst's last silences would be doubtful.
+func TestProbePortsSilentHostNoDoubt(t *testing.T) {
+	rl := RateLimit{Burst: 6, Interval: time.Hour} // no refill within the test
+	var ports []int
+	for range 6 {
+		ports = append(ports, newListener(t, false).port)
+	}
+	c1, c2 := newListener(t, false), newListener(t, false)
+	opt := Options{Wait: 100 * time.Millisecond, Burst: 6, Pace: time.Hour, RateLimit: rl, Controls: []int{c1.port, c2.port}}
+	obs := ProbePorts(context.Background(), "127.0.0.1", append(ports, c1.port, c2.port), opt)
+	for i, o := range obs {
+		if f := facts(t, o); f.Answer != AnswerSilence || f.RateLimitSuspect || o.SilenceDoubt != "" {
+			t.Errorf("port %d: answer %q suspect %v doubt %q; want silence without doubt", i, f.Answer, f.RateLimitSuspect, o.SilenceDoubt)
+		}
+	}
+
+	// The same sends with both controls refused: the controls spend two of
+	// the six tokens, and the burst's last two silences are doubtful.
+	opt.Controls = []int{closedPort(t), closedPort(t)}
+	var fresh []int
+	for range 6 {
+		fresh = append(fresh, newListener(t, false).port)
+	}
+	obs = ProbePorts(context.Background(), "127.0.0.1", append(fresh, opt.Controls...), opt)
+	for i, o := range obs[:6] {
+		want := i >= 4
+		if f := facts(t, o); f.RateLimitSuspect != want || (o.SilenceDoubt != "") != want {
+			t.Errorf("in-range port %d (budget %v): suspect %v doubt %q; want suspect %v", i, f.ICMPBudget, f.RateLimitSuspect, o.SilenceDoubt, want)
+		}
+	}
+}

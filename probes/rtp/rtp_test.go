@@ -55,31 +55,40 @@ func TestBudget(t *testing.T) {
 		}
 		return out
 	}
-	none := func(n int) []bool { return make([]bool, n) }
+	all := func(n int) []bool {
+		out := make([]bool, n)
+		for i := range out {
+			out[i] = true
+		}
+		return out
+	}
 	tests := []struct {
-		name    string
-		rl      RateLimit
-		at      []time.Duration
-		replied []bool
-		want    []float64
+		name  string
+		rl    RateLimit
+		at    []time.Duration
+		spent []bool
+		want  []float64
 	}{
-		{"default pacing never runs dry", LinuxRateLimit, ms(0, 0, 0, 0, 0, 1000, 2000, 3000), none(8),
+		{"default pacing never runs dry", LinuxRateLimit, ms(0, 0, 0, 0, 0, 1000, 2000, 3000), all(8),
 			[]float64{6, 5, 4, 3, 2, 2, 2, 2}},
-		{"ten at once", LinuxRateLimit, ms(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), none(10),
+		{"ten at once", LinuxRateLimit, ms(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), all(10),
 			[]float64{6, 5, 4, 3, 2, 1, 0, 0, 0, 0}},
-		{"refill between sends", LinuxRateLimit, ms(0, 0, 0, 0, 0, 0, 0, 500), none(8),
+		{"refill between sends", LinuxRateLimit, ms(0, 0, 0, 0, 0, 0, 0, 500), all(8),
 			[]float64{6, 5, 4, 3, 2, 1, 0, 0.5}},
-		{"replies spend nothing", LinuxRateLimit, ms(0, 0, 0), []bool{true, true, true}, []float64{6, 6, 6}},
-		{"refill stops at the burst", LinuxRateLimit, ms(0, 100000), none(2), []float64{6, 6}},
-		{"an empty bucket spends nothing more", RateLimit{Burst: 1, Interval: time.Second}, ms(0, 0, 0, 500, 1000), none(5),
+		{"sends that drew no error spend nothing", LinuxRateLimit, ms(0, 0, 0), []bool{false, false, false}, []float64{6, 6, 6}},
+		{"only the spent ones count", LinuxRateLimit, ms(0, 0, 0, 0, 0, 0, 0, 0), []bool{false, false, true, true, true, true, true, true},
+			[]float64{6, 6, 6, 5, 4, 3, 2, 1}},
+		{"past the end of spent counts as spent", LinuxRateLimit, ms(0, 0, 0), []bool{true}, []float64{6, 5, 4}},
+		{"refill stops at the burst", LinuxRateLimit, ms(0, 100000), all(2), []float64{6, 6}},
+		{"an empty bucket spends nothing more", RateLimit{Burst: 1, Interval: time.Second}, ms(0, 0, 0, 500, 1000), all(5),
 			[]float64{1, 0, 0, 0.5, 1}},
-		{"no limit", RateLimit{Burst: 6, Interval: -1}, ms(0, 0, 0, 0, 0, 0, 0, 0), none(8),
+		{"no limit", RateLimit{Burst: 6, Interval: -1}, ms(0, 0, 0, 0, 0, 0, 0, 0), all(8),
 			[]float64{6, 6, 6, 6, 6, 6, 6, 6}},
-		{"a bucket that holds nothing", RateLimit{Burst: 0, Interval: time.Second}, ms(0, 5000), none(2), []float64{0, 0}},
+		{"a bucket that holds nothing", RateLimit{Burst: 0, Interval: time.Second}, ms(0, 5000), all(2), []float64{0, 0}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := tc.rl.Budget(tc.at, tc.replied)
+			got := tc.rl.Budget(tc.at, tc.spent)
 			round := func(xs []float64) []float64 {
 				out := make([]float64, len(xs))
 				for i, x := range xs {
@@ -89,6 +98,35 @@ func TestBudget(t *testing.T) {
 			}
 			if !slices.Equal(round(got), tc.want) {
 				t.Errorf("Budget = %v; want %v", round(got), tc.want)
+			}
+		})
+	}
+}
+
+func TestSpentTokens(t *testing.T) {
+	const (
+		rep = SendReplied
+		ref = SendRefused
+		sil = SendUnseen
+	)
+	tests := []struct {
+		name string
+		in   []SendOutcome
+		want []bool
+	}{
+		// A host that dropped everything sent no error to lose.
+		{"all silent", []SendOutcome{sil, sil, sil}, []bool{false, false, false}},
+		{"silence beside replies", []SendOutcome{rep, sil, rep}, []bool{false, false, false}},
+		// A host that refuses some ports may have refused the silent ones
+		// too, with errors lost on the way back.
+		{"silence beside a refusal", []SendOutcome{sil, ref, sil, rep}, []bool{true, true, true, false}},
+		{"refusals only", []SendOutcome{ref, ref}, []bool{true, true}},
+		{"nothing", nil, []bool{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SpentTokens(tc.in); !slices.Equal(got, tc.want) {
+				t.Errorf("SpentTokens(%v) = %v; want %v", tc.in, got, tc.want)
 			}
 		})
 	}
