@@ -15,6 +15,7 @@ import (
 	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/probes"
+	"probe/probes/udp"
 )
 
 // Engine runs plans.
@@ -132,6 +133,7 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 		}
 		single = append(single, i)
 	}
+	gates := gateUDP(p, groups, single)
 	var paced sync.WaitGroup
 	for _, name := range order {
 		idx := groups[name]
@@ -139,6 +141,7 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 		go func() {
 			defer paced.Done()
 			first := p.Tasks[idx[0]]
+			gates.await(ctx, first.Target.Host)
 			targets := make([]probes.Target, len(idx))
 			for j, i := range idx {
 				targets[j] = p.Tasks[i].Target
@@ -153,17 +156,23 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 	run := func(idx []int, pass attempt) {
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(limit)
+		launched := 0
 		for _, i := range idx {
 			if gctx.Err() != nil {
 				break
 			}
+			launched++
 			t := p.Tasks[i]
 			g.Go(func() error {
+				var obs probes.Observation
+				if pass == first {
+					defer func() { gates.release(i, obs) }()
+				}
 				if err := limiters.wait(gctx, t.Target.Host); err != nil {
 					return nil
 				}
 				est := rtts.get(t.Target.Host)
-				obs := e.runOne(gctx, t, est, floor, pass)
+				obs = e.runOne(gctx, t, est, floor, pass)
 				if pass != first {
 					obs = merge(res.Observations[i], obs)
 				}
@@ -171,9 +180,14 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 				return nil
 			})
 		}
+		if pass == first {
+			for _, i := range idx[launched:] {
+				gates.release(i, probes.Observation{})
+			}
+		}
 		_ = g.Wait()
 	}
-	run(interleave(p, single), first)
+	run(gates.first(interleave(p, single)), first)
 	// A silence heard under a shortened timeout is heard twice before it
 	// counts: once more with the full timeout when that costs about one
 	// timeout (every re-probe fits in one wave, within the rate limit), else
@@ -484,4 +498,111 @@ func (l *limiters) wait(ctx context.Context, host string) error {
 	}
 	l.mu.Unlock()
 	return lim.Wait(ctx)
+}
+
+// udpGates keep a target's single UDP probes and its paced range apart.
+//
+// The target's kernel pays for every ICMP error it sends this prober from
+// one bucket (udp.ICMPBurst, one earned back each udp.ICMPInterval), and a
+// range that paces itself against that bucket assumes it full. A SIP probe
+// sent beside the range's burst could find it empty, and take the missing
+// ICMP port unreachable for a firewall's silence; the range could in turn
+// lose tokens it counted on. So a target's single UDP tasks go first in the
+// first pass, and its range starts once they are done, one interval later
+// for each refusal they drew (up to a full bucket): the bucket is then as
+// full as the range's replay assumes. Only the first pass is held; a later
+// re-probe of a single UDP task that owes an answer may run beside the
+// range, where a missing refusal can only make it fail, not pass.
+type udpGates struct {
+	byHost map[string]*udpGate
+	byTask map[int]*udpGate
+}
+
+type udpGate struct {
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	refused int       // ICMP port unreachable answers the gated tasks drew
+	last    time.Time // when the last gated task ended
+}
+
+// gateUDP makes a gate for each target with a paced group, holding the
+// target's single UDP tasks.
+func gateUDP(p *plan.Plan, groups map[string][]int, single []int) *udpGates {
+	g := &udpGates{byHost: map[string]*udpGate{}, byTask: map[int]*udpGate{}}
+	for _, idx := range groups {
+		g.byHost[p.Tasks[idx[0]].Target.Host] = &udpGate{}
+	}
+	for _, i := range single {
+		t := p.Tasks[i].Target
+		if gate := g.byHost[t.Host]; gate != nil && t.Transport == "udp" {
+			gate.wg.Add(1)
+			g.byTask[i] = gate
+		}
+	}
+	return g
+}
+
+// first orders the gated tasks of idx first, keeping the order otherwise,
+// so that a long sweep never delays a range behind it.
+func (g *udpGates) first(idx []int) []int {
+	out := make([]int, 0, len(idx))
+	for _, i := range idx {
+		if g.byTask[i] != nil {
+			out = append(out, i)
+		}
+	}
+	for _, i := range idx {
+		if g.byTask[i] == nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// release records that task i's first pass ended with obs (the zero
+// Observation when it never ran). Each task is released once.
+func (g *udpGates) release(i int, obs probes.Observation) {
+	gate := g.byTask[i]
+	if gate == nil {
+		return
+	}
+	gate.mu.Lock()
+	if obs.State == probes.Closed {
+		gate.refused++
+	}
+	gate.last = time.Now()
+	gate.mu.Unlock()
+	gate.wg.Done()
+}
+
+// await returns when host's gated tasks are done and the ICMP errors they
+// drew have been earned back, or when ctx ends.
+func (g *udpGates) await(ctx context.Context, host string) {
+	gate := g.byHost[host]
+	if gate == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		gate.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-ctx.Done():
+		return
+	case <-done:
+	}
+	t := time.NewTimer(time.Until(gate.ready()))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// ready is when the ICMP errors the gated tasks drew have been earned back.
+func (gate *udpGate) ready() time.Time {
+	gate.mu.Lock()
+	defer gate.mu.Unlock()
+	return gate.last.Add(time.Duration(min(gate.refused, udp.ICMPBurst)) * udp.ICMPInterval)
 }

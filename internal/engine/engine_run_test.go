@@ -10,6 +10,7 @@ import (
 	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/probes"
+	"probe/probes/udp"
 )
 
 func init() {
@@ -20,6 +21,104 @@ func init() {
 	kinds.Register(&kinds.Kind{Name: "counting", Transports: []string{"tcp"}, Run: counting})
 	// A kind whose first packet is always lost, as on a lossy path.
 	kinds.Register(&kinds.Kind{Name: "lossy", Transports: []string{"tcp"}, Run: lossy})
+	// A range kind and a single UDP kind that record their order.
+	kinds.Register(&kinds.Kind{Name: "range", Transports: []string{"udp"}, RunPorts: rangeProbe})
+	kinds.Register(&kinds.Kind{Name: "single", Transports: []string{"udp"}, Run: singleProbe})
+}
+
+// The order test's record: how many single probes of the ranged host had
+// ended when the range started, and a channel closed when it started.
+var (
+	singlesEnded   atomic.Int32
+	singlesAtStart atomic.Int32
+	rangeStarted   chan struct{}
+)
+
+func rangeProbe(ctx context.Context, ts []probes.Target, p kinds.Params) []probes.Observation {
+	singlesAtStart.Store(singlesEnded.Load())
+	close(rangeStarted)
+	out := make([]probes.Observation, len(ts))
+	for i, t := range ts {
+		out[i] = probes.Start("RTP").Settle(t, nil)
+	}
+	return out
+}
+
+// singleProbe answers at once for the ranged host (10.0.0.1, never
+// dialled); for another host it waits until the range has started, which
+// it could not do if the engine held it back behind that range.
+func singleProbe(ctx context.Context, t probes.Target, p kinds.Params) probes.Observation {
+	o := probes.Start("SIP")
+	if t.Host == "10.0.0.1" {
+		singlesEnded.Add(1)
+		return o.Settle(t, nil)
+	}
+	select {
+	case <-rangeStarted:
+		return o.Settle(t, nil)
+	case <-ctx.Done():
+		return o.Settle(t, ctx.Err())
+	}
+}
+
+// A target's single UDP probes end before its range starts (they share the
+// target's ICMP error bucket); another target's do not wait for the range.
+func TestSingleUDPProbesGoBeforeTheirTargetsRange(t *testing.T) {
+	singlesEnded.Store(0)
+	rangeStarted = make(chan struct{})
+	p := &plan.Plan{}
+	add := func(kind, host string, port int, group string) {
+		p.Tasks = append(p.Tasks, plan.Task{
+			Kind: kind, Group: group,
+			Target: probes.Target{Name: host, Host: host, Port: port, Transport: "udp"},
+			Params: kinds.Params{Timeout: time.Second},
+		})
+	}
+	add("single", "10.0.0.2", 5060, "") // another host: runs beside the range
+	for _, port := range []int{16384, 16386, 16388} {
+		add("range", "10.0.0.1", port, "rtp")
+	}
+	for port := range 5 {
+		add("single", "10.0.0.1", 5060+port, "")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := (&Engine{Concurrency: 2}).Run(ctx, p)
+	if got := singlesAtStart.Load(); got != 5 {
+		t.Errorf("the range started after %d of its host's 5 single UDP probes; want all 5", got)
+	}
+	if o := res.Observations[0]; o.State != probes.Open {
+		t.Errorf("the other host's probe: %+v; want it to have run beside the range", o)
+	}
+}
+
+// A gated range waits one ICMP interval per refusal its host's single UDP
+// probes drew, up to a full bucket, from when the last of them ended.
+func TestGateWaitsForRefusalsToBeEarnedBack(t *testing.T) {
+	closed := probes.Observation{State: probes.Closed}
+	for _, tc := range []struct {
+		obs  []probes.Observation
+		want time.Duration
+	}{
+		{[]probes.Observation{{State: probes.Open}, {State: probes.Filtered}}, 0},
+		{[]probes.Observation{closed, {State: probes.Open}}, udp.ICMPInterval},
+		{[]probes.Observation{closed, closed, closed, closed, closed, closed, closed, closed}, udp.ICMPBurst * udp.ICMPInterval},
+	} {
+		p := &plan.Plan{Tasks: []plan.Task{{Target: probes.Target{Host: "h", Transport: "udp"}}}}
+		var single []int
+		for range tc.obs {
+			single = append(single, len(p.Tasks))
+			p.Tasks = append(p.Tasks, plan.Task{Target: probes.Target{Host: "h", Transport: "udp"}})
+		}
+		g := gateUDP(p, map[string][]int{"r": {0}}, single)
+		for j, i := range single {
+			g.release(i, tc.obs[j])
+		}
+		gate := g.byHost["h"]
+		if got := gate.ready().Sub(gate.last); got != tc.want {
+			t.Errorf("%d refusal(s) among %v: ready %v after the last; want %v", gate.refused, tc.obs, got, tc.want)
+		}
+	}
 }
 
 var lossyCalls atomic.Int32
