@@ -97,6 +97,7 @@ func probe(t *testing.T, runner string, args ...string) (Report, int, string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "report.json")
 	stdout, stderr, code := testutil.Run(t, bed.Command(runner, out, args...))
+	bed.Finished(runner)
 	var r Report
 	if b, err := os.ReadFile(out); err == nil {
 		testutil.ValidateReport(t, b)

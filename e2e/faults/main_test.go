@@ -154,7 +154,9 @@ func probe(t *testing.T, runner string, args ...string) run {
 	cmd := command(runner, out, args...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
-	return finish(t, cmd.Run(), out, &buf)
+	err := cmd.Run()
+	bed.Finished(runner)
+	return finish(t, err, out, &buf)
 }
 
 // finish reads a finished run's exit code and report; the report must

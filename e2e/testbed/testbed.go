@@ -17,7 +17,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"probe/internal/testutil"
 )
@@ -36,7 +38,19 @@ type Bed struct {
 	Script    string            // scripts/testbed
 	Info      map[string]string // scripts/testbed info: KEY=VALUE facts
 	Overrides []string          // scripts/testbed overrides: the flags that aim expectations.toml here
+
+	mu       sync.Mutex
+	finished map[string]time.Time // when each runner's last run ended
 }
+
+// ICMPRest is how long a runner's runs are kept apart. A target's kernel
+// keeps one bucket of ICMP errors per peer (Linux: six, one earned back a
+// second), and the RTP range's replay assumes a run starts with it full,
+// as it is for a nightly or post-deploy run. A run sooner after the last
+// one from the same address finds it partly spent: the probe then marks
+// the silences it cannot trust as doubtful (inconclusive), which a test
+// asserting a healthy run's verdicts would take for a fault of the tool.
+const ICMPRest = 6 * time.Second
 
 // Main builds the binary, brings the testbed up with the "after" profile,
 // runs the tests, takes the testbed down, and returns the exit code.
@@ -101,11 +115,28 @@ func (b *Bed) Run(args ...string) ([]byte, error) {
 // Command builds `probe run` of the root expectations.toml inside runner's
 // namespace, with the testbed's overrides and args, writing its report to
 // out.
+//
+// It first waits until ICMPRest has passed since runner's last run ended
+// (as recorded by Finished).
 func (b *Bed) Command(runner, out string, args ...string) *exec.Cmd {
+	b.mu.Lock()
+	last := b.finished[runner]
+	b.mu.Unlock()
+	time.Sleep(time.Until(last.Add(ICMPRest)))
 	full := append([]string{"exec", runner, "--", b.Binary, "run", "--out", out}, b.Overrides...)
 	full = append(full, args...)
 	full = append(full, filepath.Join(b.Root, "expectations.toml"))
 	cmd := exec.Command(b.Script, full...)
 	cmd.Env = append(os.Environ(), "TESTBED_PREFIX="+b.Prefix)
 	return cmd
+}
+
+// Finished records that a run of runner has just ended, for Command's rest.
+func (b *Bed) Finished(runner string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished == nil {
+		b.finished = map[string]time.Time{}
+	}
+	b.finished[runner] = time.Now()
 }

@@ -25,8 +25,9 @@
 #                                peer at most once per MS ms (default 1000)
 #   fault stun-down              the STUN server drops every request
 #   fault ban TARGET N           the target drops, for 10 minutes, any source
-#                                that opened more than N new connections (UDP
-#                                flows count), as fail2ban would
+#                                that opened more than N new connections through
+#                                its security group (UDP flows count), as
+#                                fail2ban would
 #   fault dns RUNNER             the runner's resolver asks the router (port 53,
 #                                where nothing listens), so a name fails at once
 #                                and no query can leave the testbed
@@ -158,9 +159,12 @@ cmd_fault() {
 		local target=${1:-} n=${2:-}
 		[[ $target == api || $target == freeswitch ]] || die "fault ban TARGET N (api, freeswitch)"
 		[[ $n =~ ^[0-9]+$ && $n -ge 1 ]] || die "fault ban TARGET N: N is a count of new connections"
-		# The meter lets a source's first N new flows through, then adds the
-		# source to @banned; a banned source's every packet is dropped,
-		# before the security group and its established-flow rule.
+		# fail2ban sees only what reached a service, so the meter counts
+		# the new flows the security group let in (its chain runs after
+		# the group's, and a packet the group dropped never gets there):
+		# a source's first N go through, the next one adds the source to
+		# @banned. A banned source's every packet is dropped, before the
+		# security group and its established-flow rule.
 		fault_table "$target" "	set banned {
 		type ipv4_addr; flags dynamic, timeout; timeout 10m;
 	}
@@ -171,6 +175,10 @@ cmd_fault() {
 		type filter hook input priority filter - 10; policy accept;
 		iif lo accept
 		ip saddr @banned counter drop comment \"fault ban: banned source\"
+	}
+	chain admitted {
+		type filter hook input priority filter + 10; policy accept;
+		iif lo accept
 		ct state new update @counting { ip saddr limit rate over 1/hour burst $n packets } add @banned { ip saddr } counter drop comment \"fault ban: the source goes over $n\"
 	}"
 		;;
