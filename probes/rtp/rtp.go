@@ -34,8 +34,10 @@
 // before the run, and a substitute would make the report name ports that
 // nobody planned, and a re-run with the same seed would not repeat it.
 // Pacing is the defence; marking is the honest account when pacing was not
-// enough (a faster pace was configured, or other probes to the same host
-// drew on the same bucket).
+// enough (a faster pace was configured, a run started before the bucket
+// of the last one had filled again, or other probes to the same host drew
+// on the same bucket; the engine runs a target's other UDP probes before
+// its range for that reason).
 package rtp
 
 import (
