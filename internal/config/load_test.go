@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -134,5 +136,54 @@ func TestOverrides(t *testing.T) {
 	err = bad.Apply(f)
 	if err == nil || !strings.Contains(err.Error(), `no target "nope"`) || !strings.Contains(err.Error(), `"1.2.3.4/40" is not a CIDR`) {
 		t.Errorf("bad overrides error = %v; want both named", err)
+	}
+}
+
+// A section's ca_file is taken from the config file's directory, not the
+// working directory, so a nightly job started elsewhere reads the same file;
+// one that cannot be read is a problem of the file, with its line and key.
+func TestCAFileIsRelativeToTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	base, err := os.ReadFile("testdata/base.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	https := `
+[[expectation]]
+id = "api-https"
+target = "api"
+port = 443
+transport = "tcp"
+probe = "http"
+expect = { internet = "open" }
+[expectation.http]
+tls = true
+ca_file = "certs/ca.pem"
+`
+	path := filepath.Join(dir, "probe.toml")
+	if err := os.WriteFile(path, append(base, https...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(string(base), "\n") + 11 // the ca_file line
+
+	_, err = Load(path)
+	want := fmt.Sprintf("%s:%d:1: expectation[1].http.ca_file: cannot read %s", path, line, filepath.Join(dir, "certs", "ca.pem"))
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Load without the CA file: %v; want a problem starting %q", err, want)
+	}
+
+	if err := os.MkdirAll(filepath.Join(dir, "certs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "certs", "ca.pem"), []byte("PEM"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir()) // another working directory, as a nightly job has
+	f, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.Expectations[1].HTTP.CAFile, filepath.Join(dir, "certs", "ca.pem"); got != want {
+		t.Errorf("ca_file = %q; want %q", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -251,7 +252,7 @@ func (v *validator) expectations() {
 				}
 			}
 		}
-		for _, fe := range e.Sections.Validate() {
+		for _, fe := range append(e.Sections.Validate(), e.Sections.ResolveFiles(filepath.Dir(v.name))...) {
 			// Sections may write list elements as key[i]; paths use key.i.
 			key := strings.NewReplacer("[", ".", "]", "").Replace(fe.Key)
 			v.problem(path+"."+key, "%s", fe.Msg)

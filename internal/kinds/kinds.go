@@ -7,7 +7,10 @@ package kinds
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -142,6 +145,26 @@ func (s Sections) Present() []string {
 		names = append(names, "rtp")
 	}
 	return names
+}
+
+// ResolveFiles makes the files the sections name relative to dir (the
+// config file's directory) absolute, so a run started from another working
+// directory (a nightly job) reads the same files, and checks that each is
+// there. Problems are keyed by "section.key", as Validate's are.
+func (s Sections) ResolveFiles(dir string) []FieldError {
+	var out []FieldError
+	if s.HTTP != nil && s.HTTP.CAFile != "" {
+		if !filepath.IsAbs(s.HTTP.CAFile) {
+			s.HTTP.CAFile = filepath.Join(dir, s.HTTP.CAFile)
+		}
+		// Stat, not open: opening a FIFO would block validation.
+		if st, err := os.Stat(s.HTTP.CAFile); err != nil {
+			out = append(out, FieldError{Key: "http.ca_file", Msg: fmt.Sprintf("cannot read %s (a path is taken from the config file's directory): %v", s.HTTP.CAFile, errors.Unwrap(err))})
+		} else if !st.Mode().IsRegular() {
+			out = append(out, FieldError{Key: "http.ca_file", Msg: fmt.Sprintf("%s is not a file of PEM certificates", s.HTTP.CAFile)})
+		}
+	}
+	return out
 }
 
 // Validate checks every present section and returns problems keyed by
