@@ -2,6 +2,7 @@ package kinds
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/textproto"
@@ -52,6 +53,9 @@ type HTTPSection struct {
 // tlsVersions orders the versions min_tls_version names, as the probe
 // reports them.
 var tlsVersions = []string{"TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"}
+
+// tlsVersionIDs are tlsVersions' numbers, in the same order.
+var tlsVersionIDs = []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13}
 
 // headerName is an RFC 9110 field name (a token).
 var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -127,6 +131,9 @@ func (s *HTTPSection) options(p Params) httpprobe.Options {
 		opt.TLS, opt.ServerName, opt.Path = s.TLS, s.ServerName, s.Path
 		if s.CAFile != "" {
 			opt.CAFiles = append(opt.CAFiles, s.CAFile)
+		}
+		if i := slices.Index(tlsVersions, "TLS "+s.MinTLSVersion); i >= 0 && s.TLS {
+			opt.RefuseBelow = tlsVersionIDs[i]
 		}
 		opt.Headers = append(opt.Headers, s.HeadersPresent...)
 		for h := range s.HeaderMatches {
@@ -225,10 +232,28 @@ func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Check {
 		if tf != nil && tf.Version != "" {
 			seen = tf.Version
 		}
-		// What both sides share at best, not proof that older versions
-		// are refused: that would take a handshake per version.
-		pass := tf != nil && slices.Index(tlsVersions, tf.Version) >= slices.Index(tlsVersions, want)
-		out = append(out, Check{Name: "min_tls_version", Expected: "negotiates " + want + " or later", Observed: seen, Pass: pass})
+		// The version both sides share at best, and then each older one
+		// offered alone: a server that negotiates TLS 1.3 with us may
+		// still take TLS 1.0 from an old client. Only a refusal of every
+		// older version passes; an undecided one does not.
+		min := slices.Index(tlsVersions, want)
+		pass := tf != nil && slices.Index(tlsVersions, tf.Version) >= min
+		var older []string
+		if f != nil && pass {
+			for _, try := range f.OlderVersions {
+				older = append(older, try.Version+" "+try.Outcome)
+				pass = pass && try.Refused
+			}
+			pass = pass && len(f.OlderVersions) == min
+		}
+		if len(older) > 0 {
+			seen += "; " + strings.Join(older, ", ")
+		}
+		expected := "negotiates " + want + " or later"
+		if min > 0 {
+			expected += " and refuses " + strings.Join(tlsVersions[:min], ", ")
+		}
+		out = append(out, Check{Name: "min_tls_version", Expected: expected, Observed: seen, Pass: pass})
 	}
 	if s.MinDaysLeft != nil {
 		seen := "no certificate"

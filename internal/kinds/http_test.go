@@ -95,13 +95,25 @@ func TestCheckHTTP(t *testing.T) {
 	toHTTP := &httpprobe.Facts{StatusCode: 302, Status: "302 Found", Location: "http://api.example/"}
 	relative := &httpprobe.Facts{StatusCode: 301, Status: "301 Moved Permanently", Location: "/login"}
 	ok := &httpprobe.Facts{StatusCode: 200, Status: "200 OK"}
+	refused := []httpprobe.VersionTry{
+		{Version: "TLS 1.0", Refused: true, Outcome: "refused (protocol_version alert)"},
+		{Version: "TLS 1.1", Refused: true, Outcome: "refused (protocol_version alert)"},
+	}
 	secure := &httpprobe.Facts{StatusCode: 200, Status: "200 OK",
-		Headers: map[string]string{"Strict-Transport-Security": "max-age=63072000", "Server": "nginx"},
-		TLS:     &tlsinfo.Facts{Version: "TLS 1.3", DaysLeft: 20, NotAfter: "2030-01-01T00:00:00Z", VerifyName: "api.example", Verified: ptrBool(true)}}
+		Headers:       map[string]string{"Strict-Transport-Security": "max-age=63072000", "Server": "nginx"},
+		TLS:           &tlsinfo.Facts{Version: "TLS 1.3", DaysLeft: 20, NotAfter: "2030-01-01T00:00:00Z", VerifyName: "api.example", Verified: ptrBool(true)},
+		OlderVersions: refused}
+	// TLS 1.3 with us, and still TLS 1.0 with an old client.
+	stillOld := &httpprobe.Facts{StatusCode: 200, Status: "200 OK", TLS: secure.TLS,
+		OlderVersions: []httpprobe.VersionTry{{Version: "TLS 1.0", Accepted: true, Outcome: "accepted"}, refused[1]}}
+	undecided := &httpprobe.Facts{StatusCode: 200, Status: "200 OK", TLS: secure.TLS,
+		OlderVersions: []httpprobe.VersionTry{refused[0], {Version: "TLS 1.1", Outcome: "undecided: EOF"}}}
+	notTried := &httpprobe.Facts{StatusCode: 200, Status: "200 OK", TLS: secure.TLS}
 	legacy := &httpprobe.Facts{StatusCode: 200, Status: "200 OK",
 		TLS: &tlsinfo.Facts{Version: "TLS 1.0", DaysLeft: 3, VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate signed by unknown authority"}}
 	expired := &httpprobe.Facts{StatusCode: 200, Status: "200 OK",
-		TLS: &tlsinfo.Facts{Version: "TLS 1.2", DaysLeft: -1, VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate has expired"}}
+		TLS:           &tlsinfo.Facts{Version: "TLS 1.2", DaysLeft: -1, VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate has expired"},
+		OlderVersions: refused}
 	noHandshake := &httpprobe.Facts{TLS: &tlsinfo.Facts{VerifyName: "api.example"}}
 
 	cases := []struct {
@@ -127,6 +139,10 @@ func TestCheckHTTP(t *testing.T) {
 		{"absent header matches nothing", ok, &HTTPSection{HeaderMatches: map[string]string{"Server": `.*`}}, []want{{"header_matches", false}}},
 		{"good certificate", secure, &HTTPSection{TLS: true, MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)},
 			[]want{{"min_tls_version", true}, {"min_days_left", true}, {"chain_verifies", true}}},
+		{"an older version still accepted", stillOld, &HTTPSection{TLS: true, MinTLSVersion: "1.2"}, []want{{"min_tls_version", false}}},
+		{"an older version undecided", undecided, &HTTPSection{TLS: true, MinTLSVersion: "1.2"}, []want{{"min_tls_version", false}}},
+		{"older versions never tried", notTried, &HTTPSection{TLS: true, MinTLSVersion: "1.2"}, []want{{"min_tls_version", false}}},
+		{"nothing older than TLS 1.0", notTried, &HTTPSection{TLS: true, MinTLSVersion: "1.0"}, []want{{"min_tls_version", true}}},
 		{"days left is inclusive", secure, &HTTPSection{TLS: true, MinDaysLeft: ptrInt(20)}, []want{{"min_days_left", true}}},
 		{"legacy server", legacy, &HTTPSection{TLS: true, MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)},
 			[]want{{"min_tls_version", false}, {"min_days_left", false}, {"chain_verifies", false}}},

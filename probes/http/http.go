@@ -7,7 +7,11 @@
 // "Connection: close", reads the status line and headers, and closes. It
 // follows no redirect (the Location is the fact; a redirect to https:// is
 // what port 80 is judged on), sends no credential, cookie or body, and reads
-// no more of the body than arrives with the headers.
+// no more of the body than arrives with the headers. Only when asked
+// whether the server refuses TLS versions older than a minimum
+// (Options.RefuseBelow) does it open more: one connection per older
+// version, each a bare handshake offering that version alone, closed
+// without a request.
 //
 // Over TLS the certificate is not verified during the handshake: it is
 // verified afterwards against the system roots and the given CA files, and
@@ -64,6 +68,11 @@ type Options struct {
 	// Now is the clock for certificate expiry and verification; time.Now
 	// when nil.
 	Now func() time.Time
+	// RefuseBelow, when set (tls.VersionTLS12), asks whether the server
+	// refuses each older version, from TLS 1.0 up: after the request, one
+	// more connection per version, each a bare handshake offering that
+	// version alone, closed without a request (see OlderVersions).
+	RefuseBelow uint16
 }
 
 // Facts are what one HTTP exchange showed.
@@ -84,6 +93,24 @@ type Facts struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	// TLS describes the handshake and certificate; nil for plain HTTP.
 	TLS *tlsinfo.Facts `json:"tls,omitempty"`
+	// OlderVersions is what each version below Options.RefuseBelow drew,
+	// oldest first; empty when not asked.
+	OlderVersions []VersionTry `json:"older_versions,omitempty"`
+}
+
+// VersionTry is one handshake offering a single TLS version.
+type VersionTry struct {
+	// Version is the version offered ("TLS 1.0").
+	Version string `json:"version"`
+	// Accepted: the handshake completed at that version.
+	Accepted bool `json:"accepted"`
+	// Refused: the server said it does not speak that version (a
+	// protocol_version alert, or a ServerHello naming another version).
+	// Neither Accepted nor Refused means undecided: no connection, a
+	// timeout, or a close or other alert that does not name the version.
+	Refused bool `json:"refused"`
+	// Outcome says what happened, in a few words.
+	Outcome string `json:"outcome"`
 }
 
 // Probe sends one request to t within ctx's deadline.
@@ -175,9 +202,54 @@ func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation
 	obs.Outcome = "HTTP " + resp.Status
 	if opt.TLS {
 		obs.Outcome = facts.TLS.Version + ", " + obs.Outcome
+		for ver := uint16(tls.VersionTLS10); ver < opt.RefuseBelow && ver <= tls.VersionTLS13; ver++ {
+			facts.OlderVersions = append(facts.OlderVersions, tryVersion(ctx, raw.RemoteAddr().String(), v.Config(), ver))
+		}
 	}
 	obs.Duration = time.Since(obs.Started)
 	return obs
+}
+
+// tryVersion makes one handshake offering ver alone, with every cipher
+// suite the library knows, insecure ones included: a server that still
+// speaks an old version often does so only with old suites, and a
+// handshake that failed for want of one would look like a refusal.
+func tryVersion(ctx context.Context, addr string, base *tls.Config, ver uint16) VersionTry {
+	try := VersionTry{Version: tls.VersionName(ver)}
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		try.Outcome = "undecided: no connection (" + err.Error() + ")"
+		return try
+	}
+	defer raw.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = raw.SetDeadline(dl)
+	}
+	cfg := base.Clone()
+	cfg.MinVersion, cfg.MaxVersion = ver, ver
+	for _, list := range [][]*tls.CipherSuite{tls.CipherSuites(), tls.InsecureCipherSuites()} {
+		for _, cs := range list {
+			cfg.CipherSuites = append(cfg.CipherSuites, cs.ID)
+		}
+	}
+	err = tls.Client(raw, cfg).HandshakeContext(ctx)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	switch {
+	case err == nil:
+		try.Accepted, try.Outcome = true, "accepted"
+	case strings.Contains(msg, "protocol version not supported"):
+		// The server's protocol_version alert (RFC 8446 §6.2).
+		try.Refused, try.Outcome = true, "refused (protocol_version alert)"
+	case strings.Contains(msg, "server selected unsupported protocol version"):
+		try.Refused, try.Outcome = true, "refused (the server answered with another version)"
+	default:
+		try.Outcome = "undecided: " + msg
+	}
+	return try
 }
 
 // requestURL is the URL whose authority is the Host header: the server name

@@ -3,6 +3,8 @@ package http
 import (
 	"context"
 	"crypto/tls"
+	"io"
+	"log"
 	"net"
 	nethttp "net/http"
 	"net/http/httptest"
@@ -411,3 +413,97 @@ func TestLegacyTLSVersionIsObserved(t *testing.T) {
 		t.Errorf("version %q; want TLS 1.1", v)
 	}
 }
+
+// Asked for a minimum version, the probe offers each older one alone on a
+// connection of its own, and says what the server did with it.
+func TestOlderVersionsAreTried(t *testing.T) {
+	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
+	now := time.Now()
+	cert := ca.Issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	cases := []struct {
+		name        string
+		serverMin   uint16
+		refuseBelow uint16
+		want        []VersionTry // outcomes only; Version is checked in order
+		conns       int32
+	}{
+		{"modern server", tls.VersionTLS12, tls.VersionTLS12,
+			[]VersionTry{{Version: "TLS 1.0", Refused: true}, {Version: "TLS 1.1", Refused: true}}, 3},
+		{"old versions still on", tls.VersionTLS10, tls.VersionTLS12,
+			[]VersionTry{{Version: "TLS 1.0", Accepted: true}, {Version: "TLS 1.1", Accepted: true}}, 3},
+		{"TLS 1.3 only, 1.2 asked about", tls.VersionTLS13, tls.VersionTLS13,
+			[]VersionTry{{Version: "TLS 1.0", Refused: true}, {Version: "TLS 1.1", Refused: true}, {Version: "TLS 1.2", Refused: true}}, 4},
+		{"not asked", tls.VersionTLS10, 0, nil, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var log requestLog
+			s := log.serverFor(func(w nethttp.ResponseWriter, r *nethttp.Request) { w.WriteHeader(200) })
+			s.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: c.serverMin}
+			s.Config.ErrorLog = quietLog()
+			s.StartTLS()
+			t.Cleanup(s.Close)
+
+			o := Probe(probeCtx(t), target(t, s.Listener.Addr()), Options{TLS: true, ServerName: "api.example.test", RefuseBelow: c.refuseBelow})
+			if o.State != probes.Open || o.Error != "" {
+				t.Fatalf("state %q error %q (%s); want open", o.State, o.Error, o.Outcome)
+			}
+			got := facts(t, o).OlderVersions
+			if len(got) != len(c.want) {
+				t.Fatalf("tries %+v; want %d", got, len(c.want))
+			}
+			for i, w := range c.want {
+				if got[i].Version != w.Version || got[i].Accepted != w.Accepted || got[i].Refused != w.Refused || got[i].Outcome == "" {
+					t.Errorf("try %d: %+v; want %s accepted %v refused %v, with an outcome", i, got[i], w.Version, w.Accepted, w.Refused)
+				}
+			}
+			if n := log.conns.Load(); n != c.conns {
+				t.Errorf("%d connections; want %d (the request's, and one per version tried)", n, c.conns)
+			}
+			if len(log.reqs) != 1 {
+				t.Errorf("%d requests; want 1: a version try sends none", len(log.reqs))
+			}
+		})
+	}
+}
+
+// A server that just hangs up on an old ClientHello has not said it does
+// not speak that version: the try is undecided, not refused.
+func TestOlderVersionCloseIsUndecided(t *testing.T) {
+	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
+	now := time.Now()
+	cert := ca.Issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if n > 0 { // every version try: read the hello, hang up
+				_, _ = c.Read(make([]byte, 512))
+				c.Close()
+				continue
+			}
+			go func() {
+				tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert.TLS}})
+				defer tc.Close()
+				_, _ = tc.Read(make([]byte, 4096))
+				_, _ = tc.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+			}()
+		}
+	}()
+	o := Probe(probeCtx(t), target(t, ln.Addr()), Options{TLS: true, ServerName: "api.example.test", RefuseBelow: tls.VersionTLS11})
+	got := facts(t, o).OlderVersions
+	if len(got) != 1 || got[0].Accepted || got[0].Refused || !strings.HasPrefix(got[0].Outcome, "undecided") {
+		t.Errorf("tries %+v; want one undecided TLS 1.0 try", got)
+	}
+}
+
+// quietLog keeps a test server's expected handshake errors out of the test
+// output.
+func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }

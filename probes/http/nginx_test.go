@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -188,6 +189,24 @@ func TestAgainstNginx(t *testing.T) {
 			t.Errorf("openssl printed no NotAfter:\n%s", s)
 		} else if na, err := time.Parse("Jan _2 15:04:05 2006 MST", strings.TrimSpace(m[1])); err != nil || na.UTC().Format(time.RFC3339) != tf.NotAfter {
 			t.Errorf("openssl NotAfter %q (%v); the probe saw %s", m[1], err, tf.NotAfter)
+		}
+	})
+
+	t.Run("older versions refused", func(t *testing.T) {
+		// nginx here speaks TLSv1.2 and TLSv1.3 only (ssl_protocols).
+		o := Probe(ctx(), probes.Target{Host: host, Port: tlsPort, Transport: "tcp"}, Options{TLS: true, ServerName: "api.example.test", RefuseBelow: tls.VersionTLS12})
+		tries := facts(t, o).OlderVersions
+		if len(tries) != 2 || !tries[0].Refused || !tries[1].Refused {
+			t.Fatalf("tries %+v; want TLS 1.0 and TLS 1.1 refused", tries)
+		}
+		// Second opinion: openssl offering TLS 1.0 alone, at a security
+		// level that lets it (Debian's default would not even send it).
+		openssl := testutil.RequireBinary(t, "openssl", "openssl")
+		cmd := exec.Command(openssl, "s_client", "-connect", fmt.Sprintf("127.0.0.1:%d", tlsPort), "-tls1", "-cipher", "DEFAULT@SECLEVEL=0")
+		cmd.Stdin = strings.NewReader("")
+		out, _ := cmd.CombinedOutput()
+		if !strings.Contains(string(out), "alert protocol version") {
+			t.Errorf("openssl -tls1 was not refused with a protocol_version alert, as the probe was:\n%s", out)
 		}
 	})
 
