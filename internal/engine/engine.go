@@ -86,6 +86,7 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 		res.Observations[i] = probes.Observation{Error: probes.ErrCanceled, Outcome: "not run: the run ended first"}
 	}
 	limiters := newLimiters(e.RatePerTarget)
+	icmp := icmpLimiters()
 	rtts := &estimators{}
 	floor := e.MinTimeout
 	if floor <= 0 {
@@ -170,6 +171,11 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 				}
 				if err := limiters.wait(gctx, t.Target.Host); err != nil {
 					return nil
+				}
+				if t.Target.Transport == "udp" {
+					if err := icmp.wait(gctx, t.Target.Host); err != nil {
+						return nil
+					}
 				}
 				est := rtts.get(t.Target.Host)
 				obs = e.runOne(gctx, t, est, floor, pass)
@@ -475,29 +481,45 @@ func all(bs []bool) bool {
 }
 
 type limiters struct {
-	rate float64
-	mu   sync.Mutex
-	by   map[string]*rate.Limiter
+	rate  float64
+	burst int
+	mu    sync.Mutex
+	by    map[string]*rate.Limiter
 }
 
-func newLimiters(r float64) *limiters { return &limiters{rate: r, by: map[string]*rate.Limiter{}} }
+func newLimiters(r float64) *limiters {
+	return &limiters{rate: r, burst: max(1, int(r)), by: map[string]*rate.Limiter{}}
+}
+
+// icmpLimiters pace the start of a target's single UDP probes as the
+// target's kernel paces the ICMP errors it sends this prober: a burst of
+// udp.ICMPBurst, then one each udp.ICMPInterval. A closed port draws one
+// error and its probe ends there, and a silent one draws none, so probes
+// started at this pace never find the bucket empty: a port unreachable is
+// never lost to the limit and taken for a firewall's silence. Configs
+// rarely give one host more than a few UDP ports besides its range; those
+// that do trade a second per port beyond six for that.
+func icmpLimiters() *limiters {
+	return &limiters{rate: float64(time.Second) / float64(udp.ICMPInterval), burst: udp.ICMPBurst, by: map[string]*rate.Limiter{}}
+}
 
 func (l *limiters) wait(ctx context.Context, host string) error {
 	if l.rate <= 0 {
 		return nil
 	}
+	return l.get(host).Wait(ctx)
+}
+
+// get returns host's limiter, made on first use.
+func (l *limiters) get(host string) *rate.Limiter {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	lim, ok := l.by[host]
 	if !ok {
-		burst := int(l.rate)
-		if burst < 1 {
-			burst = 1
-		}
-		lim = rate.NewLimiter(rate.Limit(l.rate), burst)
+		lim = rate.NewLimiter(rate.Limit(l.rate), l.burst)
 		l.by[host] = lim
 	}
-	l.mu.Unlock()
-	return lim.Wait(ctx)
+	return lim
 }
 
 // udpGates keep a target's single UDP probes and its paced range apart.

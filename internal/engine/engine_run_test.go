@@ -239,3 +239,43 @@ func TestRecheckFindsATargetStillAlive(t *testing.T) {
 		t.Errorf("closing re-check = %+v (present %v); want an open answer from box", rc, ok)
 	}
 }
+
+// A target's single UDP probes start as its kernel earns ICMP errors back:
+// six at once, then one a second, per target.
+func TestICMPLimiterMirrorsTheTargetsBucket(t *testing.T) {
+	l := icmpLimiters()
+	lim := l.get("a")
+	t0 := time.Now()
+	if !lim.AllowN(t0, udp.ICMPBurst) {
+		t.Fatalf("a burst of %d is not allowed at once", udp.ICMPBurst)
+	}
+	if lim.AllowN(t0, 1) {
+		t.Errorf("a probe beyond the burst is allowed at once")
+	}
+	if !lim.AllowN(t0.Add(udp.ICMPInterval), 1) {
+		t.Errorf("no probe allowed one interval after the burst")
+	}
+	if l.get("b") == lim {
+		t.Errorf("another target shares a's limiter")
+	}
+}
+
+// More single UDP probes of one target than its bucket holds all run.
+func TestManySingleUDPProbesAllRun(t *testing.T) {
+	p := &plan.Plan{}
+	for port := range udp.ICMPBurst + 1 {
+		p.Tasks = append(p.Tasks, plan.Task{
+			Kind:   "single",
+			Target: probes.Target{Name: "h", Host: "10.0.0.1", Port: 5060 + port, Transport: "udp"},
+			Params: kinds.Params{Timeout: time.Second},
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := (&Engine{Concurrency: 16}).Run(ctx, p)
+	for i, ran := range res.Ran {
+		if !ran || res.Observations[i].State != probes.Open {
+			t.Errorf("task %d: ran %v, %+v; want run, open", i, ran, res.Observations[i])
+		}
+	}
+}
