@@ -97,6 +97,8 @@ func (o Observation) Settle(t Target, err error) Observation {
 		c = Classification{Error: ErrNoRoute, Outcome: "no route from the prober"}
 	}
 	o.State, o.Error, o.Outcome = c.State, c.Error, c.Outcome
+	o.ICMPError = c.State == Filtered && !isTimeout(err) ||
+		c.State == Closed && t.Transport == "udp" // ECONNREFUSED on UDP: port unreachable
 	if err != nil {
 		o.Detail = err.Error()
 	}

@@ -57,3 +57,31 @@ func TestSettleTellsLocalNoRouteFromICMP(t *testing.T) {
 		t.Errorf("ENETUNREACH without a route: %+v; want the prober's own no-route error", o)
 	}
 }
+
+// Settle marks the answers an ICMP error made, and only those: a TCP RST
+// and a timeout are not, an ECONNREFUSED on UDP is (port unreachable).
+func TestSettleMarksICMPErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		transport string
+		err       error
+		want      bool
+	}{
+		{"tcp_rst", "tcp", opErr(syscall.ECONNREFUSED), false},
+		{"udp_port_unreachable", "udp", opErr(syscall.ECONNREFUSED), true},
+		{"host_prohibited", "tcp", opErr(syscall.EHOSTUNREACH), true},
+		{"net_prohibited", "udp", opErr(syscall.ENETUNREACH), true},
+		{"icmp6_admin_prohibited", "tcp", opErr(syscall.EACCES), true},
+		{"timeout", "tcp", &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}, false},
+		{"answered", "udp", nil, false},
+		{"local_firewall", "udp", opErr(syscall.EPERM), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Start("x").Settle(Target{Host: "127.0.0.1", Port: 9, Transport: tt.transport}, tt.err)
+			if o.ICMPError != tt.want {
+				t.Errorf("ICMPError = %v; want %v (%+v)", o.ICMPError, tt.want, o)
+			}
+		})
+	}
+}

@@ -83,6 +83,18 @@ type Observation struct {
 	// (the TCP handshake or its RST), for TCP-based probes that were
 	// answered; zero otherwise. The engine's adaptive timeouts learn from it.
 	RTT time.Duration `json:"rtt_ns,omitempty"`
+	// ICMPError says an ICMP error answered the probe (port unreachable to
+	// UDP, host/net unreachable or prohibited): an error the target, or a
+	// router on the way, paid for from its per-peer ICMP budget. It is for
+	// the engine's accounting of that budget, not part of the report.
+	ICMPError bool `json:"-"`
+	// BesideICMP, when set, names other probes of the same target that drew
+	// ICMP errors while this silence was heard. Their errors drew on the
+	// per-peer ICMP budget a closed port's port unreachable needed, so a
+	// silence that would pass an expectation does not: it is inconclusive.
+	// A silence that fails one still fails: the errors may as well have
+	// come from a router in front of a target that is down.
+	BesideICMP string `json:"beside_icmp,omitempty"`
 	// SilenceDoubt, when set, says why the silence this observation reports
 	// may not be a firewall's doing (e.g. ICMP rate limiting at the target),
 	// so no verdict may rest on it.

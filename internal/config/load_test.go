@@ -167,7 +167,7 @@ ca_file = "certs/ca.pem"
 	line := strings.Count(string(base), "\n") + 11 // the ca_file line
 
 	_, err = Load(path)
-	want := fmt.Sprintf("%s:%d:1: expectation[1].http.ca_file: cannot read %s", path, line, filepath.Join(dir, "certs", "ca.pem"))
+	want := fmt.Sprintf("%s:%d:1: expectation[1].http.ca_file: cannot use %s", path, line, filepath.Join(dir, "certs", "ca.pem"))
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("Load without the CA file: %v; want a problem starting %q", err, want)
 	}

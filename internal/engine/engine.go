@@ -6,6 +6,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -134,21 +136,29 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 		}
 		single = append(single, i)
 	}
-	gates := gateUDP(p, groups, single)
+	gates := gateUDP(p, order, groups, single)
 	var paced sync.WaitGroup
-	for _, name := range order {
-		idx := groups[name]
+	for _, host := range gates.hosts {
 		paced.Add(1)
 		go func() {
 			defer paced.Done()
-			first := p.Tasks[idx[0]]
-			gates.await(ctx, first.Target.Host)
-			targets := make([]probes.Target, len(idx))
-			for j, i := range idx {
-				targets[j] = p.Tasks[i].Target
+			// A target's ranges go one after the other: each paces
+			// itself against the target's whole ICMP bucket.
+			for _, name := range order {
+				idx := groups[name]
+				first := p.Tasks[idx[0]]
+				if first.Target.Host != host {
+					continue
+				}
+				gates.await(ctx, host)
+				targets := make([]probes.Target, len(idx))
+				for j, i := range idx {
+					targets[j] = p.Tasks[i].Target
+				}
+				obs := kinds.Lookup(first.Kind).RunPorts(ctx, targets, first.Params)
+				gates.spent(host, obs)
+				finish(idx, obs)
 			}
-			obs := kinds.Lookup(first.Kind).RunPorts(ctx, targets, first.Params)
-			finish(idx, obs)
 		}()
 	}
 
@@ -236,6 +246,7 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 	}
 	e.identify(ctx, p, res, single, limit)
 	paced.Wait()
+	doubtOtherICMP(p, res, groups, single)
 	res.Interrupted = ctx.Err() != nil || !all(res.Ran)
 	res.RTT = map[string]RTT{}
 	for host, est := range rtts.by {
@@ -495,8 +506,9 @@ func newLimiters(r float64) *limiters {
 // target's kernel paces the ICMP errors it sends this prober: a burst of
 // udp.ICMPBurst, then one each udp.ICMPInterval. A closed port draws one
 // error and its probe ends there, and a silent one draws none, so probes
-// started at this pace never find the bucket empty: a port unreachable is
-// never lost to the limit and taken for a firewall's silence. Configs
+// started at this pace do not empty the bucket themselves. What else draws
+// on it meanwhile (a TCP probe answered with ICMP prohibited) makes their
+// silence doubtful afterwards (doubtOtherICMP). Configs
 // rarely give one host more than a few UDP ports besides its range; those
 // that do trade a second per port beyond six for that.
 func icmpLimiters() *limiters {
@@ -522,7 +534,8 @@ func (l *limiters) get(host string) *rate.Limiter {
 	return lim
 }
 
-// udpGates keep a target's single UDP probes and its paced range apart.
+// udpGates keep a target's single UDP probes and its paced ranges apart,
+// and a target's ranges apart from each other.
 //
 // The target's kernel pays for every ICMP error it sends this prober from
 // one bucket (udp.ICMPBurst, one earned back each udp.ICMPInterval), and a
@@ -531,11 +544,14 @@ func (l *limiters) get(host string) *rate.Limiter {
 // ICMP port unreachable for a firewall's silence; the range could in turn
 // lose tokens it counted on. So a target's single UDP tasks go first in the
 // first pass, and its range starts once they are done, one interval later
-// for each refusal they drew (up to a full bucket): the bucket is then as
-// full as the range's replay assumes. Only the first pass is held; a later
-// re-probe of a single UDP task that owes an answer may run beside the
-// range, where a missing refusal can only make it fail, not pass.
+// for each ICMP error they drew (up to a full bucket): the bucket is then as
+// full as the range's replay assumes. A second range of the same target
+// waits likewise for the first. Only the first pass is held; whatever else
+// draws on the bucket while a range is probed (a re-probe, a TCP probe
+// answered with ICMP prohibited) makes the range's silences doubtful
+// afterwards (doubtOtherICMP).
 type udpGates struct {
+	hosts  []string // targets with a range, in the plan's order
 	byHost map[string]*udpGate
 	byTask map[int]*udpGate
 }
@@ -543,16 +559,20 @@ type udpGates struct {
 type udpGate struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
-	refused int       // ICMP port unreachable answers the gated tasks drew
-	last    time.Time // when the last gated task ended
+	refused int       // ICMP errors drawn by what ran last (gated tasks, or a range)
+	last    time.Time // when that ended
 }
 
 // gateUDP makes a gate for each target with a paced group, holding the
 // target's single UDP tasks.
-func gateUDP(p *plan.Plan, groups map[string][]int, single []int) *udpGates {
+func gateUDP(p *plan.Plan, order []string, groups map[string][]int, single []int) *udpGates {
 	g := &udpGates{byHost: map[string]*udpGate{}, byTask: map[int]*udpGate{}}
-	for _, idx := range groups {
-		g.byHost[p.Tasks[idx[0]].Target.Host] = &udpGate{}
+	for _, name := range order {
+		host := p.Tasks[groups[name][0]].Target.Host
+		if g.byHost[host] == nil {
+			g.byHost[host] = &udpGate{}
+			g.hosts = append(g.hosts, host)
+		}
 	}
 	for _, i := range single {
 		t := p.Tasks[i].Target
@@ -589,7 +609,7 @@ func (g *udpGates) release(i int, obs probes.Observation) {
 		return
 	}
 	gate.mu.Lock()
-	if obs.State == probes.Closed {
+	if obs.ICMPError {
 		gate.refused++
 	}
 	gate.last = time.Now()
@@ -597,8 +617,23 @@ func (g *udpGates) release(i int, obs probes.Observation) {
 	gate.wg.Done()
 }
 
-// await returns when host's gated tasks are done and the ICMP errors they
-// drew have been earned back, or when ctx ends.
+// spent records that a range of host has just ended with obs, so that the
+// next range of host waits for the ICMP errors it drew to be earned back.
+func (g *udpGates) spent(host string, obs []probes.Observation) {
+	gate := g.byHost[host]
+	gate.mu.Lock()
+	defer gate.mu.Unlock()
+	gate.refused = 0
+	for _, o := range obs {
+		if o.ICMPError {
+			gate.refused++
+		}
+	}
+	gate.last = time.Now()
+}
+
+// await returns when host's gated tasks are done and the ICMP errors drawn
+// by what ran last have been earned back, or when ctx ends.
 func (g *udpGates) await(ctx context.Context, host string) {
 	gate := g.byHost[host]
 	if gate == nil {
@@ -622,9 +657,82 @@ func (g *udpGates) await(ctx context.Context, host string) {
 	}
 }
 
-// ready is when the ICMP errors the gated tasks drew have been earned back.
+// ready is when the ICMP errors drawn by what ran last have been earned
+// back.
 func (gate *udpGate) ready() time.Time {
 	gate.mu.Lock()
 	defer gate.mu.Unlock()
 	return gate.last.Add(time.Duration(min(gate.refused, udp.ICMPBurst)) * udp.ICMPInterval)
+}
+
+// doubtOtherICMP notes on a silence (BesideICMP) the other probes of the
+// same target that drew ICMP errors while it was heard: those came from the
+// per-peer bucket a closed port's port unreachable needed (a TCP probe
+// answered with ICMP prohibited by a rejecting firewall, a re-probe of a
+// UDP port, another range's refusals), so the silence may be the limit's.
+// It applies to the silent ports of a range, over the range's whole time
+// (its own replay cannot see other probes), and to a single UDP probe's
+// silence.
+func doubtOtherICMP(p *plan.Plan, res *Results, groups map[string][]int, single []int) {
+	type answer struct {
+		task     int
+		from, to time.Time
+		label    string
+	}
+	byHost := map[string][]answer{}
+	for i, t := range p.Tasks {
+		if o := res.Observations[i]; res.Ran[i] && o.ICMPError {
+			byHost[t.Target.Host] = append(byHost[t.Target.Host], answer{i, o.Started, o.Started.Add(o.Duration), fmt.Sprintf("%d/%s", t.Target.Port, t.Target.Transport)})
+		}
+	}
+	// others lists host's ICMP answers, outside skip, that overlap from-to.
+	others := func(host string, from, to time.Time, skip func(int) bool) string {
+		var labels []string
+		for _, a := range byHost[host] {
+			if !skip(a.task) && a.from.Before(to) && a.to.After(from) && !slices.Contains(labels, a.label) {
+				labels = append(labels, a.label)
+			}
+		}
+		if len(labels) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("other probes of this host drew ICMP errors meanwhile (%s), from the per-peer budget a closed port's port unreachable needs: the silence may be the limit's", strings.Join(labels, ", "))
+	}
+	silent := func(o probes.Observation) bool {
+		return (o.State == probes.OpenFiltered || o.State == probes.Filtered) && !o.ICMPError && o.BesideICMP == ""
+	}
+	for _, idx := range groups {
+		host := p.Tasks[idx[0]].Target.Host
+		var from, to time.Time
+		for _, i := range idx {
+			o := res.Observations[i]
+			if !res.Ran[i] || o.Started.IsZero() {
+				continue
+			}
+			if from.IsZero() || o.Started.Before(from) {
+				from = o.Started
+			}
+			if end := o.Started.Add(o.Duration); end.After(to) {
+				to = end
+			}
+		}
+		why := others(host, from, to, func(task int) bool { return slices.Contains(idx, task) })
+		if why == "" {
+			continue
+		}
+		for _, i := range idx {
+			if o := &res.Observations[i]; res.Ran[i] && silent(*o) {
+				o.BesideICMP = why
+			}
+		}
+	}
+	for _, i := range single {
+		t, o := p.Tasks[i].Target, &res.Observations[i]
+		if t.Transport != "udp" || !res.Ran[i] || !silent(*o) {
+			continue
+		}
+		if why := others(t.Host, o.Started, o.Started.Add(o.Duration), func(task int) bool { return task == i }); why != "" {
+			o.BesideICMP = why
+		}
+	}
 }

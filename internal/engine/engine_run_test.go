@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,13 +97,15 @@ func TestSingleUDPProbesGoBeforeTheirTargetsRange(t *testing.T) {
 // A gated range waits one ICMP interval per refusal its host's single UDP
 // probes drew, up to a full bucket, from when the last of them ended.
 func TestGateWaitsForRefusalsToBeEarnedBack(t *testing.T) {
-	closed := probes.Observation{State: probes.Closed}
+	closed := probes.Observation{State: probes.Closed, ICMPError: true}
+	prohibited := probes.Observation{State: probes.Filtered, ICMPError: true}
 	for _, tc := range []struct {
 		obs  []probes.Observation
 		want time.Duration
 	}{
 		{[]probes.Observation{{State: probes.Open}, {State: probes.Filtered}}, 0},
 		{[]probes.Observation{closed, {State: probes.Open}}, udp.ICMPInterval},
+		{[]probes.Observation{prohibited, closed}, 2 * udp.ICMPInterval},
 		{[]probes.Observation{closed, closed, closed, closed, closed, closed, closed, closed}, udp.ICMPBurst * udp.ICMPInterval},
 	} {
 		p := &plan.Plan{Tasks: []plan.Task{{Target: probes.Target{Host: "h", Transport: "udp"}}}}
@@ -110,7 +114,7 @@ func TestGateWaitsForRefusalsToBeEarnedBack(t *testing.T) {
 			single = append(single, len(p.Tasks))
 			p.Tasks = append(p.Tasks, plan.Task{Target: probes.Target{Host: "h", Transport: "udp"}})
 		}
-		g := gateUDP(p, map[string][]int{"r": {0}}, single)
+		g := gateUDP(p, []string{"r"}, map[string][]int{"r": {0}}, single)
 		for j, i := range single {
 			g.release(i, tc.obs[j])
 		}
@@ -277,5 +281,181 @@ func TestManySingleUDPProbesAllRun(t *testing.T) {
 		if !ran || res.Observations[i].State != probes.Open {
 			t.Errorf("task %d: ran %v, %+v; want run, open", i, ran, res.Observations[i])
 		}
+	}
+}
+
+var rangesInFlight, rangesPeak atomic.Int32
+
+func overlapRange(ctx context.Context, ts []probes.Target, p kinds.Params) []probes.Observation {
+	n := rangesInFlight.Add(1)
+	defer rangesInFlight.Add(-1)
+	for {
+		old := rangesPeak.Load()
+		if n <= old || rangesPeak.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	select { // room for another range to start beside this one
+	case <-time.After(50 * time.Millisecond):
+	case <-ctx.Done():
+	}
+	out := make([]probes.Observation, len(ts))
+	for i, t := range ts {
+		out[i] = probes.Start("RTP").Settle(t, nil)
+	}
+	return out
+}
+
+func init() {
+	kinds.Register(&kinds.Kind{Name: "overlap", Transports: []string{"udp"}, RunPorts: overlapRange})
+}
+
+// Two ranges of one target run one after the other (each paces itself
+// against the target's whole ICMP bucket); ranges of two targets run side
+// by side.
+func TestRangesOfOneTargetDoNotOverlap(t *testing.T) {
+	for _, tc := range []struct {
+		hosts []string
+		peak  int32
+	}{
+		{[]string{"10.0.0.1", "10.0.0.1"}, 1},
+		{[]string{"10.0.0.1", "10.0.0.2"}, 2},
+	} {
+		rangesPeak.Store(0)
+		p := &plan.Plan{}
+		for g, host := range tc.hosts {
+			for _, port := range []int{16384, 16386} {
+				p.Tasks = append(p.Tasks, plan.Task{
+					Kind: "overlap", Group: fmt.Sprintf("range-%d", g),
+					Target: probes.Target{Name: host, Host: host, Port: port + 2*g, Transport: "udp"},
+					Params: kinds.Params{Timeout: time.Second},
+				})
+			}
+		}
+		res := (&Engine{Concurrency: 4}).Run(context.Background(), p)
+		if got := rangesPeak.Load(); got != tc.peak {
+			t.Errorf("hosts %v: %d ranges at once; want %d", tc.hosts, got, tc.peak)
+		}
+		for i, ran := range res.Ran {
+			if !ran {
+				t.Errorf("hosts %v: task %d did not run", tc.hosts, i)
+			}
+		}
+	}
+}
+
+// A range's silent ports are doubtful when another probe of its target
+// drew an ICMP error while the range was probed; not when that probe was of
+// another target, or outside the range's time.
+func TestRangeSilenceBesideOtherICMPErrorsIsDoubtful(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+	at := func(s, d float64) probes.Observation {
+		return probes.Observation{Started: t0.Add(time.Duration(s * float64(time.Second))), Duration: time.Duration(d * float64(time.Second))}
+	}
+	silent := func(s float64) probes.Observation { o := at(s, 2); o.State = probes.OpenFiltered; return o }
+	refused := func(s float64) probes.Observation {
+		o := at(s, 0.001)
+		o.State, o.ICMPError = probes.Closed, true
+		return o
+	}
+	prohibited := func(s float64) probes.Observation {
+		o := at(s, 0.001)
+		o.State, o.ICMPError = probes.Filtered, true
+		return o
+	}
+	timeout := func(s float64) probes.Observation { o := at(s, 3); o.State = probes.Filtered; return o }
+
+	for _, tc := range []struct {
+		name  string
+		other probes.Observation
+		host  string
+		doubt bool
+	}{
+		{"ICMP prohibited during the range", prohibited(1), "a", true},
+		{"port unreachable during the range", refused(1.5), "a", true},
+		{"a timeout draws nothing", timeout(1), "a", false},
+		{"another target's error", prohibited(1), "b", false},
+		{"before the range", prohibited(-5), "a", false},
+		{"after the range", prohibited(10), "a", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &plan.Plan{Tasks: []plan.Task{
+				{Group: "r", Target: probes.Target{Host: "a", Port: 16384, Transport: "udp"}},
+				{Group: "r", Target: probes.Target{Host: "a", Port: 16386, Transport: "udp"}},
+				{Target: probes.Target{Host: tc.host, Port: 22, Transport: "tcp"}},
+			}}
+			res := &Results{
+				Observations: []probes.Observation{silent(0), refused(1), tc.other},
+				Ran:          []bool{true, true, true},
+			}
+			doubtOtherICMP(p, res, map[string][]int{"r": {0, 1}}, []int{2})
+			if got := res.Observations[0].BesideICMP != ""; got != tc.doubt {
+				t.Errorf("silent port doubtful %v (%q); want %v", got, res.Observations[0].BesideICMP, tc.doubt)
+			}
+			if res.Observations[1].BesideICMP != "" {
+				t.Errorf("a refused port of the range got a doubt: %q", res.Observations[1].BesideICMP)
+			}
+		})
+	}
+}
+
+func init() {
+	// A range whose ports are all silent for a second, and a TCP probe
+	// answered with ICMP prohibited, as a rejecting firewall does.
+	kinds.Register(&kinds.Kind{Name: "silentrange", Transports: []string{"udp"}, RunPorts: func(ctx context.Context, ts []probes.Target, p kinds.Params) []probes.Observation {
+		out := make([]probes.Observation, len(ts))
+		for i := range ts {
+			out[i] = probes.Observation{State: probes.OpenFiltered, Started: time.Now(), Duration: time.Second, Attempts: 1}
+		}
+		return out
+	}})
+	kinds.Register(&kinds.Kind{Name: "rejected", Transports: []string{"tcp"}, Run: func(ctx context.Context, t probes.Target, p kinds.Params) probes.Observation {
+		return probes.Observation{State: probes.Filtered, ICMPError: true, Started: time.Now(), Duration: time.Millisecond, Attempts: 1}
+	}})
+}
+
+// Run applies the rule: a TCP probe of the range's target answered with an
+// ICMP error while the range ran makes the range's silences doubtful.
+func TestRunDoubtsARangeBesideICMPErrors(t *testing.T) {
+	p := &plan.Plan{Tasks: []plan.Task{
+		{Kind: "silentrange", Group: "r", Target: probes.Target{Host: "10.0.0.1", Port: 16384, Transport: "udp"}, Params: kinds.Params{Timeout: time.Second}},
+		{Kind: "rejected", Target: probes.Target{Host: "10.0.0.1", Port: 22, Transport: "tcp"}, Params: kinds.Params{Timeout: time.Second}},
+	}}
+	res := (&Engine{Concurrency: 4}).Run(context.Background(), p)
+	if o := res.Observations[0]; !strings.Contains(o.BesideICMP, "22/tcp") {
+		t.Errorf("range port: %+v; want a doubt naming 22/tcp", o)
+	}
+}
+
+// A single UDP probe's silence is doubtful beside another probe's ICMP
+// error on the same target at the same time; a TCP probe's is not (no ICMP
+// error was owed to it), nor one heard at another time.
+func TestSingleUDPSilenceBesideOtherICMPErrorsIsDoubtful(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+	sipSilent := probes.Observation{State: probes.Filtered, Started: t0, Duration: 3 * time.Second}
+	tcpSilent := sipSilent
+	rejected := probes.Observation{State: probes.Filtered, ICMPError: true, Started: t0.Add(time.Second), Duration: time.Millisecond}
+	later := rejected
+	later.Started = t0.Add(10 * time.Second)
+	p := &plan.Plan{Tasks: []plan.Task{
+		{Target: probes.Target{Host: "a", Port: 5060, Transport: "udp"}},
+		{Target: probes.Target{Host: "a", Port: 3000, Transport: "tcp"}},
+		{Target: probes.Target{Host: "a", Port: 22, Transport: "tcp"}},
+		{Target: probes.Target{Host: "b", Port: 5060, Transport: "udp"}},
+		{Target: probes.Target{Host: "b", Port: 22, Transport: "tcp"}},
+	}}
+	res := &Results{
+		Observations: []probes.Observation{sipSilent, tcpSilent, rejected, sipSilent, later},
+		Ran:          []bool{true, true, true, true, true},
+	}
+	doubtOtherICMP(p, res, nil, []int{0, 1, 2, 3, 4})
+	for i, want := range []bool{true, false, false, false, false} {
+		if got := res.Observations[i].BesideICMP != ""; got != want {
+			t.Errorf("task %d (%s:%d/%s): doubtful %v (%q); want %v", i, p.Tasks[i].Target.Host, p.Tasks[i].Target.Port,
+				p.Tasks[i].Target.Transport, got, res.Observations[i].BesideICMP, want)
+		}
+	}
+	if !strings.Contains(res.Observations[0].BesideICMP, "22/tcp") {
+		t.Errorf("doubt %q; want it to name 22/tcp", res.Observations[0].BesideICMP)
 	}
 }

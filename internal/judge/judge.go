@@ -140,7 +140,9 @@ func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 	switch {
 	case state == probes.Open:
 		return PortVerdict{Fail, fmt.Sprintf("expected %s, but it is %s", c.Expected, seen)}
-	case c.Expected.Allows() && o.SilenceDoubt != "" && state != probes.Closed:
+	case c.Expected.Allows() && o.SilenceDoubt != "" && state != probes.Closed && c.Expected.Admits(probes.Closed):
+		// The doubt is that a refusal may have gone unsent or unseen;
+		// it matters only where a refusal would have passed (reachable).
 		return PortVerdict{Inconclusive, fmt.Sprintf("expected %s; %s, but %s", c.Expected, seen, o.SilenceDoubt)}
 	case c.Expected.Allows() && state != probes.Closed && stoppedBefore(ev, c.Target, o.Started):
 		// Silence where an answer was expected, from a target whose every
@@ -166,11 +168,18 @@ func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 
 // rests returns why a silence- or refusal-based match cannot pass, or "".
 func rests(c PortCase, o probes.Observation, ev Evidence, nothingOpen bool) string {
-	if o.SilenceDoubt != "" && o.State != probes.Closed {
-		return o.SilenceDoubt
-	}
+	// The prober's own network first: when it did not work, that is the
+	// reason, whatever else may also have been doubtful.
 	if ev.Network == "" {
 		return "the prober's own network was not shown to work in this run"
+	}
+	if o.State != probes.Closed {
+		if o.SilenceDoubt != "" {
+			return o.SilenceDoubt
+		}
+		if o.BesideICMP != "" {
+			return o.BesideICMP
+		}
 	}
 	if nothingOpen {
 		return ""

@@ -94,6 +94,39 @@ func TestPortSilenceDoubt(t *testing.T) {
 			t.Errorf("expected %s on doubtful silence: %s (%s); want inconclusive", w, got.Verdict, got.Reason)
 		}
 	}
+	// With the prober's own network not shown working, that is the reason.
+	if got := Port(PortCase{Target: "api", Port: 16384, Expected: expect.Unreachable, Obs: o}, deadNet, false); got.Verdict != Inconclusive || !strings.Contains(got.Reason, "own network") {
+		t.Errorf("doubtful silence, network down: %s (%s); want inconclusive naming the prober's network", got.Verdict, got.Reason)
+	}
+	// The doubt is a refusal that may have gone unsent; a refusal would
+	// fail "open" too, so the silence fails it whatever the doubt.
+	if got := Port(PortCase{Target: "api", Port: 5060, Expected: expect.Open, Obs: o}, alive, false); got.Verdict != Fail {
+		t.Errorf("expected open on doubtful silence: %s (%s); want fail", got.Verdict, got.Reason)
+	}
+}
+
+// A silence heard while other probes of the target drew ICMP errors does
+// not pass (the budget a refusal needed was being spent), but it still
+// fails where an answer was expected (the errors may be a router's, in
+// front of a target that is down).
+func TestPortSilenceBesideICMP(t *testing.T) {
+	o := obs(probes.OpenFiltered)
+	o.BesideICMP = "other probes of this host drew ICMP errors meanwhile (22/tcp)"
+	for _, tc := range []struct {
+		word expect.Word
+		want Verdict
+	}{
+		{expect.Unreachable, Inconclusive},
+		{expect.Filtered, Inconclusive},
+		{expect.NotOpen, Inconclusive},
+		{expect.Reachable, Fail},
+		{expect.Open, Fail},
+	} {
+		got := Port(PortCase{Target: "api", Port: 16384, Expected: tc.word, Obs: o}, alive, false)
+		if got.Verdict != tc.want || tc.want == Inconclusive && !strings.Contains(got.Reason, "22/tcp") {
+			t.Errorf("expected %s: %s (%s); want %s", tc.word, got.Verdict, got.Reason, tc.want)
+		}
+	}
 }
 
 func TestPortErrorsAndChecks(t *testing.T) {

@@ -236,22 +236,22 @@ func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Check {
 		// offered alone: a server that negotiates TLS 1.3 with us may
 		// still take TLS 1.0 from an old client. Only a refusal of every
 		// older version passes; an undecided one does not.
-		min := slices.Index(tlsVersions, want)
-		pass := tf != nil && slices.Index(tlsVersions, tf.Version) >= min
+		floor := slices.Index(tlsVersions, want)
+		pass := tf != nil && slices.Index(tlsVersions, tf.Version) >= floor
 		var older []string
 		if f != nil && pass {
 			for _, try := range f.OlderVersions {
 				older = append(older, try.Version+" "+try.Outcome)
 				pass = pass && try.Refused
 			}
-			pass = pass && len(f.OlderVersions) == min
+			pass = pass && len(f.OlderVersions) == floor
 		}
 		if len(older) > 0 {
 			seen += "; " + strings.Join(older, ", ")
 		}
 		expected := "negotiates " + want + " or later"
-		if min > 0 {
-			expected += " and refuses " + strings.Join(tlsVersions[:min], ", ")
+		if floor > 0 {
+			expected += " and refuses " + strings.Join(tlsVersions[:floor], ", ")
 		}
 		out = append(out, Check{Name: "min_tls_version", Expected: expected, Observed: seen, Pass: pass})
 	}

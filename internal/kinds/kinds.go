@@ -147,10 +147,10 @@ func (s Sections) Present() []string {
 	return names
 }
 
-// ResolveFiles makes the files the sections name relative to dir (the
-// config file's directory) absolute, so a run started from another working
-// directory (a nightly job) reads the same files, and checks that each is
-// there. Problems are keyed by "section.key", as Validate's are.
+// ResolveFiles rewrites, in place, the relative paths of files the sections
+// name as paths under dir (the config file's directory), so a run started
+// from another working directory (a nightly job) reads the same files, and
+// checks that each is there. Whether it can be read is the run's to find. Problems are keyed by "section.key", as Validate's are.
 func (s Sections) ResolveFiles(dir string) []FieldError {
 	var out []FieldError
 	if s.HTTP != nil && s.HTTP.CAFile != "" {
@@ -159,7 +159,7 @@ func (s Sections) ResolveFiles(dir string) []FieldError {
 		}
 		// Stat, not open: opening a FIFO would block validation.
 		if st, err := os.Stat(s.HTTP.CAFile); err != nil {
-			out = append(out, FieldError{Key: "http.ca_file", Msg: fmt.Sprintf("cannot read %s (a path is taken from the config file's directory): %v", s.HTTP.CAFile, errors.Unwrap(err))})
+			out = append(out, FieldError{Key: "http.ca_file", Msg: fmt.Sprintf("cannot use %s (a relative path is taken from the config file's directory): %v", s.HTTP.CAFile, errors.Unwrap(err))})
 		} else if !st.Mode().IsRegular() {
 			out = append(out, FieldError{Key: "http.ca_file", Msg: fmt.Sprintf("%s is not a file of PEM certificates", s.HTTP.CAFile)})
 		}
