@@ -157,7 +157,11 @@ func TestPacketLoss(t *testing.T) {
 		res := rep.result(id)
 		switch {
 		case res.Verdict == "pass":
-		case id == "freeswitch-rtp" && res.Verdict == "inconclusive" && strings.Contains(res.Reason, "were refused"):
+		case id == "freeswitch-rtp" && res.Verdict == "inconclusive" &&
+			(strings.Contains(res.Reason, "were refused") || strings.Contains(res.Reason, "ICMP error budget may have been spent")):
+			// A lost ICMP error leaves a silent port among refused ones:
+			// doubtful beside the refusals, or, since the host refuses,
+			// by the replay that then counts every silence as a spent token.
 		case res.Verdict == "fail" && allowsAnswer(res) && timedOut(res.Reason):
 			// KNOWN, not yet fixed (reported on issue 6): an exchange that
 			// must answer gets one 3 s window; with 20% loss each way
