@@ -202,8 +202,19 @@ func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation
 	obs.Outcome = "HTTP " + resp.Status
 	if opt.TLS {
 		obs.Outcome = facts.TLS.Version + ", " + obs.Outcome
+		var older []uint16
 		for ver := uint16(tls.VersionTLS10); ver < opt.RefuseBelow && ver <= tls.VersionTLS13; ver++ {
-			facts.OlderVersions = append(facts.OlderVersions, tryVersion(ctx, raw.RemoteAddr().String(), v.Config(), ver))
+			older = append(older, ver)
+		}
+		for k, ver := range older {
+			// Each try gets an equal share of the time left, so one
+			// server that stalls a handshake leaves the others theirs.
+			tctx, cancel := ctx, context.CancelFunc(func() {})
+			if dl, ok := ctx.Deadline(); ok {
+				tctx, cancel = context.WithTimeout(ctx, time.Until(dl)/time.Duration(len(older)-k))
+			}
+			facts.OlderVersions = append(facts.OlderVersions, tryVersion(tctx, raw.RemoteAddr().String(), v.Config(), ver))
+			cancel()
 		}
 	}
 	obs.Duration = time.Since(obs.Started)

@@ -507,3 +507,51 @@ func TestOlderVersionCloseIsUndecided(t *testing.T) {
 // quietLog keeps a test server's expected handshake errors out of the test
 // output.
 func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// A server that stalls one version's handshake leaves the next try its own
+// share of the time: TLS 1.0 is undecided, TLS 1.1 still refused.
+func TestOlderVersionStallLeavesTheNextItsShare(t *testing.T) {
+	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
+	now := time.Now()
+	cert := ca.Issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	modern := &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS12}
+	go func() {
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			switch n {
+			case 1: // the TLS 1.0 try: read the hello, then say nothing
+				go func() {
+					defer c.Close()
+					_, _ = c.Read(make([]byte, 512))
+					_, _ = c.Read(make([]byte, 512)) // until the prober gives up
+				}()
+			default:
+				go func() {
+					tc := tls.Server(c, modern)
+					defer tc.Close()
+					if n == 0 {
+						_, _ = tc.Read(make([]byte, 4096))
+						_, _ = tc.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+						return
+					}
+					_ = tc.Handshake() // refuses TLS 1.1 with protocol_version
+				}()
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	o := Probe(ctx, target(t, ln.Addr()), Options{TLS: true, ServerName: "api.example.test", RefuseBelow: tls.VersionTLS12})
+	got := facts(t, o).OlderVersions
+	if len(got) != 2 || got[0].Refused || got[0].Accepted || !got[1].Refused {
+		t.Errorf("tries %+v; want TLS 1.0 undecided and TLS 1.1 refused", got)
+	}
+}
