@@ -120,9 +120,10 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 		}
 	}
 
-	// Grouped tasks pace themselves; they start first and run beside the
-	// rest, outside the concurrency limit, so a slow range never holds the
-	// run hostage and a long sweep never delays them.
+	// Grouped tasks pace themselves; they run beside the rest, outside the
+	// concurrency limit, so a slow range never holds the run hostage and a
+	// long sweep never delays them. A range waits only for its own
+	// target's single UDP probes, which go first (udpGates).
 	groups := map[string][]int{}
 	var order []string
 	var single []int
