@@ -151,17 +151,25 @@ func TestASilenceWhereAnAnswerIsOwedIsAskedAgain(t *testing.T) {
 	}
 }
 
-var inFlight, peak atomic.Int32
+// concurrency records how many callers are inside at once, and the most.
+type concurrency struct{ now, peak atomic.Int32 }
 
-func counting(ctx context.Context, t probes.Target, p kinds.Params) probes.Observation {
-	n := inFlight.Add(1)
-	defer inFlight.Add(-1)
+// enter counts one more inside; the returned func counts it out.
+func (c *concurrency) enter() (leave func()) {
+	n := c.now.Add(1)
 	for {
-		old := peak.Load()
-		if n <= old || peak.CompareAndSwap(old, n) {
+		old := c.peak.Load()
+		if n <= old || c.peak.CompareAndSwap(old, n) {
 			break
 		}
 	}
+	return func() { c.now.Add(-1) }
+}
+
+var probesAtOnce concurrency
+
+func counting(ctx context.Context, t probes.Target, p kinds.Params) probes.Observation {
+	defer probesAtOnce.enter()()
 	select {
 	case <-time.After(20 * time.Millisecond):
 	case <-ctx.Done():
@@ -191,9 +199,9 @@ func TestUnimplementedKindIsAnErrorNotASkip(t *testing.T) {
 }
 
 func TestConcurrencyLimitHolds(t *testing.T) {
-	peak.Store(0)
+	probesAtOnce.peak.Store(0)
 	res := (&Engine{Concurrency: 3}).Run(context.Background(), tasks("counting", 12))
-	if got := peak.Load(); got > 3 || got < 1 {
+	if got := probesAtOnce.peak.Load(); got > 3 || got < 1 {
 		t.Errorf("peak probes in flight = %d; want 1-3", got)
 	}
 	for i, ran := range res.Ran {
@@ -284,17 +292,10 @@ func TestManySingleUDPProbesAllRun(t *testing.T) {
 	}
 }
 
-var rangesInFlight, rangesPeak atomic.Int32
+var rangesAtOnce concurrency
 
 func overlapRange(ctx context.Context, ts []probes.Target, p kinds.Params) []probes.Observation {
-	n := rangesInFlight.Add(1)
-	defer rangesInFlight.Add(-1)
-	for {
-		old := rangesPeak.Load()
-		if n <= old || rangesPeak.CompareAndSwap(old, n) {
-			break
-		}
-	}
+	defer rangesAtOnce.enter()()
 	select { // room for another range to start beside this one
 	case <-time.After(50 * time.Millisecond):
 	case <-ctx.Done():
@@ -321,7 +322,7 @@ func TestRangesOfOneTargetDoNotOverlap(t *testing.T) {
 		{[]string{"10.0.0.1", "10.0.0.1"}, 1},
 		{[]string{"10.0.0.1", "10.0.0.2"}, 2},
 	} {
-		rangesPeak.Store(0)
+		rangesAtOnce.peak.Store(0)
 		p := &plan.Plan{}
 		for g, host := range tc.hosts {
 			for _, port := range []int{16384, 16386} {
@@ -333,7 +334,7 @@ func TestRangesOfOneTargetDoNotOverlap(t *testing.T) {
 			}
 		}
 		res := (&Engine{Concurrency: 4}).Run(context.Background(), p)
-		if got := rangesPeak.Load(); got != tc.peak {
+		if got := rangesAtOnce.peak.Load(); got != tc.peak {
 			t.Errorf("hosts %v: %d ranges at once; want %d", tc.hosts, got, tc.peak)
 		}
 		for i, ran := range res.Ran {
