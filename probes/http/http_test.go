@@ -417,9 +417,7 @@ func TestLegacyTLSVersionIsObserved(t *testing.T) {
 // Asked for a minimum version, the probe offers each older one alone on a
 // connection of its own, and says what the server did with it.
 func TestOlderVersionsAreTried(t *testing.T) {
-	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
-	now := time.Now()
-	cert := ca.Issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	cert := apiCert(t)
 	cases := []struct {
 		name        string
 		serverMin   uint16
@@ -439,7 +437,7 @@ func TestOlderVersionsAreTried(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var log requestLog
 			s := log.serverFor(func(w nethttp.ResponseWriter, r *nethttp.Request) { w.WriteHeader(200) })
-			s.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: c.serverMin}
+			s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: c.serverMin}
 			s.Config.ErrorLog = quietLog()
 			s.StartTLS()
 			t.Cleanup(s.Close)
@@ -470,34 +468,11 @@ func TestOlderVersionsAreTried(t *testing.T) {
 // A server that just hangs up on an old ClientHello has not said it does
 // not speak that version: the try is undecided, not refused.
 func TestOlderVersionCloseIsUndecided(t *testing.T) {
-	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
-	now := time.Now()
-	cert := ca.Issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(24*time.Hour))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for n := 0; ; n++ {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if n > 0 { // every version try: read the hello, hang up
-				_, _ = c.Read(make([]byte, 512))
-				c.Close()
-				continue
-			}
-			go func() {
-				tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert.TLS}})
-				defer tc.Close()
-				_, _ = tc.Read(make([]byte, 4096))
-				_, _ = tc.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-			}()
-		}
-	}()
-	o := Probe(probeCtx(t), target(t, ln.Addr()), Options{TLS: true, ServerName: "api.example.test", RefuseBelow: tls.VersionTLS11})
+	addr := versionServer(t, tls.VersionTLS10, func(_ int, c net.Conn) {
+		_, _ = c.Read(make([]byte, 512)) // read the hello, hang up
+		c.Close()
+	})
+	o := Probe(probeCtx(t), target(t, addr), Options{TLS: true, ServerName: "api.example.test", RefuseBelow: tls.VersionTLS11})
 	got := facts(t, o).OlderVersions
 	if len(got) != 1 || got[0].Accepted || got[0].Refused || !strings.HasPrefix(got[0].Outcome, "undecided") {
 		t.Errorf("tries %+v; want one undecided TLS 1.0 try", got)
@@ -511,47 +486,65 @@ func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
 // A server that stalls one version's handshake leaves the next try its own
 // share of the time: TLS 1.0 is undecided, TLS 1.1 still refused.
 func TestOlderVersionStallLeavesTheNextItsShare(t *testing.T) {
+	modern := &tls.Config{Certificates: []tls.Certificate{apiCert(t)}, MinVersion: tls.VersionTLS12}
+	addr := versionServer(t, tls.VersionTLS12, func(n int, c net.Conn) {
+		if n == 1 { // the TLS 1.0 try: read the hello, then say nothing
+			defer c.Close()
+			_, _ = c.Read(make([]byte, 512))
+			_, _ = c.Read(make([]byte, 512)) // until the prober gives up
+			return
+		}
+		tc := tls.Server(c, modern)
+		defer tc.Close()
+		_ = tc.Handshake() // refuses TLS 1.1 with protocol_version
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	o := Probe(ctx, target(t, addr), Options{TLS: true, ServerName: "api.example.test", RefuseBelow: tls.VersionTLS12})
+	got := facts(t, o).OlderVersions
+	if len(got) != 2 || got[0].Refused || got[0].Accepted || !got[1].Refused {
+		t.Errorf("tries %+v; want TLS 1.0 undecided and TLS 1.1 refused", got)
+	}
+}
+
+// apiCert is a certificate for api.example.test from a fresh test CA, valid
+// for a day.
+func apiCert(t *testing.T) tls.Certificate {
+	t.Helper()
 	ca := testutil.NewCA(t, "Probe Test CA", "probe tests")
 	now := time.Now()
-	cert := ca.Issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	return ca.Issue(t, "api.example.test", []string{"api.example.test"}, now.Add(-time.Hour), now.Add(24*time.Hour)).TLS
+}
+
+// versionServer listens on loopback for the older-version tests. Its first
+// connection, the probe's request, gets a TLS server (at least minVersion)
+// that answers one request with 200; every later one, a version try, goes
+// to try with its number (1 for the first try), on a goroutine of its own.
+func versionServer(t *testing.T, minVersion uint16, try func(n int, c net.Conn)) net.Addr {
+	t.Helper()
+	cfg := &tls.Config{Certificates: []tls.Certificate{apiCert(t)}, MinVersion: minVersion}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	modern := &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS12}
 	go func() {
 		for n := 0; ; n++ {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			switch n {
-			case 1: // the TLS 1.0 try: read the hello, then say nothing
-				go func() {
-					defer c.Close()
-					_, _ = c.Read(make([]byte, 512))
-					_, _ = c.Read(make([]byte, 512)) // until the prober gives up
-				}()
-			default:
-				go func() {
-					tc := tls.Server(c, modern)
-					defer tc.Close()
-					if n == 0 {
-						_, _ = tc.Read(make([]byte, 4096))
-						_, _ = tc.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-						return
-					}
-					_ = tc.Handshake() // refuses TLS 1.1 with protocol_version
-				}()
+			if n > 0 {
+				go try(n, c)
+				continue
 			}
+			go func() {
+				tc := tls.Server(c, cfg)
+				defer tc.Close()
+				_, _ = tc.Read(make([]byte, 4096))
+				_, _ = tc.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+			}()
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	o := Probe(ctx, target(t, ln.Addr()), Options{TLS: true, ServerName: "api.example.test", RefuseBelow: tls.VersionTLS12})
-	got := facts(t, o).OlderVersions
-	if len(got) != 2 || got[0].Refused || got[0].Accepted || !got[1].Refused {
-		t.Errorf("tries %+v; want TLS 1.0 undecided and TLS 1.1 refused", got)
-	}
+	return ln.Addr()
 }
