@@ -52,9 +52,15 @@ type HTTPSection struct {
 
 // tlsVersions orders the versions min_tls_version names, as the probe
 // reports them.
-var tlsVersions = []string{"TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"}
+var tlsVersions = func() []string {
+	names := make([]string, len(tlsVersionIDs))
+	for i, id := range tlsVersionIDs {
+		names[i] = tls.VersionName(id) // "TLS 1.2"
+	}
+	return names
+}()
 
-// tlsVersionIDs are tlsVersions' numbers, in the same order.
+// tlsVersionIDs are the versions min_tls_version may name, oldest first.
 var tlsVersionIDs = []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13}
 
 // headerName is an RFC 9110 field name (a token).

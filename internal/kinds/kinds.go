@@ -147,10 +147,11 @@ func (s Sections) Present() []string {
 	return names
 }
 
-// ResolveFiles rewrites, in place, the relative paths of files the sections
-// name as paths under dir (the config file's directory), so a run started
+// ResolveFiles rewrites, in place, each relative file path the sections
+// name into one under dir (the config file's directory), so a run started
 // from another working directory (a nightly job) reads the same files, and
-// checks that each is there. Whether it can be read is the run's to find. Problems are keyed by "section.key", as Validate's are.
+// checks that each is there; whether it can be read is the run's to find.
+// Problems are keyed by "section.key", as Validate's are.
 func (s Sections) ResolveFiles(dir string) []FieldError {
 	var out []FieldError
 	if s.HTTP != nil && s.HTTP.CAFile != "" {
