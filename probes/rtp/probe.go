@@ -374,16 +374,13 @@ func doubtBesideRefusals(sent []*port) {
 
 // outcome is what the send drew, for the replay of the ICMP limit.
 func (p *port) outcome() SendOutcome {
-	if p.reply != nil {
+	switch {
+	case p.reply != nil:
 		return SendReplied
-	}
-	if p.err == nil || errors.Is(p.err, os.ErrDeadlineExceeded) {
-		return SendUnseen // silence, or a wait cut short
-	}
-	if st := udp.Settle(probes.Observation{}, p.target, p.err).State; st == probes.Closed || st == probes.Filtered {
+	case udp.Settle(probes.Observation{}, p.target, p.err).ICMPError:
 		return SendRefused
 	}
-	return SendUnseen
+	return SendUnseen // silence, a wait cut short, or a local error
 }
 
 func (p *port) read(finished chan<- *port) {
