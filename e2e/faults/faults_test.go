@@ -162,6 +162,11 @@ func TestPacketLoss(t *testing.T) {
 			// A lost ICMP error leaves a silent port among refused ones:
 			// doubtful beside the refusals, or, since the host refuses,
 			// by the replay that then counts every silence as a spent token.
+		case res.Verdict == "inconclusive" && allowsAnswer(res) && strings.Contains(res.Reason, "could not decide min_tls_version"):
+			// A handshake offering an old TLS version that never
+			// connected in its window: the assertion is undecided, and
+			// says so; never a pass, never a fail.
+			t.Logf("undecided under loss: %s: %s", id, res.Reason)
 		case res.Verdict == "fail" && allowsAnswer(res) && timedOut(res.Reason):
 			// KNOWN, not yet fixed (reported on issue 6): an exchange that
 			// must answer gets one 3 s window; with 20% loss each way

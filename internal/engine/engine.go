@@ -353,7 +353,11 @@ func (e *Engine) runOne(ctx context.Context, t plan.Task, est *estimator, floor 
 		defer est.finish(actx)
 		pctx = actx
 	} else {
-		c, cancel := context.WithTimeout(ctx, t.Params.Timeout)
+		timeout := t.Params.Timeout
+		if kind.Exchanges != nil {
+			timeout *= time.Duration(max(1, kind.Exchanges(t.Params)))
+		}
+		c, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		pctx = c
 	}

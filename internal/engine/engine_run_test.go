@@ -460,3 +460,25 @@ func TestSingleUDPSilenceBesideOtherICMPErrorsIsDoubtful(t *testing.T) {
 		t.Errorf("doubt %q; want it to name 22/tcp", res.Observations[0].BesideICMP)
 	}
 }
+
+func init() {
+	// A kind of three exchanges that reports the time it was given.
+	kinds.Register(&kinds.Kind{Name: "threefold", Transports: []string{"tcp"},
+		Exchanges: func(kinds.Params) int { return 3 },
+		Run: func(ctx context.Context, t probes.Target, p kinds.Params) probes.Observation {
+			o := probes.Start("x").Settle(t, nil)
+			if dl, ok := ctx.Deadline(); ok {
+				o.Duration = time.Until(dl)
+			}
+			return o
+		}})
+}
+
+// A probe of several exchanges gets the timeout once for each.
+func TestEachExchangeGetsTheTimeout(t *testing.T) {
+	p := tasks("threefold", 1)
+	res := (&Engine{Concurrency: 1}).Run(context.Background(), p)
+	if got := res.Observations[0].Duration; got <= 2*p.Tasks[0].Params.Timeout {
+		t.Errorf("the probe was given %v; want about 3 × its %v timeout", got, p.Tasks[0].Params.Timeout)
+	}
+}

@@ -113,20 +113,27 @@ func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 			if o.Error != "" {
 				return PortVerdict{Fail, fmt.Sprintf("the port answered, but %s", o.Outcome)}
 			}
-			var failed []string
+			var failed, undecided []string
 			critical := false
 			for _, ch := range c.Checks {
-				if !ch.Pass {
+				switch {
+				case ch.Pass:
+				case ch.Undecided:
+					undecided = append(undecided, fmt.Sprintf("%s: want %s, saw %s", ch.Name, ch.Expected, ch.Observed))
+				default:
 					failed = append(failed, fmt.Sprintf("%s: want %s, saw %s", ch.Name, ch.Expected, ch.Observed))
 					critical = critical || ch.Critical
 				}
 			}
-			if len(failed) > 0 {
+			switch {
+			case len(failed) > 0:
 				prefix := ""
 				if critical {
 					prefix = criticalPrefix
 				}
 				return PortVerdict{Fail, prefix + "open, but " + strings.Join(failed, "; ")}
+			case len(undecided) > 0:
+				return PortVerdict{Inconclusive, "open, but could not decide " + strings.Join(undecided, "; ")}
 			}
 			return PortVerdict{Pass, seen}
 		}

@@ -153,6 +153,18 @@ func TestPortErrorsAndChecks(t *testing.T) {
 	if !strings.HasPrefix(got.Reason, "CRITICAL") || !got.Critical() {
 		t.Errorf("critical assertion reason = %q; want it marked CRITICAL", got.Reason)
 	}
+	// An assertion the probe could not decide is inconclusive alone, and
+	// a failed one beside it still fails.
+	tls := kinds.Check{Name: "min_tls_version", Expected: "refuses TLS 1.0", Observed: "TLS 1.0 undecided: i/o timeout", Undecided: true}
+	got = Port(PortCase{Target: "api", Expected: expect.Open, Obs: obs(probes.Open), Checks: []kinds.Check{tls}}, alive, false)
+	if got.Verdict != Inconclusive || !strings.Contains(got.Reason, "could not decide min_tls_version") {
+		t.Errorf("undecided assertion: %s (%s); want inconclusive naming it", got.Verdict, got.Reason)
+	}
+	checks[0].Critical = false
+	got = Port(PortCase{Target: "api", Expected: expect.Open, Obs: obs(probes.Open), Checks: append(checks, tls)}, alive, false)
+	if got.Verdict != Fail || !strings.Contains(got.Reason, "auth_methods") {
+		t.Errorf("failed and undecided assertions: %s (%s); want fail naming the failed one", got.Verdict, got.Reason)
+	}
 }
 
 func TestCombine(t *testing.T) {

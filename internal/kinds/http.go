@@ -130,6 +130,15 @@ func (s *HTTPSection) validate() []FieldError {
 	return errs
 }
 
+// olderVersions is how many TLS versions below min_tls_version the probe
+// must see refused, each on a connection of its own.
+func (s *HTTPSection) olderVersions() int {
+	if s == nil || !s.TLS {
+		return 0
+	}
+	return max(0, slices.Index(tlsVersions, "TLS "+s.MinTLSVersion))
+}
+
 // options turns the section and the command line into probe options.
 func (s *HTTPSection) options(p Params) httpprobe.Options {
 	var opt httpprobe.Options
@@ -138,8 +147,8 @@ func (s *HTTPSection) options(p Params) httpprobe.Options {
 		if s.CAFile != "" {
 			opt.CAFiles = append(opt.CAFiles, s.CAFile)
 		}
-		if i := slices.Index(tlsVersions, "TLS "+s.MinTLSVersion); i >= 0 && s.TLS {
-			opt.RefuseBelow = tlsVersionIDs[i]
+		if n := s.olderVersions(); n > 0 {
+			opt.RefuseBelow = tlsVersionIDs[n]
 		}
 		opt.Headers = append(opt.Headers, s.HeadersPresent...)
 		for h := range s.HeaderMatches {
@@ -161,7 +170,8 @@ func init() {
 		Run: func(ctx context.Context, t probes.Target, p Params) probes.Observation {
 			return httpprobe.Probe(ctx, t, p.Sections.HTTP.options(p))
 		},
-		Check: checkHTTP,
+		Exchanges: func(p Params) int { return 1 + p.Sections.HTTP.olderVersions() },
+		Check:     checkHTTP,
 	})
 }
 
@@ -245,12 +255,16 @@ func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Check {
 		floor := slices.Index(tlsVersions, want)
 		pass := tf != nil && slices.Index(tlsVersions, tf.Version) >= floor
 		var older []string
+		undecided := false
 		if f != nil && pass {
+			accepted := false
 			for _, try := range f.OlderVersions {
 				older = append(older, try.Version+" "+try.Outcome)
-				pass = pass && try.Refused
+				accepted = accepted || try.Accepted
+				undecided = undecided || !try.Accepted && !try.Refused
 			}
-			pass = pass && len(f.OlderVersions) == floor
+			undecided = undecided && !accepted
+			pass = !accepted && !undecided && len(f.OlderVersions) == floor
 		}
 		if len(older) > 0 {
 			seen += "; " + strings.Join(older, ", ")
@@ -259,7 +273,7 @@ func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Check {
 		if floor > 0 {
 			expected += " and refuses " + strings.Join(tlsVersions[:floor], ", ")
 		}
-		out = append(out, Check{Name: "min_tls_version", Expected: expected, Observed: seen, Pass: pass})
+		out = append(out, Check{Name: "min_tls_version", Expected: expected, Observed: seen, Pass: pass, Undecided: undecided})
 	}
 	if s.MinDaysLeft != nil {
 		seen := "no certificate"

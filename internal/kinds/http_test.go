@@ -236,3 +236,50 @@ func TestHTTPKind(t *testing.T) {
 		})
 	}
 }
+
+// The http probe is owed a timeout for its request and one for each TLS
+// version below min_tls_version it must see refused.
+func TestHTTPExchanges(t *testing.T) {
+	exchanges := Lookup("http").Exchanges
+	for _, tc := range []struct {
+		s    *HTTPSection
+		want int
+	}{
+		{nil, 1},
+		{&HTTPSection{Status: []int{301}}, 1},
+		{&HTTPSection{TLS: true}, 1},
+		{&HTTPSection{TLS: true, MinTLSVersion: "1.0"}, 1},
+		{&HTTPSection{TLS: true, MinTLSVersion: "1.2"}, 3},
+		{&HTTPSection{TLS: true, MinTLSVersion: "1.3"}, 4},
+	} {
+		if got := exchanges(Params{Sections: Sections{HTTP: tc.s}}); got != tc.want {
+			t.Errorf("section %+v: %d exchanges; want %d", tc.s, got, tc.want)
+		}
+	}
+}
+
+// An older version that never connected leaves min_tls_version undecided,
+// not failed; one accepted fails it, undecided others or not.
+func TestMinTLSVersionUndecided(t *testing.T) {
+	tls13 := &tlsinfo.Facts{Version: "TLS 1.3"}
+	refused := httpprobe.VersionTry{Version: "TLS 1.0", Refused: true, Outcome: "refused (protocol_version alert)"}
+	accepted := httpprobe.VersionTry{Version: "TLS 1.0", Accepted: true, Outcome: "accepted"}
+	timeout := httpprobe.VersionTry{Version: "TLS 1.1", Outcome: "undecided: no connection (i/o timeout)"}
+	for _, tc := range []struct {
+		name            string
+		tries           []httpprobe.VersionTry
+		pass, undecided bool
+	}{
+		{"all refused", []httpprobe.VersionTry{refused, {Version: "TLS 1.1", Refused: true, Outcome: "refused"}}, true, false},
+		{"one never connected", []httpprobe.VersionTry{refused, timeout}, false, true},
+		{"one accepted", []httpprobe.VersionTry{accepted, timeout}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &httpprobe.Facts{StatusCode: 200, Status: "200 OK", TLS: tls13, OlderVersions: tc.tries}
+			checks := checkTLS(f, &HTTPSection{TLS: true, MinTLSVersion: "1.2"})
+			if len(checks) != 1 || checks[0].Pass != tc.pass || checks[0].Undecided != tc.undecided {
+				t.Errorf("checks %+v; want pass %v, undecided %v", checks, tc.pass, tc.undecided)
+			}
+		})
+	}
+}

@@ -44,6 +44,11 @@ type Check struct {
 	Observed string `json:"observed"`
 	// Pass is whether the assertion held.
 	Pass bool `json:"pass"`
+	// Undecided marks an assertion that did not pass because the probe
+	// could not find out (a handshake that never connected), not because
+	// it was shown false: the port's verdict is then inconclusive, unless
+	// another assertion failed.
+	Undecided bool `json:"undecided,omitempty"`
 	// Critical marks a failure the report must call out (a default
 	// password accepted, a credential offered where none should be).
 	Critical bool `json:"critical,omitempty"`
@@ -80,6 +85,11 @@ type Kind struct {
 	// shorten its timeout to the target's measured round-trip timeout. A
 	// probe that reads or talks after connecting must not be shortened.
 	OneRoundTrip func(p Params) bool
+	// Exchanges, when set, says how many exchanges the probe makes under
+	// p, one after the other, each owed the whole timeout (the HTTP probe's
+	// request, then one handshake per TLS version it must see refused);
+	// the engine gives the probe that many timeouts. One when nil.
+	Exchanges func(p Params) int
 	// Identify, when set, takes a second look at a port a one-round-trip
 	// probe found open, to say what answered (a banner). Its observation
 	// replaces the first.
