@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"probe/internal/expect"
 	"probe/internal/kinds"
 )
 
@@ -349,7 +348,7 @@ func (v *validator) expected(path string, e *Expectation) {
 		return
 	}
 	var words []string
-	for _, w := range expect.Words {
+	for _, w := range Words {
 		words = append(words, string(w))
 	}
 	names := make([]string, 0, len(e.Expect))
@@ -362,7 +361,7 @@ func (v *validator) expected(path string, e *Expectation) {
 		if v.file.Vantage(name) == nil {
 			v.problem(path+".expect."+name, "no vantage is named %q (declared: %s)", name, v.vantageNames())
 		}
-		if !expect.Word(word).Valid() {
+		if !Word(word).Valid() {
 			v.problem(path+".expect."+name, "%q is not an expected state (want one of %s)", word, strings.Join(words, ", "))
 		}
 	}

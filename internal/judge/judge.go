@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"probe/internal/expect"
+	"probe/internal/config"
 	"probe/internal/kinds"
 	"probe/probes"
 )
@@ -70,11 +70,11 @@ type PortCase struct {
 	Target   string
 	Port     int
 	Control  bool
-	Expected expect.Word
+	Expected config.Word
 	Obs      probes.Observation
-	// Checks are the protocol assertions on the facts; judged only when
+	// Assertions are the kind's assertions on the facts; judged only when
 	// the port is open and the word allows it.
-	Checks []kinds.Check
+	Assertions []kinds.Assertion
 }
 
 // PortVerdict is the judgement of one port.
@@ -115,7 +115,7 @@ func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 			}
 			var failed, undecided []string
 			critical := false
-			for _, ch := range c.Checks {
+			for _, ch := range c.Assertions {
 				switch {
 				case ch.Pass:
 				case ch.Undecided:

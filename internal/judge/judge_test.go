@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"probe/internal/expect"
+	"probe/internal/config"
 	"probe/internal/kinds"
 	"probe/probes"
 )
@@ -30,15 +30,15 @@ var bannedEarly = Evidence{Network: "STUN answered", Alive: map[string][]Answer{
 
 func TestPortEveryWordAndState(t *testing.T) {
 	// want[word][state] with full liveness evidence.
-	want := map[expect.Word]map[probes.State]Verdict{
-		expect.Open:        {probes.Open: Pass, probes.Closed: Fail, probes.Filtered: Fail, probes.OpenFiltered: Fail},
-		expect.Closed:      {probes.Open: Fail, probes.Closed: Pass, probes.Filtered: Fail, probes.OpenFiltered: Fail},
-		expect.Filtered:    {probes.Open: Fail, probes.Closed: Fail, probes.Filtered: Pass, probes.OpenFiltered: Pass},
-		expect.Reachable:   {probes.Open: Pass, probes.Closed: Pass, probes.Filtered: Fail, probes.OpenFiltered: Fail},
-		expect.Unreachable: {probes.Open: Fail, probes.Closed: Fail, probes.Filtered: Pass, probes.OpenFiltered: Pass},
-		expect.NotOpen:     {probes.Open: Fail, probes.Closed: Pass, probes.Filtered: Pass, probes.OpenFiltered: Pass},
+	want := map[config.Word]map[probes.State]Verdict{
+		config.Open:        {probes.Open: Pass, probes.Closed: Fail, probes.Filtered: Fail, probes.OpenFiltered: Fail},
+		config.Closed:      {probes.Open: Fail, probes.Closed: Pass, probes.Filtered: Fail, probes.OpenFiltered: Fail},
+		config.Filtered:    {probes.Open: Fail, probes.Closed: Fail, probes.Filtered: Pass, probes.OpenFiltered: Pass},
+		config.Reachable:   {probes.Open: Pass, probes.Closed: Pass, probes.Filtered: Fail, probes.OpenFiltered: Fail},
+		config.Unreachable: {probes.Open: Fail, probes.Closed: Fail, probes.Filtered: Pass, probes.OpenFiltered: Pass},
+		config.NotOpen:     {probes.Open: Fail, probes.Closed: Pass, probes.Filtered: Pass, probes.OpenFiltered: Pass},
 	}
-	for _, w := range expect.Words {
+	for _, w := range config.Words {
 		for _, s := range []probes.State{probes.Open, probes.Closed, probes.Filtered, probes.OpenFiltered} {
 			got := Port(PortCase{Target: "api", Port: 22, Expected: w, Obs: obs(s)}, alive, false)
 			if got.Verdict != want[w][s] {
@@ -51,29 +51,29 @@ func TestPortEveryWordAndState(t *testing.T) {
 func TestPortLiveness(t *testing.T) {
 	tests := []struct {
 		name        string
-		word        expect.Word
+		word        config.Word
 		state       probes.State
 		ev          Evidence
 		nothingOpen bool
 		want        Verdict
 		reason      string // a fragment the reason must hold
 	}{
-		{"silence_without_network", expect.Filtered, probes.Filtered, deadNet, false, Inconclusive, "network was not shown"},
-		{"silence_target_not_alive", expect.Filtered, probes.Filtered, netOnly, false, Inconclusive, "not shown alive"},
-		{"silence_target_banned_before", expect.Filtered, probes.Filtered, bannedEarly, false, Inconclusive, "stopped answering"},
-		{"silence_nothing_open_network_ok", expect.Unreachable, probes.Filtered, netOnly, true, Pass, "liveness was not shown"},
-		{"silence_nothing_open_no_network", expect.Unreachable, probes.Filtered, deadNet, true, Inconclusive, "network was not shown"},
-		{"refusal_without_liveness", expect.NotOpen, probes.Closed, netOnly, false, Inconclusive, "not shown alive"},
-		{"refusal_where_drop_expected_no_liveness", expect.Filtered, probes.Closed, netOnly, false, Inconclusive, "device near the prober"},
-		{"refusal_where_drop_expected_alive", expect.Filtered, probes.Closed, alive, false, Fail, "packets reach the host"},
-		{"open_needs_no_liveness", expect.Open, probes.Open, deadNet, false, Pass, "open"},
-		{"open_where_shut_expected_fails_anyway", expect.Unreachable, probes.Open, deadNet, false, Fail, "it is open"},
-		{"allow_fails_when_network_dead", expect.Open, probes.Filtered, deadNet, false, Fail, "expected open"},
-		{"reachable_silent_fails", expect.Reachable, probes.OpenFiltered, alive, false, Fail, "expected reachable"},
-		{"allow_silent_after_target_stopped", expect.Open, probes.Filtered, bannedEarly, false, Inconclusive, "api stopped answering during the run"},
-		{"reachable_silent_after_target_stopped", expect.Reachable, probes.OpenFiltered, bannedEarly, false, Inconclusive, "stopped answering"},
-		{"allow_refused_after_target_stopped_fails", expect.Open, probes.Closed, bannedEarly, false, Fail, "expected open"},
-		{"allow_silent_target_never_answered_fails", expect.Open, probes.Filtered, netOnly, false, Fail, "expected open"},
+		{"silence_without_network", config.Filtered, probes.Filtered, deadNet, false, Inconclusive, "network was not shown"},
+		{"silence_target_not_alive", config.Filtered, probes.Filtered, netOnly, false, Inconclusive, "not shown alive"},
+		{"silence_target_banned_before", config.Filtered, probes.Filtered, bannedEarly, false, Inconclusive, "stopped answering"},
+		{"silence_nothing_open_network_ok", config.Unreachable, probes.Filtered, netOnly, true, Pass, "liveness was not shown"},
+		{"silence_nothing_open_no_network", config.Unreachable, probes.Filtered, deadNet, true, Inconclusive, "network was not shown"},
+		{"refusal_without_liveness", config.NotOpen, probes.Closed, netOnly, false, Inconclusive, "not shown alive"},
+		{"refusal_where_drop_expected_no_liveness", config.Filtered, probes.Closed, netOnly, false, Inconclusive, "device near the prober"},
+		{"refusal_where_drop_expected_alive", config.Filtered, probes.Closed, alive, false, Fail, "packets reach the host"},
+		{"open_needs_no_liveness", config.Open, probes.Open, deadNet, false, Pass, "open"},
+		{"open_where_shut_expected_fails_anyway", config.Unreachable, probes.Open, deadNet, false, Fail, "it is open"},
+		{"allow_fails_when_network_dead", config.Open, probes.Filtered, deadNet, false, Fail, "expected open"},
+		{"reachable_silent_fails", config.Reachable, probes.OpenFiltered, alive, false, Fail, "expected reachable"},
+		{"allow_silent_after_target_stopped", config.Open, probes.Filtered, bannedEarly, false, Inconclusive, "api stopped answering during the run"},
+		{"reachable_silent_after_target_stopped", config.Reachable, probes.OpenFiltered, bannedEarly, false, Inconclusive, "stopped answering"},
+		{"allow_refused_after_target_stopped_fails", config.Open, probes.Closed, bannedEarly, false, Fail, "expected open"},
+		{"allow_silent_target_never_answered_fails", config.Open, probes.Filtered, netOnly, false, Fail, "expected open"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,19 +88,19 @@ func TestPortLiveness(t *testing.T) {
 func TestPortSilenceDoubt(t *testing.T) {
 	o := obs(probes.OpenFiltered)
 	o.SilenceDoubt = "ICMP rate limiting at the target may explain the silence"
-	for _, w := range []expect.Word{expect.Unreachable, expect.Reachable, expect.Filtered} {
+	for _, w := range []config.Word{config.Unreachable, config.Reachable, config.Filtered} {
 		got := Port(PortCase{Target: "api", Port: 16384, Expected: w, Obs: o}, alive, false)
 		if got.Verdict != Inconclusive || !strings.Contains(got.Reason, "rate limiting") {
 			t.Errorf("expected %s on doubtful silence: %s (%s); want inconclusive", w, got.Verdict, got.Reason)
 		}
 	}
 	// With the prober's own network not shown working, that is the reason.
-	if got := Port(PortCase{Target: "api", Port: 16384, Expected: expect.Unreachable, Obs: o}, deadNet, false); got.Verdict != Inconclusive || !strings.Contains(got.Reason, "own network") {
+	if got := Port(PortCase{Target: "api", Port: 16384, Expected: config.Unreachable, Obs: o}, deadNet, false); got.Verdict != Inconclusive || !strings.Contains(got.Reason, "own network") {
 		t.Errorf("doubtful silence, network down: %s (%s); want inconclusive naming the prober's network", got.Verdict, got.Reason)
 	}
 	// The doubt is a refusal that may have gone unsent; a refusal would
 	// fail "open" too, so the silence fails it whatever the doubt.
-	if got := Port(PortCase{Target: "api", Port: 5060, Expected: expect.Open, Obs: o}, alive, false); got.Verdict != Fail {
+	if got := Port(PortCase{Target: "api", Port: 5060, Expected: config.Open, Obs: o}, alive, false); got.Verdict != Fail {
 		t.Errorf("expected open on doubtful silence: %s (%s); want fail", got.Verdict, got.Reason)
 	}
 }
@@ -113,14 +113,14 @@ func TestPortSilenceBesideICMP(t *testing.T) {
 	o := obs(probes.OpenFiltered)
 	o.BesideICMP = "other probes of this host drew ICMP errors meanwhile (22/tcp)"
 	for _, tc := range []struct {
-		word expect.Word
+		word config.Word
 		want Verdict
 	}{
-		{expect.Unreachable, Inconclusive},
-		{expect.Filtered, Inconclusive},
-		{expect.NotOpen, Inconclusive},
-		{expect.Reachable, Fail},
-		{expect.Open, Fail},
+		{config.Unreachable, Inconclusive},
+		{config.Filtered, Inconclusive},
+		{config.NotOpen, Inconclusive},
+		{config.Reachable, Fail},
+		{config.Open, Fail},
 	} {
 		got := Port(PortCase{Target: "api", Port: 16384, Expected: tc.word, Obs: o}, alive, false)
 		if got.Verdict != tc.want || tc.want == Inconclusive && !strings.Contains(got.Reason, "22/tcp") {
@@ -131,37 +131,37 @@ func TestPortSilenceBesideICMP(t *testing.T) {
 
 func TestPortErrorsAndChecks(t *testing.T) {
 	notRun := probes.Observation{Error: probes.ErrCanceled, Outcome: "not run: the run ended first"}
-	if got := Port(PortCase{Target: "api", Expected: expect.Open, Obs: notRun}, alive, false); got.Verdict != Inconclusive {
+	if got := Port(PortCase{Target: "api", Expected: config.Open, Obs: notRun}, alive, false); got.Verdict != Inconclusive {
 		t.Errorf("not run: %s; want inconclusive", got.Verdict)
 	}
 	unresolved := probes.Observation{Error: probes.ErrResolve, Outcome: "name did not resolve", Detail: "lookup db.internal: no such host"}
-	if got := Port(PortCase{Target: "db", Expected: expect.Unreachable, Obs: unresolved}, alive, false); got.Verdict != Error || !strings.Contains(got.Reason, "db.internal") {
+	if got := Port(PortCase{Target: "db", Expected: config.Unreachable, Obs: unresolved}, alive, false); got.Verdict != Error || !strings.Contains(got.Reason, "db.internal") {
 		t.Errorf("unresolved: %s (%s); want error naming the host", got.Verdict, got.Reason)
 	}
 	notSSH := obs(probes.Open)
 	notSSH.Error, notSSH.Outcome = probes.ErrProtocol, "no SSH banner"
-	if got := Port(PortCase{Target: "api", Expected: expect.Open, Obs: notSSH}, alive, false); got.Verdict != Fail {
+	if got := Port(PortCase{Target: "api", Expected: config.Open, Obs: notSSH}, alive, false); got.Verdict != Fail {
 		t.Errorf("open but wrong protocol: %s; want fail", got.Verdict)
 	}
-	checks := []kinds.Check{{Name: "auth_methods", Expected: "publickey", Observed: "password,publickey", Pass: false}}
-	got := Port(PortCase{Target: "api", Expected: expect.Open, Obs: obs(probes.Open), Checks: checks}, alive, false)
+	checks := []kinds.Assertion{{Name: "auth_methods", Expected: "publickey", Observed: "password,publickey", Pass: false}}
+	got := Port(PortCase{Target: "api", Expected: config.Open, Obs: obs(probes.Open), Assertions: checks}, alive, false)
 	if got.Verdict != Fail || !strings.Contains(got.Reason, "auth_methods") {
 		t.Errorf("failed assertion: %s (%s); want fail naming it", got.Verdict, got.Reason)
 	}
 	checks[0].Critical = true
-	got = Port(PortCase{Target: "api", Expected: expect.Open, Obs: obs(probes.Open), Checks: checks}, alive, false)
+	got = Port(PortCase{Target: "api", Expected: config.Open, Obs: obs(probes.Open), Assertions: checks}, alive, false)
 	if !strings.HasPrefix(got.Reason, "CRITICAL") || !got.Critical() {
 		t.Errorf("critical assertion reason = %q; want it marked CRITICAL", got.Reason)
 	}
 	// An assertion the probe could not decide is inconclusive alone, and
 	// a failed one beside it still fails.
-	tls := kinds.Check{Name: "min_tls_version", Expected: "refuses TLS 1.0", Observed: "TLS 1.0 undecided: i/o timeout", Undecided: true}
-	got = Port(PortCase{Target: "api", Expected: expect.Open, Obs: obs(probes.Open), Checks: []kinds.Check{tls}}, alive, false)
+	tls := kinds.Assertion{Name: "min_tls_version", Expected: "refuses TLS 1.0", Observed: "TLS 1.0 undecided: i/o timeout", Undecided: true}
+	got = Port(PortCase{Target: "api", Expected: config.Open, Obs: obs(probes.Open), Assertions: []kinds.Assertion{tls}}, alive, false)
 	if got.Verdict != Inconclusive || !strings.Contains(got.Reason, "could not decide min_tls_version") {
 		t.Errorf("undecided assertion: %s (%s); want inconclusive naming it", got.Verdict, got.Reason)
 	}
 	checks[0].Critical = false
-	got = Port(PortCase{Target: "api", Expected: expect.Open, Obs: obs(probes.Open), Checks: append(checks, tls)}, alive, false)
+	got = Port(PortCase{Target: "api", Expected: config.Open, Obs: obs(probes.Open), Assertions: append(checks, tls)}, alive, false)
 	if got.Verdict != Fail || !strings.Contains(got.Reason, "auth_methods") {
 		t.Errorf("failed and undecided assertions: %s (%s); want fail naming the failed one", got.Verdict, got.Reason)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"probe/internal/expect"
+	"probe/internal/config"
 	"probe/probes"
 )
 
@@ -64,7 +64,7 @@ func BenchmarkJudge1000x100(b *testing.B) {
 				if p%7 == 0 {
 					o = obs(probes.Open)
 				}
-				c.cases = append(c.cases, PortCase{Target: name, Port: p, Expected: expect.NotOpen, Obs: o})
+				c.cases = append(c.cases, PortCase{Target: name, Port: p, Expected: config.NotOpen, Obs: o})
 			}
 			checks = append(checks, c)
 		}

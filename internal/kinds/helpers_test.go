@@ -36,7 +36,7 @@ func wantChecks(t *testing.T, kind *Kind, tg probes.Target, params Params, want 
 		t.Fatalf("state = %q, error = %q (%s: %s); want open", o.State, o.Error, o.Outcome, o.Detail)
 	}
 	got := map[string]bool{}
-	for _, ch := range kind.Check(o, params) {
+	for _, ch := range kind.Assert(o, params) {
 		got[ch.Name] = ch.Pass
 	}
 	if !reflect.DeepEqual(got, want) {

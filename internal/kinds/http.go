@@ -171,18 +171,18 @@ func init() {
 			return httpprobe.Probe(ctx, t, p.Sections.HTTP.options(p))
 		},
 		Exchanges: func(p Params) int { return 1 + p.Sections.HTTP.olderVersions() },
-		Check:     checkHTTP,
+		Assert:    checkHTTP,
 	})
 }
 
-func checkHTTP(o probes.Observation, p Params) []Check {
+func checkHTTP(o probes.Observation, p Params) []Assertion {
 	s := p.Sections.HTTP
 	if s == nil {
 		return nil
 	}
 	f, _ := o.Facts.(*httpprobe.Facts)
 	answered := f != nil && f.StatusCode != 0
-	var out []Check
+	var out []Assertion
 	if len(s.Status) > 0 {
 		seen := "no HTTP response"
 		if answered {
@@ -192,7 +192,7 @@ func checkHTTP(o probes.Observation, p Params) []Check {
 		for i, c := range s.Status {
 			want[i] = strconv.Itoa(c)
 		}
-		out = append(out, Check{Name: "status", Expected: "one of " + strings.Join(want, ", "), Observed: seen,
+		out = append(out, Assertion{Name: "status", Expected: "one of " + strings.Join(want, ", "), Observed: seen,
 			Pass: answered && slices.Contains(s.Status, f.StatusCode)})
 	}
 	if s.RedirectTo != "" {
@@ -203,7 +203,7 @@ func checkHTTP(o probes.Observation, p Params) []Check {
 		case answered:
 			seen = "Location: " + f.Location
 		}
-		out = append(out, Check{Name: "redirect_to", Expected: "Location starts with " + s.RedirectTo, Observed: seen,
+		out = append(out, Assertion{Name: "redirect_to", Expected: "Location starts with " + s.RedirectTo, Observed: seen,
 			Pass: answered && strings.HasPrefix(f.Location, s.RedirectTo)})
 	}
 	header := func(name string) (string, bool) {
@@ -218,7 +218,7 @@ func checkHTTP(o probes.Observation, p Params) []Check {
 	}
 	for _, h := range s.HeadersPresent {
 		seen, ok := header(h)
-		out = append(out, Check{Name: "headers_present", Expected: h + " present", Observed: seen, Pass: ok})
+		out = append(out, Assertion{Name: "headers_present", Expected: h + " present", Observed: seen, Pass: ok})
 	}
 	names := make([]string, 0, len(s.HeaderMatches))
 	for h := range s.HeaderMatches {
@@ -229,19 +229,19 @@ func checkHTTP(o probes.Observation, p Params) []Check {
 		re := s.HeaderMatches[h]
 		seen, ok := header(h)
 		pass := ok && regexp.MustCompile(re).MatchString(f.Headers[textproto.CanonicalMIMEHeaderKey(h)])
-		out = append(out, Check{Name: "header_matches", Expected: h + " matches " + re, Observed: seen, Pass: pass})
+		out = append(out, Assertion{Name: "header_matches", Expected: h + " matches " + re, Observed: seen, Pass: pass})
 	}
 	return append(out, checkTLS(f, s)...)
 }
 
 // checkTLS judges the handshake and the certificate.
-func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Check {
+func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Assertion {
 	var tf *tlsinfo.Facts
 	if f != nil {
 		tf = f.TLS
 	}
 	hasCert := tf != nil && tf.Verified != nil
-	var out []Check
+	var out []Assertion
 	if s.MinTLSVersion != "" {
 		want := "TLS " + s.MinTLSVersion
 		seen := "no TLS handshake"
@@ -273,14 +273,14 @@ func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Check {
 		if floor > 0 {
 			expected += " and refuses " + strings.Join(tlsVersions[:floor], ", ")
 		}
-		out = append(out, Check{Name: "min_tls_version", Expected: expected, Observed: seen, Pass: pass, Undecided: undecided})
+		out = append(out, Assertion{Name: "min_tls_version", Expected: expected, Observed: seen, Pass: pass, Undecided: undecided})
 	}
 	if s.MinDaysLeft != nil {
 		seen := "no certificate"
 		if hasCert {
 			seen = fmt.Sprintf("%d days left (not after %s)", tf.DaysLeft, tf.NotAfter)
 		}
-		out = append(out, Check{Name: "min_days_left", Expected: fmt.Sprintf("at least %d days left", *s.MinDaysLeft), Observed: seen,
+		out = append(out, Assertion{Name: "min_days_left", Expected: fmt.Sprintf("at least %d days left", *s.MinDaysLeft), Observed: seen,
 			Pass: hasCert && tf.DaysLeft >= *s.MinDaysLeft})
 	}
 	if s.ChainVerifies != nil {
@@ -298,7 +298,7 @@ func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Check {
 				seen = "does not verify: " + tf.VerifyError
 			}
 		}
-		out = append(out, Check{Name: "chain_verifies", Expected: expected, Observed: seen, Pass: hasCert && *tf.Verified == want})
+		out = append(out, Assertion{Name: "chain_verifies", Expected: expected, Observed: seen, Pass: hasCert && *tf.Verified == want})
 	}
 	return out
 }

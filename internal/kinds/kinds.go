@@ -34,8 +34,8 @@ type Params struct {
 	Controls []int
 }
 
-// Check is one assertion, echoed back with what was seen and whether it held.
-type Check struct {
+// Assertion is one assertion of a kind's section, echoed back with what was seen and whether it held.
+type Assertion struct {
 	// Name is the assertion's key in the config ("auth_methods").
 	Name string `json:"name"`
 	// Expected is what the config asked for, as text.
@@ -77,9 +77,9 @@ type Kind struct {
 	// together (the RTP range sample paces its packets against ICMP rate
 	// limits). It returns one observation per target, in order.
 	RunPorts func(ctx context.Context, ts []probes.Target, p Params) []probes.Observation
-	// Check judges an open port's facts against the expectation's
+	// Assert judges an open port's facts against the expectation's
 	// assertions. Nil when the kind has no assertions.
-	Check func(o probes.Observation, p Params) []Check
+	Assert func(o probes.Observation, p Params) []Assertion
 	// OneRoundTrip, when set, reports whether the probe's whole exchange
 	// under p is one round trip (a bare TCP handshake), so the engine may
 	// shorten its timeout to the target's measured round-trip timeout. A

@@ -82,13 +82,13 @@ func init() {
 			}
 			return sip.Probe(ctx, t, opt)
 		},
-		Check: checkSIP,
+		Assert: checkSIP,
 	})
 }
 
-func checkSIP(o probes.Observation, p Params) []Check {
+func checkSIP(o probes.Observation, p Params) []Assertion {
 	f, _ := o.Facts.(*sip.Facts)
-	var out []Check
+	var out []Assertion
 	// Over TLS the certificate is judged whether or not a section asks:
 	// an answer through an unverified channel is no proof of who answered.
 	if f != nil && f.TLS != nil && f.TLS.Verified != nil {
@@ -96,7 +96,7 @@ func checkSIP(o probes.Observation, p Params) []Check {
 		if !*f.TLS.Verified {
 			seen = "does not verify: " + f.TLS.VerifyError
 		}
-		out = append(out, Check{Name: "insecure_tls", Expected: "false: the certificate verifies for " + f.TLS.VerifyName, Observed: seen, Pass: *f.TLS.Verified})
+		out = append(out, Assertion{Name: "insecure_tls", Expected: "false: the certificate verifies for " + f.TLS.VerifyName, Observed: seen, Pass: *f.TLS.Verified})
 	}
 	s := p.Sections.SIP
 	if s == nil {
@@ -112,7 +112,7 @@ func checkSIP(o probes.Observation, p Params) []Check {
 		for i, c := range s.Status {
 			want[i] = strconv.Itoa(c)
 		}
-		out = append(out, Check{
+		out = append(out, Assertion{
 			Name: "status", Expected: "one of " + strings.Join(want, ", "), Observed: seen,
 			Pass: answered && slices.Contains(s.Status, f.StatusCode),
 		})
@@ -137,7 +137,7 @@ func checkSIP(o probes.Observation, p Params) []Check {
 		if ok && len(missing) > 0 {
 			seen += " (missing " + strings.Join(missing, ", ") + ")"
 		}
-		out = append(out, Check{Name: "allow_includes", Expected: "Allow names " + strings.Join(s.AllowIncludes, ", "), Observed: seen, Pass: ok && len(missing) == 0})
+		out = append(out, Assertion{Name: "allow_includes", Expected: "Allow names " + strings.Join(s.AllowIncludes, ", "), Observed: seen, Pass: ok && len(missing) == 0})
 	}
 	if len(s.AllowExcludes) > 0 {
 		// Without an Allow header nothing is shown either way: a server
@@ -152,7 +152,7 @@ func checkSIP(o probes.Observation, p Params) []Check {
 		if len(present) > 0 {
 			seen += " (names " + strings.Join(present, ", ") + ")"
 		}
-		out = append(out, Check{Name: "allow_excludes", Expected: "Allow names none of " + strings.Join(s.AllowExcludes, ", "), Observed: seen, Pass: ok && len(present) == 0})
+		out = append(out, Assertion{Name: "allow_excludes", Expected: "Allow names none of " + strings.Join(s.AllowExcludes, ", "), Observed: seen, Pass: ok && len(present) == 0})
 	}
 	if s.AgentNot != "" {
 		re := regexp.MustCompile(s.AgentNot)
@@ -161,7 +161,7 @@ func checkSIP(o probes.Observation, p Params) []Check {
 			reveals := func(h string) bool { return h != "" && re.MatchString(h) }
 			seen, pass = agents(f), !reveals(f.Server) && !reveals(f.UserAgent)
 		}
-		out = append(out, Check{Name: "agent_not", Expected: "neither Server nor User-Agent matches " + s.AgentNot, Observed: seen, Pass: pass})
+		out = append(out, Assertion{Name: "agent_not", Expected: "neither Server nor User-Agent matches " + s.AgentNot, Observed: seen, Pass: pass})
 	}
 	return out
 }

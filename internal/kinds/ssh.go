@@ -168,14 +168,14 @@ func init() {
 		Run: func(ctx context.Context, t probes.Target, p Params) probes.Observation {
 			return ssh.Probe(ctx, t, p.Sections.SSH.options())
 		},
-		Check: checkSSH,
+		Assert: checkSSH,
 	})
 }
 
 // checkSSH judges the facts of an SSH probe. Checks come in the order of
 // their names. A fact the handshake did not reach fails its check, with the
 // probe's outcome as what was seen.
-func checkSSH(o probes.Observation, p Params) []Check {
+func checkSSH(o probes.Observation, p Params) []Assertion {
 	s := p.Sections.SSH
 	if s == nil {
 		return nil
@@ -185,11 +185,11 @@ func checkSSH(o probes.Observation, p Params) []Check {
 		f = &ssh.Facts{}
 	}
 	notSeen := "(not seen: " + o.Outcome + ")"
-	var out []Check
+	var out []Assertion
 
 	if s.AuthMethods != nil {
 		want := slices.Sorted(slices.Values(s.AuthMethods))
-		c := Check{Name: "auth_methods", Expected: strings.Join(want, ","), Observed: notSeen}
+		c := Assertion{Name: "auth_methods", Expected: strings.Join(want, ","), Observed: notSeen}
 		if f.AuthQueried {
 			c.Observed = authSeen(f)
 			c.Pass = slices.Equal(f.AuthMethods, want)
@@ -198,7 +198,7 @@ func checkSSH(o probes.Observation, p Params) []Check {
 		out = append(out, c)
 	}
 	if s.Banner != "" {
-		c := Check{Name: "banner", Expected: "matches " + s.Banner, Observed: notSeen}
+		c := Assertion{Name: "banner", Expected: "matches " + s.Banner, Observed: notSeen}
 		switch {
 		case f.SSH:
 			c.Observed, c.Pass = f.Banner, regexp.MustCompile(s.Banner).MatchString(f.Banner)
@@ -208,14 +208,14 @@ func checkSSH(o probes.Observation, p Params) []Check {
 		out = append(out, c)
 	}
 	if s.HostKeyType != "" {
-		c := Check{Name: "host_key_type", Expected: s.HostKeyType, Observed: notSeen}
+		c := Assertion{Name: "host_key_type", Expected: s.HostKeyType, Observed: notSeen}
 		if f.HostKeyType != "" {
 			c.Observed, c.Pass = f.HostKeyType, f.HostKeyType == s.HostKeyType
 		}
 		out = append(out, c)
 	}
 	if s.HostKeys != nil {
-		c := Check{Name: "host_keys", Expected: "one of " + strings.Join(s.HostKeys, ", "), Observed: notSeen}
+		c := Assertion{Name: "host_keys", Expected: "one of " + strings.Join(s.HostKeys, ", "), Observed: notSeen}
 		if len(s.HostKeys) == 1 {
 			c.Expected = s.HostKeys[0]
 		}
@@ -232,7 +232,7 @@ func checkSSH(o probes.Observation, p Params) []Check {
 		out = append(out, checkKex("kex_require", s.KexRequire, f, notSeen))
 	}
 	if s.PasswordAuth != nil {
-		c := Check{Name: "password_auth", Expected: "neither password nor keyboard-interactive offered", Observed: notSeen}
+		c := Assertion{Name: "password_auth", Expected: "neither password nor keyboard-interactive offered", Observed: notSeen}
 		if *s.PasswordAuth {
 			c.Expected = "password or keyboard-interactive offered"
 		}
@@ -262,9 +262,9 @@ func authSeen(f *ssh.Facts) string {
 // checkKex judges kex_forbid or kex_require against the server's offer.
 // When only the negotiated method is known, a required one is shown
 // offered if it was the one chosen, and nothing is shown absent.
-func checkKex(name string, names []string, f *ssh.Facts, notSeen string) Check {
+func checkKex(name string, names []string, f *ssh.Facts, notSeen string) Assertion {
 	forbid := name == "kex_forbid"
-	c := Check{Name: name, Expected: "offered: " + strings.Join(names, ", "), Observed: notSeen}
+	c := Assertion{Name: name, Expected: "offered: " + strings.Join(names, ", "), Observed: notSeen}
 	if forbid {
 		c.Expected = "not offered: " + strings.Join(names, ", ")
 	}

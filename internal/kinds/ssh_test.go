@@ -312,7 +312,7 @@ func TestSSHKindRun(t *testing.T) {
 	if !f.AuthQueried || !slices.Equal(f.AuthMethods, []string{"password"}) {
 		t.Errorf("AuthQueried, AuthMethods = %v, %q; want true, [password]", f.AuthQueried, f.AuthMethods)
 	}
-	if checks := kind.Check(o, Params{Sections: Sections{SSH: s}}); len(checks) != 1 || !checks[0].Pass {
+	if checks := kind.Assert(o, Params{Sections: Sections{SSH: s}}); len(checks) != 1 || !checks[0].Pass {
 		t.Errorf("checks = %+v; want auth_methods passing", checks)
 	}
 
@@ -321,7 +321,7 @@ func TestSSHKindRun(t *testing.T) {
 	if f.AuthQueried {
 		t.Errorf("AuthQueried = true; want no \"none\" request without an auth assertion")
 	}
-	for _, c := range kind.Check(o, Params{Sections: Sections{SSH: s}}) {
+	for _, c := range kind.Assert(o, Params{Sections: Sections{SSH: s}}) {
 		if !c.Pass {
 			t.Errorf("check %+v failed; want the RSA key pinned", c)
 		}

@@ -66,7 +66,7 @@ func init() {
 		Transports: []string{"tcp"},
 		Sections:   []string{"tcp"},
 		Run:        runTCP,
-		Check:      checkTCP,
+		Assert:     checkTCP,
 		// Without a banner to wait for, the probe is the handshake alone.
 		OneRoundTrip: func(p Params) bool { return !p.Sections.TCP.wantsBanner() },
 		Identify: func(ctx context.Context, t probes.Target, _ Params) probes.Observation {
@@ -113,7 +113,7 @@ func runTCP(ctx context.Context, t probes.Target, p Params) probes.Observation {
 	return obs
 }
 
-func checkTCP(o probes.Observation, p Params) []Check {
+func checkTCP(o probes.Observation, p Params) []Assertion {
 	s := p.Sections.TCP
 	if !s.wantsBanner() {
 		return nil
@@ -133,14 +133,14 @@ func checkTCP(o probes.Observation, p Params) []Check {
 			seen = "(" + f.BannerOutcome + ")"
 		}
 	}
-	var out []Check
+	var out []Assertion
 	if s.Banner != "" {
 		ok := f != nil && regexp.MustCompile(s.Banner).MatchString(f.Banner)
-		out = append(out, Check{Name: "banner", Expected: "matches " + s.Banner, Observed: seen, Pass: ok})
+		out = append(out, Assertion{Name: "banner", Expected: "matches " + s.Banner, Observed: seen, Pass: ok})
 	}
 	if s.BannerNot != "" {
 		ok := f != nil && !regexp.MustCompile(s.BannerNot).MatchString(f.Banner)
-		out = append(out, Check{Name: "banner_not", Expected: "does not match " + s.BannerNot, Observed: seen, Pass: ok})
+		out = append(out, Assertion{Name: "banner_not", Expected: "does not match " + s.BannerNot, Observed: seen, Pass: ok})
 	}
 	if s.ESLDefaultPassword {
 		if c, ok := checkESL(f, eslResult); ok {
@@ -153,8 +153,8 @@ func checkTCP(o probes.Observation, p Params) []Check {
 // checkESL judges the default password check. When the greeting was not
 // auth/request the check was not run and makes no claim (the banner
 // assertion carries that row); when it ran, only a refusal passes.
-func checkESL(f *tcp.Facts, r *esl.Result) (Check, bool) {
-	c := Check{Name: "esl_default_password", Expected: "the default password (ClueCon) is refused"}
+func checkESL(f *tcp.Facts, r *esl.Result) (Assertion, bool) {
+	c := Assertion{Name: "esl_default_password", Expected: "the default password (ClueCon) is refused"}
 	switch {
 	case r == nil && (f == nil || !esl.IsAuthRequest(f.Banner)):
 		return c, false

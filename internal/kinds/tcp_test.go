@@ -215,8 +215,8 @@ func TestTCPKindESL(t *testing.T) {
 			if err := json.Unmarshal(o.MarshalFacts(), &js); err != nil || js["banner"] != c.greeting {
 				t.Errorf("facts JSON %s (%v); want the banner at the top level", o.MarshalFacts(), err)
 			}
-			var eslCheck *Check
-			for _, ch := range kind.Check(o, params) {
+			var eslCheck *Assertion
+			for _, ch := range kind.Assert(o, params) {
 				if ch.Name == "esl_default_password" {
 					eslCheck = &ch
 				}

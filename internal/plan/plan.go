@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"probe/internal/config"
-	"probe/internal/expect"
 	"probe/internal/kinds"
 	"probe/internal/sample"
 	"probe/probes"
@@ -24,9 +23,9 @@ type Plan struct {
 	// Seed chose the sampled ports of every range; a re-run with the same
 	// seed probes the same ports.
 	Seed int64
-	// Checks are the expectations that say something for this vantage, in
+	// Rows are the rows of the table that say something for this vantage, in
 	// file order.
-	Checks []Check
+	Rows []Row
 	// Tasks are the probes to send, each once however many checks use it.
 	Tasks []Task
 	// NotApplicable lists the ids of expectations that say nothing for this
@@ -34,8 +33,8 @@ type Plan struct {
 	NotApplicable []string
 }
 
-// Check is one expectation as this vantage must judge it.
-type Check struct {
+// Row is one expectation, a row of the table, as this vantage must judge it.
+type Row struct {
 	// ID is the expectation's id.
 	ID string
 	// Expectation is the row of the file.
@@ -43,7 +42,7 @@ type Check struct {
 	// Address is the target's address as dialled.
 	Address string
 	// Expected is what this vantage should see.
-	Expected expect.Word
+	Expected config.Word
 	// Differs says the expected word is not the same for every vantage the
 	// expectation names, so the verdict depends on where the run stands.
 	Differs bool
@@ -77,9 +76,9 @@ type PortTask struct {
 // Word is what this vantage should see on one probed port of the check: the
 // expected word, or for a control just outside a range, what the rest of the
 // host shows a stranger: a security group drops it.
-func (c Check) Word(pt PortTask) expect.Word {
+func (c Row) Word(pt PortTask) config.Word {
 	if pt.Control {
-		return expect.Unreachable
+		return config.Unreachable
 	}
 	return c.Expected
 }
@@ -150,8 +149,8 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 		}
 		t := targets[e.Target]
 		kind := kinds.Lookup(e.Probe)
-		c := Check{
-			ID: e.ID, Expectation: e, Address: t.Address, Expected: expect.Word(word),
+		c := Row{
+			ID: e.ID, Expectation: e, Address: t.Address, Expected: config.Word(word),
 			Differs:     differs(e.Expect) || len(e.Expect) < len(f.Vantages),
 			NothingOpen: slices.Contains(t.NothingOpenFrom, vantage),
 		}
@@ -228,7 +227,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 			ports[j].Task = idx
 		}
 		c.Ports = ports
-		p.Checks = append(p.Checks, c)
+		p.Rows = append(p.Rows, c)
 	}
 	return p, nil
 }

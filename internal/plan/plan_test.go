@@ -97,7 +97,7 @@ func TestMake(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ids []string
-			for _, c := range p.Checks {
+			for _, c := range p.Rows {
 				ids = append(ids, c.ID)
 			}
 			if !slices.Equal(ids, tt.checks) {
@@ -118,8 +118,8 @@ func TestMakeDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string]Check{}
-	for _, c := range p.Checks {
+	byID := map[string]Row{}
+	for _, c := range p.Rows {
 		byID[c.ID] = c
 	}
 	if byID["ssh"].Ports[0].Task != byID["ssh-again"].Ports[0].Task {

@@ -39,7 +39,7 @@ expect = { internet = "not_open" }
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := p.Checks[1]
+	c := p.Rows[1]
 	if !c.Sweep || len(c.Ports) != 65533 {
 		t.Fatalf("sweep %v with %d ports; want a sweep of 65535-2 ports", c.Sweep, len(c.Ports))
 	}
@@ -54,7 +54,7 @@ expect = { internet = "not_open" }
 		}
 		seen[pt.Port] = true
 	}
-	if p.Tasks[p.Checks[0].Ports[0].Task].Identify {
+	if p.Tasks[p.Rows[0].Ports[0].Task].Identify {
 		t.Error("a declared port's task asks to identify; only a sweep's findings do")
 	}
 }
@@ -96,8 +96,8 @@ func BenchmarkPlan1000x100(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		p, err := Make(f, "internet", Options{Seed: 1})
-		if err != nil || len(p.Checks) != 100000 {
-			b.Fatalf("%v, %d checks", err, len(p.Checks))
+		if err != nil || len(p.Rows) != 100000 {
+			b.Fatalf("%v, %d checks", err, len(p.Rows))
 		}
 	}
 }

@@ -186,7 +186,7 @@ type PortEvidence struct {
 	// Observation is the probe's full observation, facts included.
 	Observation probes.Observation `json:"observation"`
 	// Checks are the protocol assertions, each with its outcome.
-	Checks []kinds.Check `json:"checks,omitempty"`
+	Checks []kinds.Assertion `json:"checks,omitempty"`
 }
 
 // Summary counts results by verdict.

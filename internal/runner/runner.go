@@ -133,7 +133,7 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 	}
 	rep.Targets = liveness(f, p, ev, res)
 
-	for _, c := range p.Checks {
+	for _, c := range p.Rows {
 		r := report.Result{
 			ID: c.ID, Target: c.Expectation.Target, Address: c.Address, Range: c.Expectation.Range,
 			Transport: c.Expectation.Transport, Probe: c.Expectation.Probe, Purpose: c.Expectation.Purpose,
@@ -159,8 +159,8 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 			o := res.Observations[pt.Task]
 			word := c.Word(pt)
 			pc := judge.PortCase{Target: c.Expectation.Target, Port: pt.Port, Control: pt.Control, Expected: word, Obs: o}
-			if o.State == probes.Open && kind.Check != nil && !pt.Control {
-				pc.Checks = kind.Check(o, t.Params)
+			if o.State == probes.Open && kind.Assert != nil && !pt.Control {
+				pc.Assertions = kind.Assert(o, t.Params)
 			}
 			pv := judge.Port(pc, ev, c.NothingOpen)
 			pvs = append(pvs, pv)
@@ -177,7 +177,7 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 			}
 			r.Evidence = append(r.Evidence, report.PortEvidence{
 				Port: pt.Port, Control: pt.Control, Verdict: string(pv.Verdict), Reason: pv.Reason,
-				Observation: o, Checks: pc.Checks,
+				Observation: o, Checks: pc.Assertions,
 			})
 			if d := o.Duration.Milliseconds(); d > r.DurationMS {
 				r.DurationMS = d
@@ -208,7 +208,7 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 func liveness(f *config.File, p *plan.Plan, ev judge.Evidence, res *engine.Results) []report.TargetLiveness {
 	var out []report.TargetLiveness
 	seen := map[string]bool{}
-	for _, c := range p.Checks {
+	for _, c := range p.Rows {
 		name := c.Expectation.Target
 		if seen[name] {
 			continue

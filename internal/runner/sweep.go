@@ -17,7 +17,7 @@ import (
 // the evidence of the ports that answered (open or closed) or did not
 // conform, and counting the silent rest, so a 65535-port report stays a
 // few kilobytes when all is well and names every port that answered. It reports whether some port was not probed.
-func assembleSweep(r *report.Result, c plan.Check, p *plan.Plan, res *engine.Results, ev judge.Evidence) (notRun bool) {
+func assembleSweep(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results, ev judge.Evidence) (notRun bool) {
 	kind := kinds.Lookup(c.Expectation.Probe)
 	sw := &report.Sweep{Excluded: c.Excluded, States: map[string]int{}}
 	var tally judge.Tally
@@ -26,8 +26,8 @@ func assembleSweep(r *report.Result, c plan.Check, p *plan.Plan, res *engine.Res
 		t := p.Tasks[pt.Task]
 		o := res.Observations[pt.Task]
 		pc := judge.PortCase{Target: c.Expectation.Target, Port: pt.Port, Expected: c.Expected, Obs: o}
-		if o.State == probes.Open && kind.Check != nil {
-			pc.Checks = kind.Check(o, t.Params)
+		if o.State == probes.Open && kind.Assert != nil {
+			pc.Assertions = kind.Assert(o, t.Params)
 		}
 		pv := judge.Port(pc, ev, c.NothingOpen)
 		tally.Add(pt.Port, pv)
@@ -55,7 +55,7 @@ func assembleSweep(r *report.Result, c plan.Check, p *plan.Plan, res *engine.Res
 		}
 		r.Ports = append(r.Ports, pt.Port)
 		r.Evidence = append(r.Evidence, report.PortEvidence{
-			Port: pt.Port, Verdict: string(pv.Verdict), Reason: pv.Reason, Observation: o, Checks: pc.Checks,
+			Port: pt.Port, Verdict: string(pv.Verdict), Reason: pv.Reason, Observation: o, Checks: pc.Assertions,
 		})
 	}
 	if len(c.Ports) > 0 {
@@ -69,7 +69,7 @@ func assembleSweep(r *report.Result, c plan.Check, p *plan.Plan, res *engine.Res
 }
 
 // timeouts says how long the sweep's silent ports were waited for.
-func timeouts(c plan.Check, p *plan.Plan, res *engine.Results) string {
+func timeouts(c plan.Row, p *plan.Plan, res *engine.Results) string {
 	t := p.Tasks[c.Ports[0].Task]
 	full := t.Params.Timeout
 	rtt, ok := res.RTT[t.Target.Host]

@@ -1,6 +1,7 @@
-// Package expect defines the words an expectation uses for a port's state
-// (open, closed, filtered and their unions) and what each admits.
-package expect
+package config
+
+// The words an expectation uses for a port's state (open, closed, filtered
+// and their unions), and what each admits.
 
 import "probe/probes"
 
