@@ -114,12 +114,13 @@ func TestGateWaitsForRefusalsToBeEarnedBack(t *testing.T) {
 			single = append(single, len(p.Tasks))
 			p.Tasks = append(p.Tasks, plan.Task{Target: probes.Target{Host: "h", Transport: "udp"}})
 		}
-		g := gateUDP(p, []string{"r"}, map[string][]int{"r": {0}}, single)
+		clock := &fakeClock{now: time.Unix(1e9, 0)}
+		g := gateUDP(p, rangeTasks{order: []string{"r"}, groups: map[string][]int{"r": {0}}}, single, clock)
 		for j, i := range single {
 			g.release(i, tc.obs[j])
 		}
 		gate := g.byHost["h"]
-		if got := gate.ready().Sub(gate.last); got != tc.want {
+		if got := g.ready(gate).Sub(clock.now); got != tc.want {
 			t.Errorf("%d refusal(s) among %v: ready %v after the last; want %v", gate.refused, tc.obs, got, tc.want)
 		}
 	}

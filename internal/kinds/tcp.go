@@ -169,3 +169,8 @@ func checkESL(f *tcp.Facts, r *esl.Result) (Assertion, bool) {
 	}
 	return c, true
 }
+
+// Connect is the kind the engine's closing re-check uses for a TCP port
+// that answered, whatever probed it first: a bare connect, which sends
+// nothing a service could count against the prober.
+func Connect() *Kind { return Lookup("tcp") }

@@ -22,7 +22,7 @@ import (
 const (
 	// DefaultBurst in-range sends go at once: Linux's bucket of six
 	// (XRLIM_BURST_FACTOR; net.ipv4.icmp_ratelimit = 1000 ms earns one
-	// back). When the host answers with ICMP errors, the replay (Budget,
+	// back). When the host answers with ICMP errors, the replay (RateLimit.Replay,
 	// SpentTokens) counts the silent controls sent before the burst as
 	// spent, so a silence of the burst's last ports is doubtful, never
 	// wrongly green.
@@ -331,7 +331,7 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 		at[i] = p.at.Sub(start)
 		outcomes[i] = p.outcome()
 	}
-	budget := opt.RateLimit.Budget(at, SpentTokens(outcomes))
+	budget := opt.RateLimit.Replay(at, SpentTokens(outcomes))
 	for i, p := range sent {
 		p.facts.SentAfter = at[i]
 		p.facts.ICMPBudget = math.Round(budget[i]*100) / 100

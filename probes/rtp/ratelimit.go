@@ -2,59 +2,16 @@ package rtp
 
 import (
 	"slices"
-	"time"
 
 	"probe/probes/udp"
 )
 
-// RateLimit is the target's per-destination limiter of ICMP errors, as the
-// probe assumes it to be: a bucket of Burst tokens, refilled by one token
-// each Interval, one token spent per ICMP error sent. Linux keeps one such
-// bucket per peer address (inet_peer_xrlim_allow).
-type RateLimit struct {
-	// Burst is how many errors the bucket holds when full.
-	Burst int
-	// Interval is how long the bucket takes to earn one token back;
-	// zero or less means no limit. With a Burst of zero or less and a
-	// positive Interval, the bucket is always empty.
-	Interval time.Duration
-}
+// RateLimit is the target's ICMP limiter as the probe assumes it; see
+// udp.ICMPLimit, the one home of the model.
+type RateLimit = udp.ICMPLimit
 
-// LinuxRateLimit is Linux's default: net.ipv4.icmp_ratelimit = 1000 ms and
-// a burst factor of 6 (XRLIM_BURST_FACTOR). Measured here across two
-// namespaces: 100 probes at once drew 6 refusals; one every 100 ms drew 8 in
-// 2.2 s.
-var LinuxRateLimit = RateLimit{Burst: udp.ICMPBurst, Interval: udp.ICMPInterval}
-
-// Budget replays the bucket over sends made at the offsets at (in order)
-// and returns the tokens it held just before each send. spent[i] says
-// whether send i may have cost a token: an ICMP error seen certainly did, a
-// reply certainly did not, and for the rest (silence, an unfinished wait)
-// the caller decides; see SpentTokens. A send past the end of spent is
-// counted as spent.
-func (r RateLimit) Budget(at []time.Duration, spent []bool) []float64 {
-	out := make([]float64, len(at))
-	if r.Interval <= 0 {
-		for i := range out {
-			out[i] = float64(max(r.Burst, 1)) // no limit: never short
-		}
-		return out
-	}
-	burst := float64(max(r.Burst, 0))
-	tokens := burst // a peer not heard from for a while has a full bucket
-	var last time.Duration
-	for i, t := range at {
-		if i > 0 {
-			tokens = min(burst, tokens+float64(t-last)/float64(r.Interval))
-		}
-		last = t
-		out[i] = tokens
-		if (i >= len(spent) || spent[i]) && tokens >= 1 {
-			tokens--
-		}
-	}
-	return out
-}
+// LinuxRateLimit is Linux's default limit (udp.LinuxICMPLimit).
+var LinuxRateLimit = udp.LinuxICMPLimit
 
 // SendOutcome is what one send drew, as the replay sees it (SpentTokens).
 type SendOutcome int
@@ -66,7 +23,7 @@ const (
 )
 
 // SpentTokens says, per send, whether it may have cost the target an ICMP
-// token, for Budget.
+// token, for RateLimit.Replay.
 //
 // A silent send counts as spent only when the host sent at least one ICMP
 // error in the same probe. Such a host answers some of these ports with

@@ -22,16 +22,6 @@ import (
 	"probe/probes"
 )
 
-// A target's kernel limits the ICMP errors it sends to one peer: Linux keeps
-// a bucket of ICMPBurst errors per peer address and earns one back each
-// ICMPInterval (net.ipv4.icmp_ratelimit = 1000 ms, XRLIM_BURST_FACTOR = 6).
-// Every UDP probe of one target from one prober draws on the same bucket,
-// and a refusal the bucket could not pay for is silence.
-const (
-	ICMPBurst    = 6
-	ICMPInterval = time.Second
-)
-
 // Exchange describes one request and its retransmissions.
 type Exchange struct {
 	// Payload returns the datagram for the given attempt (0-based).

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"probe/internal/plan"
+	"probe/probes"
+	"probe/probes/udp"
+)
+
+// icmpLimiters pace the start of a target's single UDP probes as the
+// target's kernel paces the ICMP errors it sends this prober: a burst of
+// udp.LinuxICMPLimit's burst, then one each of its intervals. A closed port draws one
+// error and its probe ends there, and a silent one draws none, so probes
+// started at this pace do not empty the bucket themselves. What else draws
+// on it meanwhile (a TCP probe answered with ICMP prohibited) makes their
+// silence doubtful afterwards (doubtOtherICMP). Configs
+// rarely give one host more than a few UDP ports besides its range; those
+// that do trade a second per port beyond six for that.
+func icmpLimiters() *limiters {
+	l := udp.LinuxICMPLimit
+	return &limiters{rate: float64(time.Second) / float64(l.Interval), burst: l.Burst, by: map[string]*rate.Limiter{}}
+}
+
+// doubtOtherICMP notes on a silence (BesideICMP) the other probes of the
+// same target that drew ICMP errors while it was heard: those came from the
+// per-peer bucket a closed port's port unreachable needed (a TCP probe
+// answered with ICMP prohibited by a rejecting firewall, a re-probe of a
+// UDP port, another range's refusals), so the silence may be the limit's.
+// It applies to the silent ports of a range, over the range's whole time
+// (its own replay cannot see other probes), and to a single UDP probe's
+// silence.
+func doubtOtherICMP(p *plan.Plan, res *Results, groups map[string][]int, single []int) {
+	type answer struct {
+		task     int
+		from, to time.Time
+		label    string
+	}
+	byHost := map[string][]answer{}
+	for i, t := range p.Tasks {
+		if o := res.Observations[i]; res.Ran[i] && o.ICMPError {
+			byHost[t.Target.Host] = append(byHost[t.Target.Host], answer{i, o.Started, o.Started.Add(o.Duration), fmt.Sprintf("%d/%s", t.Target.Port, t.Target.Transport)})
+		}
+	}
+	// others lists host's ICMP answers, outside skip, that overlap from-to.
+	others := func(host string, from, to time.Time, skip func(int) bool) string {
+		var labels []string
+		for _, a := range byHost[host] {
+			if !skip(a.task) && a.from.Before(to) && a.to.After(from) && !slices.Contains(labels, a.label) {
+				labels = append(labels, a.label)
+			}
+		}
+		if len(labels) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("other probes of this host drew ICMP errors meanwhile (%s), from the per-peer budget a closed port's port unreachable needs: the silence may be the limit's", strings.Join(labels, ", "))
+	}
+	silent := func(o probes.Observation) bool {
+		return (o.State == probes.OpenFiltered || o.State == probes.Filtered) && !o.ICMPError && o.BesideICMP == ""
+	}
+	for _, idx := range groups {
+		host := p.Tasks[idx[0]].Target.Host
+		var from, to time.Time
+		for _, i := range idx {
+			o := res.Observations[i]
+			if !res.Ran[i] || o.Started.IsZero() {
+				continue
+			}
+			if from.IsZero() || o.Started.Before(from) {
+				from = o.Started
+			}
+			if end := o.Started.Add(o.Duration); end.After(to) {
+				to = end
+			}
+		}
+		why := others(host, from, to, func(task int) bool { return slices.Contains(idx, task) })
+		if why == "" {
+			continue
+		}
+		for _, i := range idx {
+			if o := &res.Observations[i]; res.Ran[i] && silent(*o) {
+				o.BesideICMP = why
+			}
+		}
+	}
+	for _, i := range single {
+		t, o := p.Tasks[i].Target, &res.Observations[i]
+		if t.Transport != "udp" || !res.Ran[i] || !silent(*o) {
+			continue
+		}
+		if why := others(t.Host, o.Started, o.Started.Add(o.Duration), func(task int) bool { return task == i }); why != "" {
+			o.BesideICMP = why
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"probe/internal/kinds"
+	"probe/internal/plan"
+	"probe/probes"
+)
+
+// recheck connects once more, after everything else, to one port of each
+// target that answered over TCP, so the judge knows whether a target that
+// went silent part-way (a ban, a crash) was still alive at the end.
+func recheck(ctx context.Context, p *plan.Plan, res *Results) map[string]Recheck {
+	// A TCP port that answered is re-checked with a bare connect; a target
+	// that answered only over UDP (SIP) is asked again by the same probe,
+	// so that a ban on it shows too. Paced range tasks (RTP) are never
+	// repeated: one packet per port.
+	chosen := map[string]plan.Task{}
+	for i, t := range p.Tasks {
+		if res.Observations[i].State != probes.Open {
+			continue
+		}
+		prev, ok := chosen[t.Target.Name]
+		switch {
+		case t.Target.Transport == "tcp" && (!ok || prev.Target.Transport != "tcp"):
+			chosen[t.Target.Name] = t
+		case !ok && t.Group == "" && kinds.Lookup(t.Kind).Run != nil:
+			chosen[t.Target.Name] = t
+		}
+	}
+	out := map[string]Recheck{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, task := range chosen {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The port's own timeout bounds each connect (the plan
+			// always gives one; without, the run's deadline does).
+			target, timeout := task.Target, task.Params.Timeout
+			kind, params := kinds.Connect(), kinds.Params{Timeout: timeout}
+			if target.Transport != "tcp" {
+				kind, params = kinds.Lookup(task.Kind), task.Params
+			}
+			// Up to three connects: one lost SYN or SYN-ACK on a lossy
+			// path must not be read as the target having stopped
+			// answering. A refusal or an answer ends the re-check at once.
+			var obs probes.Observation
+			for attempt := 1; attempt <= recheckAttempts; attempt++ {
+				cctx, cancel := ctx, context.CancelFunc(func() {})
+				if timeout > 0 {
+					cctx, cancel = context.WithTimeout(ctx, timeout)
+				}
+				obs = kind.Run(cctx, target, params)
+				cancel()
+				if obs.State != probes.Filtered || ctx.Err() != nil {
+					break
+				}
+				if attempt == recheckAttempts {
+					obs.Outcome = fmt.Sprintf("%s, %d connects", obs.Outcome, recheckAttempts)
+				}
+			}
+			mu.Lock()
+			out[name] = Recheck{Port: target.Port, Transport: target.Transport, Obs: obs}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// recheckAttempts is how many connects the closing re-check makes to a
+// silent port before calling the target silent.
+const recheckAttempts = 3
