@@ -87,6 +87,10 @@ type Target struct {
 	// NothingOpenFrom names the vantages from which no port of this target
 	// is meant to be open, so its liveness cannot be shown from there.
 	NothingOpenFrom []string `toml:"nothing_open_from"`
+	// SecurityGroups are the ids of the AWS security groups on the
+	// target's interfaces ("sg-..."): what `probe drift` holds the file and
+	// the reports against. Nothing else reads them.
+	SecurityGroups []string `toml:"security_groups"`
 }
 
 // Expectation is one row of the table: what each vantage should see of a

@@ -169,6 +169,7 @@ func (v *validator) targets() {
 				v.problem(fmt.Sprintf("%s.nothing_open_from.%d", path, j), "no vantage is named %q (declared: %s)", name, v.vantageNames())
 			}
 		}
+		v.securityGroups(path, t)
 	}
 }
 

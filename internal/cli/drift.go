@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"probe/internal/config"
+	"probe/internal/drift"
+	"probe/internal/report"
+	"probe/internal/secgroups"
+)
+
+func init() { extra["drift"] = cmdDrift }
+
+// cmdDrift holds the security groups, the expectation table and reports
+// against each other. Like diff: exit 0 when they agree, 1 when something
+// that matters disagrees, 2 on a usage error or input it cannot read.
+func cmdDrift(args []string, env Env) int {
+	fs := newFlags("drift", "drift [--format table|markdown|json] [--out PATH] GROUPS.json EXPECTATIONS.toml [REPORT...]", env)
+	format := fs.String("format", "table", "the rendering: "+strings.Join(drift.Formats, ", "))
+	out := fs.String("out", "-", "write to `PATH` (atomically) instead of stdout")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagErr(err)
+	}
+	if len(pos) < 2 {
+		fmt.Fprintln(env.Stderr, "probe drift: want GROUPS.json (aws ec2 describe-security-groups) and EXPECTATIONS.toml, then any reports")
+		return ExitUsage
+	}
+	if !validFormat(*format) {
+		fmt.Fprintf(env.Stderr, "probe drift: --format %s: no such format (want one of %s)\n", *format, strings.Join(drift.Formats, ", "))
+		return ExitUsage
+	}
+	groups, err := secgroups.ReadFile(pos[0])
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe drift:", err)
+		return ExitUsage
+	}
+	f, err := config.Load(pos[1])
+	if err != nil {
+		printConfigError(env, err)
+		return ExitUsage
+	}
+	in := drift.Input{GroupsPath: pos[0], Groups: groups, File: f}
+	for _, p := range pos[2:] {
+		rep, err := report.Read(p)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "probe drift: %s: %v\n", p, err)
+			return ExitUsage
+		}
+		in.Reports, in.ReportPaths = append(in.Reports, rep), append(in.ReportPaths, p)
+	}
+	res := drift.Compare(in)
+	var buf bytes.Buffer
+	if err := drift.Write(&buf, res, *format); err != nil {
+		fmt.Fprintln(env.Stderr, "probe drift:", err)
+		return ExitUsage
+	}
+	if *out == "-" {
+		if _, err := env.Stdout.Write(buf.Bytes()); err != nil {
+			return ExitUsage
+		}
+	} else if err := report.WriteFile(*out, buf.Bytes()); err != nil {
+		fmt.Fprintln(env.Stderr, "probe drift:", err)
+		return ExitUsage
+	}
+	if res.Matters > 0 {
+		return ExitFail
+	}
+	return ExitPass
+}
+
+func validFormat(name string) bool {
+	for _, f := range drift.Formats {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
