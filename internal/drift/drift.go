@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	"probe/internal/config"
-	"probe/internal/expect"
 	"probe/internal/report"
 	"probe/internal/secgroups"
 )
@@ -84,9 +83,9 @@ type Finding struct {
 // Result is a whole comparison.
 type Result struct {
 	// Groups, Config and Reports say what was compared.
-	Groups   string   `json:"groups"`
-	Config   string   `json:"config"`
-	Reports  []string `json:"reports,omitempty"`
+	Groups   string    `json:"groups"`
+	Config   string    `json:"config"`
+	Reports  []string  `json:"reports,omitempty"`
 	Findings []Finding `json:"findings"`
 	// Matters counts the findings that matter.
 	Matters int `json:"matters"`
@@ -194,13 +193,13 @@ func portsOf(e *config.Expectation) ports {
 // passes reports whether word says the traffic gets through the firewall,
 // and blocks whether it says the traffic is dropped; not_open says neither.
 func passes(word string) bool {
-	w := expect.Word(word)
-	return w == expect.Open || w == expect.Closed || w == expect.Reachable
+	w := config.Word(word)
+	return w == config.Open || w == config.Closed || w == config.Reachable
 }
 
 func blocks(word string) bool {
-	w := expect.Word(word)
-	return w == expect.Filtered || w == expect.Unreachable
+	w := config.Word(word)
+	return w == config.Filtered || w == config.Unreachable
 }
 
 // rules holds each ingress rule against the expectations of the targets

@@ -57,15 +57,6 @@ func (p ports) minus(q ports) ports {
 // intersect returns the ports in both p and q.
 func (p ports) intersect(q ports) ports { return p.minus(p.minus(q)) }
 
-// count is how many ports p holds.
-func (p ports) count() int {
-	n := 0
-	for _, s := range p {
-		n += s.hi - s.lo + 1
-	}
-	return n
-}
-
 // String writes p as "22, 80, 16384-32768".
 func (p ports) String() string {
 	var b strings.Builder
