@@ -19,6 +19,7 @@ const (
 	ExitFail         = 1   // at least one verdict failed (diff: something changed)
 	ExitUsage        = 2   // usage or configuration error
 	ExitInconclusive = 3   // nothing failed, but something was inconclusive or errored
+	ExitIO           = 4   // the run could not be made, or its report or output could not be written
 	ExitInterrupted  = 130 // stopped by SIGINT (143 for SIGTERM); the partial report is written
 )
 
@@ -39,6 +40,20 @@ func Main(args []string, env Env) int {
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
 	}
+	// Every write to stdout goes through out, which keeps the first error:
+	// output that did not arrive (a full disk, a closed pipe) is a failure
+	// of its own, whatever the command found.
+	out := &checkedWriter{w: env.Stdout}
+	env.Stdout = out
+	code := dispatch(args, env)
+	if out.err != nil {
+		fmt.Fprintf(env.Stderr, "probe: writing to stdout: %v\n", out.err)
+		return ExitIO
+	}
+	return code
+}
+
+func dispatch(args []string, env Env) int {
 	if len(args) == 0 {
 		usage(env.Stderr)
 		return ExitUsage
@@ -53,11 +68,9 @@ func Main(args []string, env Env) int {
 	case "run":
 		run = cmdRun
 	case "version", "--version":
-		fmt.Fprintln(env.Stdout, "probe", probes.Version())
-		return 0
+		run = cmdVersion
 	case "help", "-h", "-help", "--help":
-		usage(env.Stdout)
-		return 0
+		return cmdHelp(rest, env)
 	default:
 		if c, ok := extra[cmd]; ok {
 			run = c
@@ -86,11 +99,13 @@ Usage:
   probe drift GROUPS FILE [REPORT...]  where the security groups, the file and the reports disagree
   probe version                     print the version
 
-FILE defaults to ./expectations.toml. Run "probe COMMAND -h" for a command's flags.
+FILE defaults to ./expectations.toml. "probe help COMMAND" (or "probe COMMAND
+--help") shows a command's flags.
 
 Exit codes: 0 all passed; 1 something failed; 2 usage or config error;
-3 nothing failed but something was inconclusive or errored; 130/143 interrupted
-by SIGINT/SIGTERM (a partial report is still written).
+3 nothing failed but something was inconclusive or errored; 4 the run could not
+be made or its report or output could not be written; 130/143 interrupted by
+SIGINT/SIGTERM (a partial report is still written).
 `)
 }
 
@@ -113,14 +128,83 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// newFlags makes a command's flag set. Help asked for (-h, --help) is
+// printed on stdout, so it pages and greps; after a flag error it goes to
+// stderr with the error. The flag package writes the error before it calls
+// Usage, which is how Usage tells the two apart.
 func newFlags(name, synopsis string, env Env) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	failed := false
+	fs.SetOutput(writerFunc(func(p []byte) (int, error) {
+		failed = true
+		return env.Stderr.Write(p)
+	}))
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: probe %s\n\n", synopsis)
+		w := env.Stdout
+		if failed {
+			w = env.Stderr
+		}
+		fs.SetOutput(w)
+		fmt.Fprintf(w, "Usage: probe %s\n\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// checkedWriter passes writes through and keeps the first error.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// cmdHelp prints the overview, or a command's own help: "probe help run"
+// is "probe run --help".
+func cmdHelp(args []string, env Env) int {
+	switch len(args) {
+	case 0:
+		usage(env.Stdout)
+		return 0
+	case 1:
+		if args[0] == "help" {
+			usage(env.Stdout)
+			return 0
+		}
+		return dispatch([]string{args[0], "--help"}, env)
+	}
+	fmt.Fprintln(env.Stderr, "probe help: want at most one COMMAND")
+	return ExitUsage
+}
+
+func cmdVersion(args []string, env Env) int {
+	fs := newFlags("version", "version", env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagErr(err)
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(env.Stderr, "probe version: takes no arguments, got %s\n", strings.Join(pos, " "))
+		return ExitUsage
+	}
+	fmt.Fprintln(env.Stdout, "probe", probes.Version())
+	if b := probes.Build(); b != "" {
+		fmt.Fprintln(env.Stdout, b)
+	}
+	return 0
 }
 
 // flagErr reports a flag problem: help asked for is exit 0.

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"probe/internal/config"
+
+	"golang.org/x/sys/unix"
 )
 
 // targetFlags are the flags that point a file at another copy of the
@@ -82,8 +84,9 @@ func (t *targetFlags) load(path string, env Env) (*config.File, config.Overrides
 	return f, o, true
 }
 
-// IsTerminal reports whether f is a character device (a terminal).
+// IsTerminal reports whether f is a terminal: it answers the terminal
+// ioctl. Being a character device is not enough (/dev/null is one).
 func IsTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

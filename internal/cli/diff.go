@@ -38,8 +38,7 @@ func cmdDiff(args []string, env Env) int {
 		}
 		fmt.Fprintf(env.Stdout, "%s\n", b)
 	} else if err := report.WriteDiff(env.Stdout, d); err != nil {
-		fmt.Fprintln(env.Stderr, "probe diff:", err)
-		return ExitUsage
+		return ExitIO // Main reports the write error
 	}
 	if d.Matters {
 		return ExitFail

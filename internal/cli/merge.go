@@ -63,17 +63,17 @@ func cmdMerge(args []string, env Env) int {
 	}
 	if *out == "-" {
 		if _, err := env.Stdout.Write(data); err != nil {
-			return ExitUsage
+			return ExitIO // Main reports the write error
 		}
 	} else if err := report.WriteFile(*out, data); err != nil {
 		fmt.Fprintln(env.Stderr, "probe merge:", err)
-		return ExitUsage
+		return ExitIO
 	} else {
 		fmt.Fprintf(env.Stderr, "merged: %s (%d runs, %d results)\n", *out, len(m.Runs), len(m.Results))
 	}
 	if err := writeOutputs(outs, m, data, *out, env, report.RenderOptions{}); err != nil {
 		fmt.Fprintln(env.Stderr, "probe merge:", err)
-		return ExitUsage
+		return ExitIO
 	}
 	return 0
 }

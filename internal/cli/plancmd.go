@@ -50,7 +50,7 @@ func cmdPlan(args []string, env Env) int {
 		}
 	}
 	if err := tw.Flush(); err != nil {
-		return 1
+		return ExitIO // Main reports the write error
 	}
 	if len(p.NotApplicable) > 0 {
 		fmt.Fprintf(env.Stdout, "\nnot from %s (nothing expected there): %v\n", p.Vantage, p.NotApplicable)

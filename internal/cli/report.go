@@ -38,7 +38,7 @@ func cmdReport(args []string, env Env) int {
 	opt := report.RenderOptions{Color: color, Wide: *wide, Compact: *compact}
 	if err := writeOutputs([]output{{format: f, path: *out}}, rep, raw, pos[0], env, opt); err != nil {
 		fmt.Fprintln(env.Stderr, "probe report:", err)
-		return ExitUsage
+		return ExitIO
 	}
 	return 0
 }

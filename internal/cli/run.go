@@ -15,6 +15,7 @@ import (
 	"probe/internal/plan"
 	"probe/internal/report"
 	"probe/internal/runner"
+	"probe/internal/vantage"
 )
 
 // errInterrupted is the cause a signal gives the run's context.
@@ -108,7 +109,12 @@ func cmdRun(args []string, env Env) int {
 	loc, err := runner.Locate(ctx, f, tf.from, *trust)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
-		return ExitUsage
+		if errors.Is(err, vantage.ErrNoSTUNAnswer) || errors.Is(err, vantage.ErrSTUNDisagree) {
+			// The prober could not learn where it stands: nothing is
+			// wrong with the command or the file, the run could not be made.
+			return ExitIO
+		}
+		return ExitUsage // a --from that STUN contradicts, or no vantage holds the address
 	}
 	opt := runner.Options{Overrides: overrides, Vantage: loc, Seed: tf.seed, CAFile: tf.caFile, Only: ids, Shard: shard}
 	if env.StderrTTY {
@@ -120,7 +126,7 @@ func cmdRun(args []string, env Env) int {
 	}
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
-		return ExitUsage
+		return ExitIO
 	}
 	if *out == "" {
 		name := rep.RunID + "-" + rep.Vantage.Name
@@ -135,12 +141,12 @@ func cmdRun(args []string, env Env) int {
 	}
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
-		return ExitUsage
+		return ExitIO
 	}
 	color := env.StdoutTTY && !*noColor && env.Getenv("NO_COLOR") == ""
 	if err := writeOutputs(outs, rep, data, *out, env, report.RenderOptions{Color: color, Wide: *wide}); err != nil {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
-		return ExitUsage
+		return ExitIO
 	}
 	if toStdout(outs) {
 		// stdout carries the rendering alone, for a pipe.

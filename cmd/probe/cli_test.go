@@ -1,0 +1,98 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"probe/internal/testutil"
+)
+
+// Help a user asks for is on stdout, exit 0; a flag error is on stderr,
+// exit 2.
+func TestHelpIsOnStdout(t *testing.T) {
+	for _, cmd := range []string{"validate", "plan", "run", "report", "merge", "diff", "version"} {
+		t.Run(cmd, func(t *testing.T) {
+			stdout, stderr, code := run(t, cmd, "--help")
+			if code != 0 || !strings.HasPrefix(stdout, "Usage: probe "+cmd) || stderr != "" {
+				t.Errorf("probe %s --help: exit %d, stdout %.80q, stderr %.80q; want exit 0 and the usage on stdout alone", cmd, code, stdout, stderr)
+			}
+			helped, _, code := run(t, "help", cmd)
+			if code != 0 || helped != stdout {
+				t.Errorf("probe help %s: exit %d, %.80q; want exit 0 and what %s --help prints", cmd, code, helped, cmd)
+			}
+			stdout, stderr, code = run(t, cmd, "--bogus")
+			if code != 2 || stdout != "" || !strings.Contains(stderr, "-bogus") || !strings.Contains(stderr, "Usage: probe "+cmd) {
+				t.Errorf("probe %s --bogus: exit %d, stdout %.80q, stderr %.80q; want exit 2, the error and usage on stderr", cmd, code, stdout, stderr)
+			}
+		})
+	}
+	if stdout, _, code := run(t, "help"); code != 0 || !strings.Contains(stdout, "probe run --from") {
+		t.Errorf("probe help: exit %d, %.80q", code, stdout)
+	}
+	if _, stderr, code := run(t, "help", "frobnicate"); code != 2 || !strings.Contains(stderr, "frobnicate") {
+		t.Errorf("probe help frobnicate: exit %d, %q; want 2 naming the command", code, stderr)
+	}
+	if _, stderr, code := run(t, "version", "extra"); code != 2 || stderr == "" {
+		t.Errorf("probe version extra: exit %d, %q; want 2", code, stderr)
+	}
+}
+
+// A build in a git repository records its commit, and version shows it.
+// The check needs a repository whose .git is a directory: Go does not read
+// a git worktree's .git file, and CI's fresh clone has one.
+func TestVersionFromBuildInfo(t *testing.T) {
+	root, err := testutil.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(filepath.Join(root, ".git")); err != nil || !st.IsDir() {
+		t.Skip("not a git clone (a worktree, or no repository): Go records no commit here")
+	}
+	revOut, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("git: %v", err)
+	}
+	rev := strings.TrimSpace(string(revOut))
+	bin := filepath.Join(t.TempDir(), "probe")
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, "./cmd/probe")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	stdout, _, code := testutil.Run(t, exec.Command(bin, "version"))
+	if code != 0 || !strings.Contains(stdout, "commit "+rev) || strings.HasPrefix(stdout, "probe dev\n") {
+		t.Errorf("version: exit %d, %q; want the commit %s and a version other than plain dev", code, stdout, rev)
+	}
+}
+
+// Output that cannot be written is a failure with a message, exit 4:
+// never a silent 0, nor the "failed" code 1.
+func TestStdoutWriteErrors(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	for _, args := range [][]string{
+		{"validate", "../../expectations.toml"},
+		{"plan", "--from", "internet", "--seed", "1", "../../expectations.toml"},
+		{"version"},
+		{"help"},
+		{"report", "../../internal/report/testdata/run-after-admin.json"},
+	} {
+		full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(binary, args...)
+		cmd.Stdout = full
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		code := testutil.ExitCode(t, cmd.Run())
+		full.Close()
+		if code != 4 || !strings.Contains(stderr.String(), "writing to stdout") {
+			t.Errorf("probe %s > /dev/full: exit %d, stderr %q; want 4 and a message", strings.Join(args, " "), code, stderr.String())
+		}
+	}
+}
