@@ -96,3 +96,14 @@ func TestStdoutWriteErrors(t *testing.T) {
 		}
 	}
 }
+
+// A device that never ends is refused at once, with a message, not read
+// until memory runs out.
+func TestEndlessInputIsRefused(t *testing.T) {
+	for _, args := range [][]string{{"validate", "/dev/zero"}, {"report", "/dev/zero"}, {"plan", "--from", "x", "/dev/zero"}} {
+		_, stderr, code := run(t, args...)
+		if code != 2 || !strings.Contains(stderr, "/dev/zero") || (!strings.Contains(stderr, "larger") && !strings.Contains(stderr, "too large")) || strings.Contains(stderr, "goroutine") {
+			t.Errorf("probe %s: exit %d, stderr %.200q; want 2 and a size message naming the file", strings.Join(args, " "), code, stderr)
+		}
+	}
+}

@@ -129,3 +129,41 @@ func TestProgressOnlyDrawsWhenAsked(t *testing.T) {
 		t.Errorf("progress wrote %q; want it to end on probing: 3/3", errb.String())
 	}
 }
+
+// The schema beside the reports is no report: merge refuses it by name,
+// with a message that says what it is, and writes nothing.
+func TestMergeRefusesTheSchema(t *testing.T) {
+	schema := filepath.Join("..", "..", "reports", "report.schema.json")
+	out := filepath.Join(t.TempDir(), "merged.json")
+	stdout, errs, code := call("merge", "--out", out, td("after-admin"), schema, td("after-api"))
+	if code != ExitUsage || !strings.Contains(errs, schema) || !strings.Contains(errs, "JSON Schema") || stdout != "" {
+		t.Errorf("exit %d, stderr %q; want 2 naming %s as a JSON Schema", code, errs, schema)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a merged report was written all the same")
+	}
+}
+
+// A report with parts missing is refused, not rendered as a clean table.
+func TestReportRefusesAnIncompleteReport(t *testing.T) {
+	b, err := os.ReadFile(td("after-api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc, "results")
+	b, _ = json.Marshal(doc)
+	path := filepath.Join(t.TempDir(), "cut.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{{"report", path}, {"merge", path}, {"diff", td("after-api"), path}} {
+		stdout, errs, code := call(cmd...)
+		if code != ExitUsage || !strings.Contains(errs, "results") || strings.Contains(stdout, "pass") {
+			t.Errorf("%v: exit %d, stdout %.80q, stderr %q; want 2 naming the missing results", cmd, code, stdout, errs)
+		}
+	}
+}

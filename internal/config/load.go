@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"probe/internal/readfile"
 )
 
 // MaxFileSize bounds what Load reads. An expectation table for a fleet is a
@@ -20,15 +22,18 @@ const MaxFileSize = 4 << 20
 // Load reads, decodes and validates the file at path. Its error, when not
 // nil, is Problems: every problem of the file, each with its location.
 func Load(path string) (*File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, Problems{{File: path, Msg: "cannot read the file: " + errors.Unwrap(err).Error()}}
-	}
-	if st.Size() > MaxFileSize {
-		return nil, Problems{{File: path, Msg: fmt.Sprintf("the file is %d bytes; an expectation table is at most %d", st.Size(), MaxFileSize)}}
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
+	// The bytes read are counted, not the size the file claims: a device
+	// or a pipe (/dev/zero) claims none.
+	data, err := readfile.Bounded(path, MaxFileSize)
+	var tl *readfile.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return nil, Problems{{File: path, Msg: fmt.Sprintf("the file is larger than %d bytes, the most an expectation table may be (is it the right file?)", MaxFileSize)}}
+	case err != nil:
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return nil, Problems{{File: path, Msg: "cannot read the file: " + err.Error()}}
 	}
 	return Parse(path, data)

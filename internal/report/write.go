@@ -2,9 +2,12 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"probe/internal/readfile"
 )
 
 // WriteFile writes data to path atomically: to a temporary file in the same
@@ -50,19 +53,46 @@ func Read(path string) (*Report, error) {
 // Load is Read that also returns the file's bytes, for renderings that
 // pass the JSON through.
 func Load(path string) (*Report, []byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Bounded(path, MaxFileSize)
 	if err != nil {
 		return nil, nil, err
 	}
+	r, err := Decode(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, b, nil
+}
+
+// MaxFileSize bounds a report read. A report of a 65535-port sweep from
+// several vantages is a few megabytes.
+const MaxFileSize = 64 << 20
+
+// Decode parses a report and checks it against reports/report.schema.json:
+// a report with parts missing or of the wrong type is refused, not rendered
+// as an empty table that looks like a clean run.
+func Decode(b []byte) (*Report, error) {
+	var head struct {
+		Schema        string `json:"$schema"`
+		SchemaVersion int    `json:"schema_version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("not a probe report: %w", err)
+	}
+	switch {
+	case head.Schema != "":
+		return nil, errors.New("a JSON Schema (such as reports/report.schema.json), not a probe report: leave it out of the reports given")
+	case head.SchemaVersion == 0:
+		return nil, errors.New("not a probe report (no schema_version)")
+	case head.SchemaVersion > SchemaVersion:
+		return nil, fmt.Errorf("report schema %d is newer than this probe understands (%d)", head.SchemaVersion, SchemaVersion)
+	}
+	if err := checkSchema(b); err != nil {
+		return nil, err
+	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, nil, fmt.Errorf("%s: not a probe report: %w", path, err)
+		return nil, fmt.Errorf("not a probe report: %w", err)
 	}
-	if r.SchemaVersion == 0 {
-		return nil, nil, fmt.Errorf("%s: not a probe report (no schema_version)", path)
-	}
-	if r.SchemaVersion > SchemaVersion {
-		return nil, nil, fmt.Errorf("%s: report schema %d is newer than this probe understands (%d)", path, r.SchemaVersion, SchemaVersion)
-	}
-	return &r, b, nil
+	return &r, nil
 }

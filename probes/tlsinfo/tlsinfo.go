@@ -15,10 +15,14 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"os"
 	"slices"
 	"time"
+
+	"probe/internal/readfile"
 )
+
+// maxCAFile bounds a CA file read: the system bundle is about 200 KB.
+const maxCAFile = 16 << 20
 
 // Facts are what the TLS handshake and the certificate showed.
 type Facts struct {
@@ -101,7 +105,7 @@ func New(host string, opt Options) (*Verifier, error) {
 		roots = x509.NewCertPool()
 	}
 	for _, f := range files {
-		pem, err := os.ReadFile(f)
+		pem, err := readfile.Bounded(f, maxCAFile)
 		if err != nil {
 			return nil, err
 		}

@@ -169,6 +169,44 @@ func TestGitHubWorkflow(t *testing.T) {
 			}
 		}
 	}
+	// The reports travel through a directory the checkout does not have:
+	// reports/ holds report.schema.json, which a reports/*.json glob hands
+	// to merge as if it were a report.
+	upload, download, glob := "", "", ""
+	for _, s := range doc.Jobs["probe"].Steps {
+		if u, _ := s["uses"].(string); strings.HasPrefix(u, "actions/upload-artifact") {
+			upload, _ = s["with"].(map[string]any)["path"].(string)
+		}
+	}
+	for _, s := range doc.Jobs["merge"].Steps {
+		if u, _ := s["uses"].(string); strings.HasPrefix(u, "actions/download-artifact") {
+			download, _ = s["with"].(map[string]any)["path"].(string)
+		}
+		if r, _ := s["run"].(string); strings.Contains(r, "probe merge") {
+			for _, f := range strings.Fields(r) {
+				if strings.Contains(f, "*") {
+					glob = f
+				}
+			}
+		}
+	}
+	for what, dir := range map[string]string{"probe job's upload path": upload, "merge job's download path": download} {
+		dir = strings.TrimSuffix(dir, "/")
+		if dir == "" {
+			t.Errorf("%s not found", what)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("..", "..", dir)); err == nil {
+			t.Errorf("%s %q is a directory of the checkout: its files would be taken for tonight's reports", what, dir)
+		}
+	}
+	if glob == "" || filepath.Dir(glob) != strings.TrimSuffix(download, "/") {
+		t.Errorf("merge's reports %q are not the downloaded ones in %q", glob, download)
+	}
+	if m, _ := filepath.Glob(filepath.Join("..", "..", glob)); len(m) > 0 {
+		t.Errorf("merge's glob %s matches files of the checkout: %v", glob, m)
+	}
+
 	merge := doc.Jobs["merge"]
 	if merge.Needs != "probe" {
 		t.Errorf("merge job needs %v; want probe", merge.Needs)
