@@ -28,7 +28,7 @@ func Load(path string) (*File, error) {
 	var tl *readfile.TooLargeError
 	switch {
 	case errors.As(err, &tl):
-		return nil, Problems{{File: path, Msg: fmt.Sprintf("the file is larger than %d bytes, the most an expectation table may be (is it the right file?)", MaxFileSize)}}
+		return nil, Problems{{File: path, Msg: fmt.Sprintf("the file is larger than that: an expectation table is at most %d bytes (is it the right file?)", MaxFileSize)}}
 	case err != nil:
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -47,15 +47,24 @@ func Parse(name string, data []byte) (*File, error) {
 	var f File
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
+	pos := indexPositions(data)
+	var unknown Problems
 	if err := dec.Decode(&f); err != nil {
-		return nil, decodeProblems(name, err, indexPositions(data))
+		// Unknown keys do not stop the decoder: the rest of the file is
+		// decoded, so its values are validated too and every problem is
+		// told at once. Any other decode error leaves nothing to validate.
+		var strict *toml.StrictMissingError
+		if !errors.As(err, &strict) {
+			return nil, decodeProblems(name, err, pos)
+		}
+		unknown = decodeProblems(name, err, pos)
 	}
 	sum := sha256.Sum256(data)
 	f.Path, f.Digest = name, hex.EncodeToString(sum[:])
-	v := validator{file: &f, name: name, pos: indexPositions(data)}
+	v := validator{file: &f, name: name, pos: pos}
 	v.validate()
-	if len(v.problems) > 0 {
-		return nil, v.problems.sorted()
+	if ps := append(unknown, withoutEchoes(v.problems, unknown)...); len(ps) > 0 {
+		return nil, ps.sorted()
 	}
 	return &f, nil
 }
@@ -109,3 +118,55 @@ func decodeProblems(name string, err error, pos positions) Problems {
 }
 
 func keyString(k toml.Key) string { return strings.Join(k, ".") }
+
+// withoutEchoes drops the problems that only echo a misspelt key: "cidr:
+// unknown key" leaves cidrs unset, and "cidrs: missing" says nothing more.
+// A problem is an echo when an unknown key of the same table is its own
+// key with at most two letters changed.
+func withoutEchoes(ps, unknown Problems) Problems {
+	var out Problems
+	for _, p := range ps {
+		echo := false
+		for _, u := range unknown {
+			pt, pk := splitKey(p.Key)
+			ut, uk := splitKey(u.Key)
+			if pt == ut && pk != uk && editDistance(pk, uk) <= 2 {
+				echo = true
+				break
+			}
+		}
+		if !echo {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// splitKey splits "expectation[0].tcp.banner" into its table and last key.
+func splitKey(k string) (table, key string) {
+	if i := strings.LastIndexByte(k, '.'); i >= 0 {
+		return k[:i], k[i+1:]
+	}
+	return "", k
+}
+
+// editDistance is the Levenshtein distance between two short keys.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

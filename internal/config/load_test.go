@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -185,5 +186,45 @@ ca_file = "certs/ca.pem"
 	}
 	if got, want := f.Expectations[1].HTTP.CAFile, filepath.Join(dir, "certs", "ca.pem"); got != want {
 		t.Errorf("ca_file = %q; want %q", got, want)
+	}
+}
+
+// An unknown key does not hide the problems of the values around it: the
+// README's example, three problems of three kinds, comes out whole.
+func TestUnknownKeyDoesNotHideValueProblems(t *testing.T) {
+	body := `[[vantage]]
+name = "admin"
+cidrs = ["73.6.78.238/32"]
+
+[[target]]
+name = "api"
+address = "3.83.53.69"
+
+[[expectation]]
+id = "api-ssh"
+target = "api"
+port = 99999
+transport = "tcp"
+probe = "tcp"
+expect = { admin = "opn" }
+[expectation.tcp]
+baner = "SSH-2.0"
+`
+	_, err := Parse("expectations.toml", []byte(body))
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Parse = %v; want Problems", err)
+	}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.String())
+	}
+	want := []string{
+		`expectations.toml:12:1: expectation[0].port: 99999 is not a port (1-65535)`,
+		`expectations.toml:15:12: expectation[0].expect.admin: "opn" is not an expected state (want one of open, closed, filtered, reachable, unreachable, not_open)`,
+		`expectations.toml:17:1: expectation[0].tcp.baner: unknown key (check its spelling and the table it is in)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -25,16 +25,16 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(b, "  \n")
 	}
 	fmt.Fprintf(b, "**Date:** %s  \n", r.Started.UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(b, "**Config:** `%s` (sha256 `%.12s`)  \n", r.Config.Path, r.Config.SHA256)
+	fmt.Fprintf(b, "**Config:** `%s` (sha256 `%.12s`)  \n", codeSpan(r.Config.Path), codeSpan(r.Config.SHA256))
 	fmt.Fprintf(b, "**Status:** %s\n", statusLine(r))
 	if r.Partial {
-		fmt.Fprintf(b, "\n> ⚠️ **Partial:** %s\n", r.PartialReason)
+		fmt.Fprintf(b, "\n> ⚠️ **Partial:** %s\n", text(r.PartialReason))
 	}
 
 	fmt.Fprintf(b, "\n| Vantage | Source | Established | Public address | Run |\n|---------|--------|-------------|----------------|-----|\n")
 	for _, run := range vantageRuns(r) {
 		v := run.Vantage
-		id := "`" + run.RunID + "`"
+		id := "`" + codeSpan(run.RunID) + "`"
 		if run.Shard != nil {
 			id += " (shard " + run.Shard.String() + ")"
 		}
@@ -45,7 +45,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 
 	for _, t := range targetOrder(r) {
-		fmt.Fprintf(b, "\n---\n\n## %s (%s)\n\n", t.name, t.address)
+		fmt.Fprintf(b, "\n---\n\n## %s (%s)\n\n", text(t.name), text(t.address))
 		fmt.Fprintf(b, "| Port | Protocol | Source | Purpose | Expected | Observed | Status |\n")
 		fmt.Fprintf(b, "|------|----------|--------|---------|----------|----------|--------|\n")
 		for _, res := range r.Results {
@@ -79,8 +79,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				fmt.Fprintf(b, "\n### %s\n\n", title)
 				first = false
 			}
-			fmt.Fprintf(b, "- %s **%s** (%s on %s, from %s): %s\n", emoji(res.Verdict), res.ID,
-				PortLabel(res), res.Target, r.VantageOf(res), oneLine(res.Reason))
+			fmt.Fprintf(b, "- %s **%s** (%s on %s, from %s): %s\n", emoji(res.Verdict), text(res.ID),
+				text(PortLabel(res)), text(res.Target), text(r.VantageOf(res)), text(res.Reason))
 		}
 	}
 	list("Failed", func(res Result) bool { return res.Verdict == "fail" })
@@ -98,10 +98,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		if from == "" {
 			from = r.Vantage.Name
 		}
-		fmt.Fprintf(b, "- %s (%s) from %s: %s\n", t.Name, t.Address, from, oneLine(t.Evidence))
+		fmt.Fprintf(b, "- %s (%s) from %s: %s\n", text(t.Name), text(t.Address), text(from), text(t.Evidence))
 	}
 	if r.Summary.Note != "" {
-		fmt.Fprintf(b, "\n**Note:** %s\n", oneLine(r.Summary.Note))
+		fmt.Fprintf(b, "\n**Note:** %s\n", text(r.Summary.Note))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -201,7 +201,29 @@ func resultsFrom(r *Report, vantage string) []Result {
 // cell makes text safe in a Markdown table cell: "open|filtered" would
 // otherwise split the row.
 func cell(s string) string {
-	return strings.ReplaceAll(oneLine(s), "|", `\|`)
+	return strings.ReplaceAll(text(s), "|", `\|`)
+}
+
+// mdEscaper keeps text from a report (a reason that quotes a server's
+// banner, a purpose, a name) from being read as markup where it matters:
+// raw HTML would be rendered by the page the Markdown lands in
+// ($GITHUB_STEP_SUMMARY, a wiki), and brackets would make links and
+// images that load from elsewhere. Emphasis characters are left alone: at
+// worst they change a font, and escaping them would clutter the raw file
+// that goes into the security document.
+var mdEscaper = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;", `\`, `\\`, "[", `\[`, "]", `\]`,
+)
+
+// text is s on one line, escaped for Markdown.
+func text(s string) string {
+	return mdEscaper.Replace(oneLine(s))
+}
+
+// codeSpan makes s safe inside a code span, where nothing is markup but a
+// backtick would end the span.
+func codeSpan(s string) string {
+	return strings.ReplaceAll(oneLine(s), "`", "'")
 }
 
 func oneLine(s string) string {

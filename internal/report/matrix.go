@@ -62,9 +62,9 @@ func writeMatrix(w io.Writer, r *Report, opt TableOptions) error {
 			fmt.Fprintln(w)
 			first = false
 		}
-		reason := oneLine(res.Reason)
-		if !opt.Wide && len(reason) > reasonWidth {
-			reason = reason[:reasonWidth-1] + "…"
+		reason := visible(oneLine(res.Reason))
+		if !opt.Wide {
+			reason = clip(reason, reasonWidth)
 		}
 		fmt.Fprintf(w, "%s %s from %s: expected %s, observed %s: %s\n",
 			paint(res.Verdict, opt.Color), res.ID, r.VantageOf(res), res.Expected, res.Observed, reason)

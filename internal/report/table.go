@@ -35,9 +35,9 @@ func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
 	}
 	fmt.Fprintln(tw, header+"\tID\tTARGET\tPORT\tEXPECTED\tOBSERVED\tREASON")
 	for _, res := range r.Results {
-		reason := res.Reason
-		if !opt.Wide && len(reason) > reasonWidth {
-			reason = reason[:reasonWidth-1] + "…"
+		reason := visible(res.Reason)
+		if !opt.Wide {
+			reason = clip(reason, reasonWidth)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			paint(res.Verdict, opt.Color), res.ID, res.Target, PortLabel(res), res.Expected, res.Observed, reason)
