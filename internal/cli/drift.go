@@ -59,11 +59,11 @@ func cmdDrift(args []string, env Env) int {
 	}
 	if *out == "-" {
 		if _, err := env.Stdout.Write(buf.Bytes()); err != nil {
-			return ExitUsage
+			return ExitIO // Main reports the write error
 		}
 	} else if err := report.WriteFile(*out, buf.Bytes()); err != nil {
 		fmt.Fprintln(env.Stderr, "probe drift:", err)
-		return ExitUsage
+		return ExitIO
 	}
 	if res.Matters > 0 {
 		return ExitFail
