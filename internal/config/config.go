@@ -112,7 +112,9 @@ type Expectation struct {
 	// "every other port of this range", the check that nothing else is
 	// open. The range is probed in full, one probe per port.
 	ExceptDeclared bool `toml:"except_declared"`
-	kinds.Sections
+	// Sections are the protocol sections given ([expectation.ssh] under
+	// "ssh"), each decoded into its kind's own type (see sections.go).
+	Sections kinds.Sections `toml:"-"`
 
 	// PortList is Port, Ports or the Range's bounds, resolved.
 	PortList []int `toml:"-"`
@@ -133,6 +135,10 @@ func L4(transport string) string {
 	}
 	return transport
 }
+
+// Section is the expectation's section of its own kind ([expectation.ssh]
+// for probe = "ssh"), or nil.
+func (e *Expectation) Section() kinds.Section { return e.Sections[e.Probe] }
 
 // IsRange reports whether the expectation covers a port range.
 func (e *Expectation) IsRange() bool { return e.Range != "" }

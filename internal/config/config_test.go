@@ -1,7 +1,12 @@
 package config
 
 import (
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
+
+	"probe/internal/kinds"
 )
 
 func TestReferenceFileLoads(t *testing.T) {
@@ -13,10 +18,54 @@ func TestReferenceFileLoads(t *testing.T) {
 		t.Errorf("expectations = %d; want %d", got, want)
 	}
 	e := f.Expectations[0]
-	if e.SSH == nil {
+	if s, ok := e.Section().(*kinds.SSHSection); !ok || s == nil {
 		t.Errorf("expectation %s: ssh section not decoded", e.ID)
 	}
 	if f.Defaults.Timeout.Std().String() != "3s" {
 		t.Errorf("timeout = %v", f.Defaults.Timeout.Std())
+	}
+}
+
+// Every registered kind's section decodes from its own table, into the
+// kind's own type, with no list of sections kept in this package; and a
+// section is refused on an expectation of another kind.
+func TestEverySectionDecodes(t *testing.T) {
+	ks := kinds.Sectioned()
+	if len(ks) == 0 {
+		t.Fatal("no kind takes a section")
+	}
+	for i, k := range ks {
+		other := ks[(i+1)%len(ks)]
+		t.Run(k.Name, func(t *testing.T) {
+			doc := func(section string) string {
+				return fmt.Sprintf(`[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "203.0.113.10"
+[[expectation]]
+id = "x"
+target = "api"
+port = 5000
+transport = %q
+probe = %q
+expect = { internet = "filtered" }
+[expectation.%s]
+`, k.Transports[0], k.Name, section)
+			}
+			f, err := Parse("own.toml", []byte(doc(k.Name)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := reflect.TypeOf(f.Expectations[0].Section()), reflect.TypeOf(k.Section())
+			if got != want || reflect.ValueOf(f.Expectations[0].Section()).IsNil() {
+				t.Errorf("section decoded as %v; want a %v", got, want)
+			}
+			_, err = Parse("other.toml", []byte(doc(other.Name)))
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("a [%s] section does not apply to probe %s", other.Name, k.Name)) {
+				t.Errorf("[%s] on probe %s: %v; want it refused", other.Name, k.Name, err)
+			}
+		})
 	}
 }

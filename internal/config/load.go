@@ -45,20 +45,23 @@ func Parse(name string, data []byte) (*File, error) {
 		return nil, ps
 	}
 	var f File
+	m := newDecodeMirror()
+	decoded := m.new()
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	pos := indexPositions(data)
 	var unknown Problems
-	if err := dec.Decode(&f); err != nil {
+	if err := dec.Decode(decoded); err != nil {
 		// Unknown keys do not stop the decoder: the rest of the file is
 		// decoded, so its values are validated too and every problem is
 		// told at once. Any other decode error leaves nothing to validate.
 		var strict *toml.StrictMissingError
 		if !errors.As(err, &strict) {
-			return nil, decodeProblems(name, err, pos)
+			return nil, decodeProblems(name, err, pos, m.typeNames())
 		}
-		unknown = decodeProblems(name, err, pos)
+		unknown = decodeProblems(name, err, pos, m.typeNames())
 	}
+	m.copyTo(decoded, &f)
 	sum := sha256.Sum256(data)
 	f.Path, f.Digest = name, hex.EncodeToString(sum[:])
 	v := validator{file: &f, name: name, pos: pos}
@@ -97,7 +100,7 @@ func firstBad(data []byte) int {
 
 // decodeProblems turns the decoder's errors into located problems: every
 // unknown key at once, or the first syntax or type error.
-func decodeProblems(name string, err error, pos positions) Problems {
+func decodeProblems(name string, err error, pos positions, types *strings.Replacer) Problems {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
 		var ps Problems
@@ -111,7 +114,7 @@ func decodeProblems(name string, err error, pos positions) Problems {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		line, col := de.Position()
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		msg := types.Replace(strings.TrimPrefix(de.Error(), "toml: "))
 		return Problems{{File: name, Line: line, Col: col, Key: pos.pathAt(line, col, keyString(de.Key())), Msg: msg}}
 	}
 	return Problems{{File: name, Msg: strings.TrimPrefix(err.Error(), "toml: ")}}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"probe/internal/kinds"
 )
 
 func TestLoadFixtures(t *testing.T) {
@@ -184,7 +186,7 @@ ca_file = "certs/ca.pem"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := f.Expectations[1].HTTP.CAFile, filepath.Join(dir, "certs", "ca.pem"); got != want {
+	if got, want := f.Expectations[1].Section().(*kinds.HTTPSection).CAFile, filepath.Join(dir, "certs", "ca.pem"); got != want {
 		t.Errorf("ca_file = %q; want %q", got, want)
 	}
 }

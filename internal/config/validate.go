@@ -233,7 +233,7 @@ func (v *validator) expectations() {
 		} else if kind != nil && !slices.Contains(kind.Transports, e.Transport) {
 			v.problem(path+".transport", "probe %s does not run over %q (it runs over %s)", e.Probe, e.Transport, strings.Join(kind.Transports, ", "))
 		}
-		if e.IsRange() && kind != nil && kind.RunPorts == nil && kind.Name != "tcp" {
+		if e.IsRange() && kind != nil && kind.RunPorts == nil && !kind.Sweeps {
 			v.problem(path+".range", "probe %s cannot take a range; list the ports instead", e.Probe)
 		}
 		if e.ExceptDeclared {
@@ -247,7 +247,7 @@ func (v *validator) expectations() {
 		v.expected(path, e)
 		if kind != nil {
 			for _, s := range e.Sections.Present() {
-				if !slices.Contains(kind.Sections, s) {
+				if s != kind.Name {
 					v.problem(path+"."+s, "a [%s] section does not apply to probe %s", s, e.Probe)
 				}
 			}

@@ -3,9 +3,12 @@ package kinds
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -66,7 +69,8 @@ var tlsVersionIDs = []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS1
 // headerName is an RFC 9110 field name (a token).
 var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
-func (s *HTTPSection) validate() []FieldError {
+// Validate checks the section.
+func (s *HTTPSection) Validate() []FieldError {
 	var errs []FieldError
 	add := func(key, format string, args ...any) {
 		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
@@ -162,21 +166,51 @@ func (s *HTTPSection) options(p Params) httpprobe.Options {
 	return opt
 }
 
+// ResolveFiles takes a relative ca_file from dir, and checks it is a file.
+func (s *HTTPSection) ResolveFiles(dir string) []FieldError {
+	if s.CAFile == "" {
+		return nil
+	}
+	if !filepath.IsAbs(s.CAFile) {
+		s.CAFile = filepath.Join(dir, s.CAFile)
+	}
+	// Stat, not open: opening a FIFO would block validation.
+	if st, err := os.Stat(s.CAFile); err != nil {
+		return []FieldError{{Key: "ca_file", Msg: fmt.Sprintf("cannot use %s (a relative path is taken from the config file's directory): %v", s.CAFile, errors.Unwrap(err))}}
+	} else if !st.Mode().IsRegular() {
+		return []FieldError{{Key: "ca_file", Msg: fmt.Sprintf("%s is not a file of PEM certificates", s.CAFile)}}
+	}
+	return nil
+}
+
 func init() {
-	register(&Kind{
+	Register(&Kind{
 		Name:       "http",
 		Transports: []string{"tcp"},
-		Sections:   []string{"http"},
+		Section:    func() Section { return new(HTTPSection) },
 		Run: func(ctx context.Context, t probes.Target, p Params) probes.Observation {
-			return httpprobe.Probe(ctx, t, p.Sections.HTTP.options(p))
+			return httpprobe.Probe(ctx, t, SectionOf[*HTTPSection](p).options(p))
 		},
-		Exchanges: func(p Params) int { return 1 + p.Sections.HTTP.olderVersions() },
+		Exchanges: func(p Params) int { return 1 + SectionOf[*HTTPSection](p).olderVersions() },
 		Assert:    checkHTTP,
+		Facts:     func() any { return new(httpprobe.Facts) },
+		Metrics:   certificateMetrics(httpTLS),
+		Changes: func(old, new any) []FactChange {
+			return certificateChanges(httpTLS(old), httpTLS(new))
+		},
 	})
 }
 
+// httpTLS is the handshake in the http kind's facts; nil without one.
+func httpTLS(facts any) *tlsinfo.Facts {
+	if f, _ := facts.(*httpprobe.Facts); f != nil {
+		return f.TLS
+	}
+	return nil
+}
+
 func checkHTTP(o probes.Observation, p Params) []Assertion {
-	s := p.Sections.HTTP
+	s := SectionOf[*HTTPSection](p)
 	if s == nil {
 		return nil
 	}

@@ -52,7 +52,7 @@ func TestHTTPSectionValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wantProblemsAt(t, c.s.validate(), c.keys)
+			wantProblemsAt(t, c.s.Validate(), c.keys)
 		})
 	}
 }
@@ -159,7 +159,7 @@ func TestCheckHTTP(t *testing.T) {
 				o.Facts = c.facts
 			}
 			var got []want
-			for _, ch := range checkHTTP(o, Params{Sections: Sections{HTTP: c.s}}) {
+			for _, ch := range checkHTTP(o, Params{Section: c.s}) {
 				got = append(got, want{ch.Name, ch.Pass})
 				if ch.Expected == "" || ch.Observed == "" {
 					t.Errorf("%s: expected %q, observed %q; a reader needs both", ch.Name, ch.Expected, ch.Observed)
@@ -176,7 +176,7 @@ func TestCheckHTTPSaysWhatIsWrong(t *testing.T) {
 	f := &httpprobe.Facts{StatusCode: 302, Status: "302 Found", Location: "http://api.example/",
 		TLS: &tlsinfo.Facts{Version: "TLS 1.2", DaysLeft: 3, NotAfter: "2030-01-04T00:00:00Z", VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate is valid for www.example, not api.example"}}
 	s := &HTTPSection{TLS: true, RedirectTo: "https://", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}
-	checks := checkHTTP(probes.Observation{State: probes.Open, Facts: f}, Params{Sections: Sections{HTTP: s}})
+	checks := checkHTTP(probes.Observation{State: probes.Open, Facts: f}, Params{Section: s})
 	want := map[string][2]string{
 		"redirect_to":    {"Location starts with https://", "Location: http://api.example/"},
 		"min_days_left":  {"at least 14 days left", "3 days left (not after 2030-01-04T00:00:00Z)"},
@@ -223,11 +223,11 @@ func TestHTTPKind(t *testing.T) {
 		params Params
 		want   map[string]bool
 	}{
-		{"CA in the section", Params{Sections: Sections{HTTP: section(caFile)}},
+		{"CA in the section", Params{Section: section(caFile)},
 			map[string]bool{"status": true, "header_matches": true, "chain_verifies": true, "min_tls_version": true}},
-		{"CA on the command line adds to the section's", Params{CAFile: caFile, Sections: Sections{HTTP: section(otherCA)}},
+		{"CA on the command line adds to the section's", Params{CAFile: caFile, Section: section(otherCA)},
 			map[string]bool{"status": true, "header_matches": true, "chain_verifies": true, "min_tls_version": true}},
-		{"no CA that signed it", Params{CAFile: otherCA, Sections: Sections{HTTP: section("")}},
+		{"no CA that signed it", Params{CAFile: otherCA, Section: section("")},
 			map[string]bool{"status": true, "header_matches": true, "chain_verifies": false, "min_tls_version": true}},
 	}
 	for _, c := range cases {
@@ -252,7 +252,7 @@ func TestHTTPExchanges(t *testing.T) {
 		{&HTTPSection{TLS: true, MinTLSVersion: "1.2"}, 3},
 		{&HTTPSection{TLS: true, MinTLSVersion: "1.3"}, 4},
 	} {
-		if got := exchanges(Params{Sections: Sections{HTTP: tc.s}}); got != tc.want {
+		if got := exchanges(Params{Section: tc.s}); got != tc.want {
 			t.Errorf("section %+v: %d exchanges; want %d", tc.s, got, tc.want)
 		}
 	}

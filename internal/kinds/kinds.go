@@ -1,16 +1,40 @@
-// Package kinds binds each probe kind to the three things the rest of the
-// program needs from it: the config section that carries its options and
-// assertions, the probe call, and the checks of its facts. It is the one
-// place that knows every protocol; config, engine and judge only look kinds
-// up by name.
+// Package kinds is the protocol adapter layer: it binds each protocol
+// package under probes/ to the rest of the program. One file per probe kind
+// (tcp.go, ssh.go, ...) registers a Kind that answers for its protocol:
+//
+//   - its config section, [expectation.NAME]: the section's type is decoded
+//     strictly from the file and validates itself;
+//   - how it probes: the probe call, and what the engine must know of it
+//     (one round trip or several exchanges, a range sample, a sweep);
+//   - its assertions: the section's claims judged against the facts;
+//   - its facts' Prometheus metrics and the changes diff reports in them.
+//
+// config, plan, engine, judge and report look kinds up by name (the
+// expectation's probe field, a result's Probe) and never name a protocol
+// or one of its fact keys.
+//
+// # Adding a probe kind
+//
+// Write the protocol package (probes/NAME: a Probe call that returns an
+// observation whose Facts are a JSON-marshalable struct), then one adapter
+// file here, kinds/NAME.go, whose init calls Register with a Kind: Name and
+// Transports; Section, returning a new *NAMESection (its toml and json tags
+// are the config keys, its Validate the problems); Run (or RunPorts);
+// Assert, judging the section's assertions on an open port's facts; and,
+// when the facts hold something to watch, Facts, Metrics and Changes.
+// Then add the kind's row to the README's table of probe kinds. Nothing
+// else changes: the config decodes the section, the plan, engine and
+// judge follow the Kind's fields, and the report asks the kind for its
+// metrics and changes. TestKinds checks every registered kind's section,
+// facts, metrics and changes against each other.
 package kinds
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"reflect"
+	"regexp"
 	"sort"
 	"time"
 
@@ -24,9 +48,9 @@ type Params struct {
 	Timeout time.Duration
 	// Retries is how many more times a silent UDP probe may be sent.
 	Retries int
-	// Sections are the expectation's protocol sections; nil fields are
-	// absent sections.
-	Sections Sections
+	// Section is the expectation's section of this kind ([expectation.ssh]
+	// for ssh), as the kind's Section made it; nil when absent.
+	Section Section
 	// CAFile, when set, is a PEM bundle of extra roots for TLS checks.
 	CAFile string
 	// Controls lists the ports of a range probe that lie just outside the
@@ -34,7 +58,15 @@ type Params struct {
 	Controls []int
 }
 
-// Assertion is one assertion of a kind's section, echoed back with what was seen and whether it held.
+// SectionOf returns p's section as the kind's own type: nil when the
+// expectation has none.
+func SectionOf[S Section](p Params) S {
+	s, _ := p.Section.(S)
+	return s
+}
+
+// Assertion is one assertion of a kind's section, echoed back with what
+// was seen and whether it held.
 type Assertion struct {
 	// Name is the assertion's key in the config ("auth_methods").
 	Name string `json:"name"`
@@ -61,24 +93,56 @@ type FieldError struct {
 	Msg string
 }
 
+// Section is a kind's config section, [expectation.NAME]: its options and
+// assertions. A Section is a pointer to a struct whose toml tags are the
+// section's keys; the config decodes it strictly, so a misspelt key is an
+// error with its line.
+type Section interface {
+	// Validate returns the section's problems, keyed relative to it.
+	Validate() []FieldError
+}
+
+// FileSection is a Section that names files (a CA bundle).
+type FileSection interface {
+	Section
+	// ResolveFiles rewrites, in place, each relative path the section
+	// names into one under dir (the config file's directory), so a run
+	// started from another working directory (a nightly job) reads the
+	// same files, and checks that each is there; whether it can be read
+	// is the run's to find.
+	ResolveFiles(dir string) []FieldError
+}
+
 // Kind is one probe kind.
 type Kind struct {
-	// Name is the word used in the config's probe field.
+	// Name is the word used in the config's probe field, and the name of
+	// its section.
 	Name string
 	// Transports lists the transports the kind runs over.
 	Transports []string
-	// Sections lists the config sections the kind accepts; a section
-	// given for any other kind is an error.
-	Sections []string
+	// Section, when set, returns a new empty section of the kind, for the
+	// config to decode [expectation.NAME] into. Nil when the kind takes no
+	// section; a section given for another kind is an error.
+	Section func() Section
+	// Sweeps says a range may be probed in full, one probe per port (a
+	// bare connect: cheap enough for 65535 ports). A kind with neither
+	// Sweeps nor RunPorts takes listed ports only.
+	Sweeps bool
 	// Run probes one port. Nil means the kind is declared but not yet
 	// implemented.
 	Run func(ctx context.Context, t probes.Target, p Params) probes.Observation
 	// RunPorts, when set, probes all ports of one expectation at one host
 	// together (the RTP range sample paces its packets against ICMP rate
-	// limits). It returns one observation per target, in order.
+	// limits). It returns one observation per target, in order. A range
+	// of such a kind is sampled: see Sample.
 	RunPorts func(ctx context.Context, ts []probes.Target, p Params) []probes.Observation
-	// Assert judges an open port's facts against the expectation's
-	// assertions. Nil when the kind has no assertions.
+	// Sample, for a kind with RunPorts, says how many random ports of a
+	// range to probe besides its edges, and the seed that draws them (0:
+	// the run's seed), from p's section. DefaultSample ports and the run's
+	// seed when nil.
+	Sample func(p Params) (size int, seed int64)
+	// Assert judges an open port's facts against the section's assertions.
+	// Nil when the kind has no assertions.
 	Assert func(o probes.Observation, p Params) []Assertion
 	// OneRoundTrip, when set, reports whether the probe's whole exchange
 	// under p is one round trip (a bare TCP handshake), so the engine may
@@ -94,20 +158,115 @@ type Kind struct {
 	// probe found open, to say what answered (a banner). Its observation
 	// replaces the first.
 	Identify func(ctx context.Context, t probes.Target, p Params) probes.Observation
+	// Facts, when set, returns a new value (a pointer) of the type the
+	// kind's facts decode into: the facts of a saved report are read back
+	// into it for Metrics and Changes. Its JSON keys must be those the
+	// probe writes (TestKinds holds them to it).
+	Facts func() any
+	// Metrics are the Prometheus families the kind's facts feed.
+	Metrics []Metric
+	// Changes, when set, lists what changed in one port's facts between
+	// two reports (old and new, each a value Facts made); diff reports it.
+	Changes func(old, new any) []FactChange
+}
+
+// Metric is a Prometheus gauge family fed by a kind's facts. Two kinds may
+// feed the same family (a certificate's days left, from HTTPS and SIP over
+// TLS): they then declare it alike.
+type Metric struct {
+	// Name is the family's name ("probe_ssh_host_key_info").
+	Name string
+	// Help is its HELP text.
+	Help string
+	// Samples are the family's samples from one port's facts (a value
+	// Facts made); none when the facts do not bear on it.
+	Samples func(facts any) []Sample
+}
+
+// Sample is one sample of a Metric: its labels as name, value pairs (the
+// report adds the expectation's and the port's before them) and its value.
+type Sample struct {
+	Labels []string
+	Value  float64
+}
+
+// FactChange is one difference between two reports' facts of a port.
+type FactChange struct {
+	// Kind names the change ("ssh-host-key-changed").
+	Kind string
+	// Old and New are the values before and after.
+	Old, New string
+	// Matters is false for a change expected in the normal course (a
+	// certificate renewed to a later expiry).
+	Matters bool
+	// Detail says it in words, after the port ("presents a new SSH host
+	// key: ...").
+	Detail string
 }
 
 // Implemented reports whether the kind can probe.
 func (k *Kind) Implemented() bool { return k.Run != nil || k.RunPorts != nil }
 
+// SampleOf is how many ports of a range the kind samples under p, and the
+// seed it pins (0: none).
+func (k *Kind) SampleOf(p Params) (size int, seed int64) {
+	if k.Sample != nil {
+		size, seed = k.Sample(p)
+	}
+	if size <= 0 {
+		size = DefaultSample
+	}
+	return size, seed
+}
+
+// DefaultSample is how many random ports of a range a sampling kind probes
+// when its section does not say: with the two edges and two controls,
+// twelve packets.
+const DefaultSample = 8
+
+// FactsOf reads o's facts into the kind's facts type: o's facts are the
+// probe's own struct in the run that made them, a JSON object in a saved
+// report. Nil when the kind declares no facts type, o has none, or they do
+// not decode.
+func (k *Kind) FactsOf(o probes.Observation) any {
+	if k == nil || k.Facts == nil {
+		return nil
+	}
+	raw := o.MarshalFacts()
+	if raw == nil {
+		return nil
+	}
+	v := k.Facts()
+	if json.Unmarshal(raw, v) != nil {
+		return nil
+	}
+	return v
+}
+
 var registry = map[string]*Kind{}
 
-// Register adds a kind to the registry. The built-in kinds register
-// themselves when the program starts; tests register fakes.
-func Register(k *Kind) { register(k) }
+// kindName is what a kind may be called: it is a config word and a TOML
+// key.
+var kindName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
-func register(k *Kind) {
+// Register adds a kind to the registry. The built-in kinds register
+// themselves when the program starts; tests register fakes. It panics on a
+// kind that is not well formed: that is a programming error, found at
+// start-up.
+func Register(k *Kind) {
 	if _, dup := registry[k.Name]; dup {
 		panic(fmt.Sprintf("kinds: %q registered twice", k.Name))
+	}
+	if !kindName.MatchString(k.Name) {
+		panic(fmt.Sprintf("kinds: %q is not a kind name (lower-case letters, digits and _)", k.Name))
+	}
+	if k.Section != nil {
+		if t := reflect.TypeOf(k.Section()); t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+			panic(fmt.Sprintf("kinds: %s's Section must return a pointer to a struct, not %v", k.Name, t))
+		}
+	}
+	if (len(k.Metrics) > 0 || k.Changes != nil) && k.Facts == nil {
+		panic(fmt.Sprintf("kinds: %s has metrics or changes but no Facts type", k.Name))
 	}
 	registry[k.Name] = k
 }
@@ -125,83 +284,60 @@ func Names() []string {
 	return names
 }
 
-// Sections are the per-protocol tables an expectation may carry
-// ([expectation.ssh], [expectation.http], ...). Each is a pointer so that an
-// absent section is told from an empty one.
-type Sections struct {
-	TCP  *TCPSection  `toml:"tcp,omitempty" json:"tcp,omitempty"`
-	SSH  *SSHSection  `toml:"ssh,omitempty" json:"ssh,omitempty"`
-	SIP  *SIPSection  `toml:"sip,omitempty" json:"sip,omitempty"`
-	HTTP *HTTPSection `toml:"http,omitempty" json:"http,omitempty"`
-	RTP  *RTPSection  `toml:"rtp,omitempty" json:"rtp,omitempty"`
-}
-
-// Present returns the names of the sections that are set.
-func (s Sections) Present() []string {
-	var names []string
-	if s.TCP != nil {
-		names = append(names, "tcp")
-	}
-	if s.SSH != nil {
-		names = append(names, "ssh")
-	}
-	if s.SIP != nil {
-		names = append(names, "sip")
-	}
-	if s.HTTP != nil {
-		names = append(names, "http")
-	}
-	if s.RTP != nil {
-		names = append(names, "rtp")
-	}
-	return names
-}
-
-// ResolveFiles rewrites, in place, each relative file path the sections
-// name into one under dir (the config file's directory), so a run started
-// from another working directory (a nightly job) reads the same files, and
-// checks that each is there; whether it can be read is the run's to find.
-// Problems are keyed by "section.key", as Validate's are.
-func (s Sections) ResolveFiles(dir string) []FieldError {
-	var out []FieldError
-	if s.HTTP != nil && s.HTTP.CAFile != "" {
-		if !filepath.IsAbs(s.HTTP.CAFile) {
-			s.HTTP.CAFile = filepath.Join(dir, s.HTTP.CAFile)
-		}
-		// Stat, not open: opening a FIFO would block validation.
-		if st, err := os.Stat(s.HTTP.CAFile); err != nil {
-			out = append(out, FieldError{Key: "http.ca_file", Msg: fmt.Sprintf("cannot use %s (a relative path is taken from the config file's directory): %v", s.HTTP.CAFile, errors.Unwrap(err))})
-		} else if !st.Mode().IsRegular() {
-			out = append(out, FieldError{Key: "http.ca_file", Msg: fmt.Sprintf("%s is not a file of PEM certificates", s.HTTP.CAFile)})
+// Sectioned returns, sorted by name, every kind that takes a section.
+func Sectioned() []*Kind {
+	var out []*Kind
+	for _, n := range Names() {
+		if k := registry[n]; k.Section != nil {
+			out = append(out, k)
 		}
 	}
 	return out
+}
+
+// Sections are the protocol sections an expectation carries, by name
+// ([expectation.ssh] under "ssh"). Only the expectation's own kind's may be
+// given; config reports any other.
+type Sections map[string]Section
+
+// Present returns the names of the sections that are set, sorted.
+func (s Sections) Present() []string {
+	names := make([]string, 0, len(s))
+	for n, sec := range s {
+		if sec != nil {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Validate checks every present section and returns problems keyed by
 // "section.key".
 func (s Sections) Validate() []FieldError {
 	var out []FieldError
-	add := func(section string, errs []FieldError) {
-		for _, e := range errs {
-			e.Key = section + "." + e.Key
+	for _, n := range s.Present() {
+		for _, e := range s[n].Validate() {
+			e.Key = n + "." + e.Key
 			out = append(out, e)
 		}
 	}
-	if s.TCP != nil {
-		add("tcp", s.TCP.validate())
-	}
-	if s.SSH != nil {
-		add("ssh", s.SSH.validate())
-	}
-	if s.SIP != nil {
-		add("sip", s.SIP.validate())
-	}
-	if s.HTTP != nil {
-		add("http", s.HTTP.validate())
-	}
-	if s.RTP != nil {
-		add("rtp", s.RTP.validate())
+	return out
+}
+
+// ResolveFiles resolves the files every present section names (see
+// FileSection). Problems are keyed by "section.key", as Validate's are.
+func (s Sections) ResolveFiles(dir string) []FieldError {
+	var out []FieldError
+	for _, n := range s.Present() {
+		fs, ok := s[n].(FileSection)
+		if !ok {
+			continue
+		}
+		for _, e := range fs.ResolveFiles(dir) {
+			e.Key = n + "." + e.Key
+			out = append(out, e)
+		}
 	}
 	return out
 }

@@ -22,7 +22,7 @@ import (
 // outside it, and marks which ports are controls for the judge.
 type RTPSection struct {
 	// Sample is how many random even ports inside the range are probed,
-	// besides both edges; DefaultRTPSample when 0.
+	// besides both edges; DefaultSample when 0.
 	Sample int `toml:"sample,omitempty" json:"sample,omitempty"`
 	// Seed fixes the sample, to repeat a run exactly; 0 means a new seed
 	// per run, which the report records.
@@ -38,13 +38,12 @@ type RTPSection struct {
 	Pace string `toml:"pace,omitempty" json:"pace,omitempty"`
 }
 
-// DefaultRTPSample is how many random even ports of a range are probed when
-// the config does not say: with the two edges and two controls, twelve
-// packets: the two controls and six in-range ports at once, then one a
-// second, about four seconds at the default pace.
-const DefaultRTPSample = 8
+// With the default sample (DefaultSample, 8), the two edges and two
+// controls, a range is twelve packets: the two controls and six in-range
+// ports at once, then one a second, about four seconds at the default pace.
 
-func (s *RTPSection) validate() []FieldError {
+// Validate checks the section.
+func (s *RTPSection) Validate() []FieldError {
 	var errs []FieldError
 	if s.Sample < 0 {
 		errs = append(errs, FieldError{Key: "sample", Msg: "must be 0 or more (0 means the default, 8)"})
@@ -78,11 +77,17 @@ func (s *RTPSection) options(p Params) rtp.Options {
 }
 
 func init() {
-	register(&Kind{
+	Register(&Kind{
 		Name:       "rtp",
 		Transports: []string{"udp"},
-		Sections:   []string{"rtp"},
+		Section:    func() Section { return new(RTPSection) },
 		RunPorts:   runRTP,
+		Sample: func(p Params) (int, int64) {
+			if s := SectionOf[*RTPSection](p); s != nil {
+				return s.Sample, s.Seed
+			}
+			return 0, 0
+		},
 	})
 }
 
@@ -99,7 +104,7 @@ func runRTP(ctx context.Context, ts []probes.Target, p Params) []probes.Observat
 		}
 		byHost[t.Host] = append(byHost[t.Host], i)
 	}
-	opt := p.Sections.RTP.options(p)
+	opt := SectionOf[*RTPSection](p).options(p)
 	opt.Controls = p.Controls
 	var wg sync.WaitGroup
 	for _, host := range hosts {

@@ -28,7 +28,7 @@ func TestRTPSectionValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			errs := tc.s.validate()
+			errs := tc.s.Validate()
 			var keys []string
 			for _, e := range errs {
 				keys = append(keys, e.Key)
@@ -100,7 +100,7 @@ func TestRTPRunPorts(t *testing.T) {
 		{Name: "a", Host: "127.0.0.1", Port: closed(one), Transport: "udp"},
 		{Name: "b", Host: "127.0.0.2", Port: echo(two), Transport: "udp"},
 	}
-	p := Params{Timeout: 200 * time.Millisecond, Sections: Sections{RTP: &RTPSection{Burst: 1, Pace: "1ms"}}}
+	p := Params{Timeout: 200 * time.Millisecond, Section: &RTPSection{Burst: 1, Pace: "1ms"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	obs := k.RunPorts(ctx, ts, p)

@@ -11,6 +11,7 @@ import (
 
 	"probe/probes"
 	"probe/probes/sip"
+	"probe/probes/tlsinfo"
 )
 
 // SIPSection is [expectation.sip]: options and assertions of the sip probe,
@@ -37,7 +38,8 @@ type SIPSection struct {
 // upper case as every registered method is.
 var sipToken = regexp.MustCompile("^[A-Z0-9.!%*_+`'~-]+$")
 
-func (s *SIPSection) validate() []FieldError {
+// Validate checks the section.
+func (s *SIPSection) Validate() []FieldError {
 	var errs []FieldError
 	for i, code := range s.Status {
 		if code < 100 || code > 699 {
@@ -71,19 +73,60 @@ func (s *SIPSection) validate() []FieldError {
 }
 
 func init() {
-	register(&Kind{
+	Register(&Kind{
 		Name:       "sip",
 		Transports: []string{"udp", "tcp", "tls"},
-		Sections:   []string{"sip"},
+		Section:    func() Section { return new(SIPSection) },
 		Run: func(ctx context.Context, t probes.Target, p Params) probes.Observation {
 			opt := sip.Options{CAFile: p.CAFile}
-			if s := p.Sections.SIP; s != nil {
+			if s := SectionOf[*SIPSection](p); s != nil {
 				opt.ServerName, opt.InsecureSkipVerify = s.ServerName, s.InsecureTLS
 			}
 			return sip.Probe(ctx, t, opt)
 		},
 		Assert: checkSIP,
+		Facts:  func() any { return new(sip.Facts) },
+		Metrics: append([]Metric{{
+			Name: "probe_sip_agent_info",
+			Help: "What a SIP server's User-Agent and Server headers revealed.",
+			Samples: func(facts any) []Sample {
+				f, _ := facts.(*sip.Facts)
+				if f == nil || f.UserAgent == "" && f.Server == "" {
+					return nil
+				}
+				return []Sample{{Labels: []string{"user_agent", f.UserAgent, "server", f.Server}, Value: 1}}
+			},
+		}}, certificateMetrics(sipTLS)...),
+		Changes: sipChanges,
 	})
+}
+
+// sipTLS is the handshake in the sip kind's facts; nil without one.
+func sipTLS(facts any) *tlsinfo.Facts {
+	if f, _ := facts.(*sip.Facts); f != nil {
+		return f.TLS
+	}
+	return nil
+}
+
+// sipChanges reports what the headers that name the software now say,
+// between two answers, and how the certificate changed over TLS.
+func sipChanges(old, new any) []FactChange {
+	of, _ := old.(*sip.Facts)
+	nf, _ := new.(*sip.Facts)
+	if of == nil || nf == nil {
+		return nil
+	}
+	var out []FactChange
+	if of.StatusCode != 0 && nf.StatusCode != 0 {
+		for _, h := range []struct{ name, o, n string }{{"User-Agent", of.UserAgent, nf.UserAgent}, {"Server", of.Server, nf.Server}} {
+			if h.o != h.n {
+				out = append(out, FactChange{Kind: "sip-agent-changed", Old: h.o, New: h.n, Matters: true,
+					Detail: fmt.Sprintf("SIP %s %q → %q", h.name, h.o, h.n)})
+			}
+		}
+	}
+	return append(out, certificateChanges(of.TLS, nf.TLS)...)
 }
 
 func checkSIP(o probes.Observation, p Params) []Assertion {
@@ -98,7 +141,7 @@ func checkSIP(o probes.Observation, p Params) []Assertion {
 		}
 		out = append(out, Assertion{Name: "insecure_tls", Expected: "false: the certificate verifies for " + f.TLS.VerifyName, Observed: seen, Pass: *f.TLS.Verified})
 	}
-	s := p.Sections.SIP
+	s := SectionOf[*SIPSection](p)
 	if s == nil {
 		return out
 	}

@@ -40,7 +40,7 @@ func TestSIPSectionValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wantProblemsAt(t, c.s.validate(), c.keys)
+			wantProblemsAt(t, c.s.Validate(), c.keys)
 		})
 	}
 }
@@ -104,7 +104,7 @@ func TestCheckSIP(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := probes.Observation{State: probes.Open, Facts: c.facts}
-			checks := checkSIP(o, Params{Sections: Sections{SIP: c.s}})
+			checks := checkSIP(o, Params{Section: c.s})
 			var got []want
 			for _, ch := range checks {
 				got = append(got, want{ch.Name, ch.Pass})
@@ -121,7 +121,7 @@ func TestCheckSIP(t *testing.T) {
 
 func TestCheckSIPSaysWhatIsWrong(t *testing.T) {
 	o := probes.Observation{State: probes.Open, Facts: freeswitchFacts()}
-	checks := checkSIP(o, Params{Sections: Sections{SIP: &SIPSection{AllowExcludes: []string{"REGISTER"}, AgentNot: `\d+\.\d+`}}})
+	checks := checkSIP(o, Params{Section: &SIPSection{AllowExcludes: []string{"REGISTER"}, AgentNot: `\d+\.\d+`}})
 	if len(checks) != 2 {
 		t.Fatalf("got %d checks; want 2", len(checks))
 	}
@@ -164,13 +164,13 @@ func TestSIPKindOverTLS(t *testing.T) {
 		params Params
 		want   map[string]bool // check name → pass
 	}{
-		{"name and CA file given", Params{CAFile: caFile, Sections: Sections{SIP: &SIPSection{ServerName: "sip.example.test", Status: []int{200}}}},
+		{"name and CA file given", Params{CAFile: caFile, Section: &SIPSection{ServerName: "sip.example.test", Status: []int{200}}},
 			map[string]bool{"insecure_tls": true, "status": true}},
-		{"no CA file", Params{Sections: Sections{SIP: &SIPSection{ServerName: "sip.example.test"}}},
+		{"no CA file", Params{Section: &SIPSection{ServerName: "sip.example.test"}},
 			map[string]bool{"insecure_tls": false}},
 		{"certificate not for the IP probed", Params{CAFile: caFile},
 			map[string]bool{"insecure_tls": false}},
-		{"verification off", Params{Sections: Sections{SIP: &SIPSection{InsecureTLS: true, Status: []int{200}}}},
+		{"verification off", Params{Section: &SIPSection{InsecureTLS: true, Status: []int{200}}},
 			map[string]bool{"status": true}},
 	}
 	for _, c := range cases {

@@ -76,7 +76,8 @@ var hostKeyTypes = map[string][]string{
 // US-ASCII (0x21-0x7e) but the comma (0x2c), at most 64 characters.
 var sshAlgorithmName = regexp.MustCompile(`^[\x21-\x2b\x2d-\x7e]{1,64}$`)
 
-func (s *SSHSection) validate() []FieldError {
+// Validate checks the section.
+func (s *SSHSection) Validate() []FieldError {
 	var errs []FieldError
 	add := func(key, format string, args ...any) {
 		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
@@ -161,22 +162,50 @@ func (s *SSHSection) options() ssh.Options {
 }
 
 func init() {
-	register(&Kind{
+	Register(&Kind{
 		Name:       "ssh",
 		Transports: []string{"tcp"},
-		Sections:   []string{"ssh"},
+		Section:    func() Section { return new(SSHSection) },
 		Run: func(ctx context.Context, t probes.Target, p Params) probes.Observation {
-			return ssh.Probe(ctx, t, p.Sections.SSH.options())
+			return ssh.Probe(ctx, t, SectionOf[*SSHSection](p).options())
 		},
 		Assert: checkSSH,
+		Facts:  func() any { return new(ssh.Facts) },
+		Metrics: []Metric{{
+			Name: "probe_ssh_host_key_info",
+			Help: "The SSH host key the server presented; a new fingerprint is a new series.",
+			Samples: func(facts any) []Sample {
+				f, _ := facts.(*ssh.Facts)
+				if f == nil || f.HostKeyFingerprint == "" {
+					return nil
+				}
+				return []Sample{{Labels: []string{"type", f.HostKeyType, "fingerprint", f.HostKeyFingerprint}, Value: 1}}
+			},
+		}},
+		Changes: sshChanges,
 	})
+}
+
+// sshChanges reports a new host key: a rebuilt server, or another one
+// answering in its place.
+func sshChanges(old, new any) []FactChange {
+	of, _ := old.(*ssh.Facts)
+	nf, _ := new.(*ssh.Facts)
+	if of == nil || nf == nil {
+		return nil
+	}
+	if o, n := of.HostKeyFingerprint, nf.HostKeyFingerprint; o != "" && n != "" && o != n {
+		return []FactChange{{Kind: "ssh-host-key-changed", Old: o, New: n, Matters: true,
+			Detail: fmt.Sprintf("presents a new SSH host key: %s → %s", o, n)}}
+	}
+	return nil
 }
 
 // checkSSH judges the facts of an SSH probe. Checks come in the order of
 // their names. A fact the handshake did not reach fails its check, with the
 // probe's outcome as what was seen.
 func checkSSH(o probes.Observation, p Params) []Assertion {
-	s := p.Sections.SSH
+	s := SectionOf[*SSHSection](p)
 	if s == nil {
 		return nil
 	}

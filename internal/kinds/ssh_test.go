@@ -71,7 +71,7 @@ func TestSSHSectionValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wantProblemsAt(t, c.s.validate(), c.keys)
+			wantProblemsAt(t, c.s.Validate(), c.keys)
 		})
 	}
 }
@@ -106,7 +106,7 @@ kex_require = []
 	if !reflect.DeepEqual(doc.SSH, want) {
 		t.Errorf("decoded %+v; want %+v", doc.SSH, want)
 	}
-	errs := doc.SSH.validate()
+	errs := doc.SSH.Validate()
 	if len(errs) != 1 || errs[0].Key != "kex_require" {
 		t.Errorf("validate = %+v; want one problem, at kex_require", errs)
 	}
@@ -213,7 +213,7 @@ func TestCheckSSH(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			checks := checkSSH(c.o, Params{Sections: Sections{SSH: &c.s}})
+			checks := checkSSH(c.o, Params{Section: &c.s})
 			if len(checks) != 1 {
 				t.Fatalf("checks = %+v; want one", checks)
 			}
@@ -237,7 +237,7 @@ func TestCheckSSHSaysWhatIsWrong(t *testing.T) {
 		PasswordAuth: sshBool(false), KexForbid: []string{"diffie-hellman-group14-sha256"}, KexRequire: []string{"mlkem768x25519-sha256"},
 		HostKeys: []string{fpB}, HostKeyType: "ssh-ed25519", Banner: "^SSH-2.0-OpenSSH", AuthMethods: []string{"publickey"},
 	}
-	checks := checkSSH(probes.Observation{State: probes.Open, Facts: f}, Params{Sections: Sections{SSH: s}})
+	checks := checkSSH(probes.Observation{State: probes.Open, Facts: f}, Params{Section: s})
 	var names []string
 	observed := map[string]string{}
 	for _, c := range checks {
@@ -299,7 +299,7 @@ func TestSSHKindRun(t *testing.T) {
 	run := func(s *SSHSection) (probes.Observation, *ssh.Facts) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		o := kind.Run(ctx, target, Params{Timeout: 2 * time.Second, Sections: Sections{SSH: s}})
+		o := kind.Run(ctx, target, Params{Timeout: 2 * time.Second, Section: s})
 		f, _ := o.Facts.(*ssh.Facts)
 		if o.State != probes.Open || f == nil {
 			t.Fatalf("observation %+v; want open with facts", o)
@@ -312,7 +312,7 @@ func TestSSHKindRun(t *testing.T) {
 	if !f.AuthQueried || !slices.Equal(f.AuthMethods, []string{"password"}) {
 		t.Errorf("AuthQueried, AuthMethods = %v, %q; want true, [password]", f.AuthQueried, f.AuthMethods)
 	}
-	if checks := kind.Assert(o, Params{Sections: Sections{SSH: s}}); len(checks) != 1 || !checks[0].Pass {
+	if checks := kind.Assert(o, Params{Section: s}); len(checks) != 1 || !checks[0].Pass {
 		t.Errorf("checks = %+v; want auth_methods passing", checks)
 	}
 
@@ -321,7 +321,7 @@ func TestSSHKindRun(t *testing.T) {
 	if f.AuthQueried {
 		t.Errorf("AuthQueried = true; want no \"none\" request without an auth assertion")
 	}
-	for _, c := range kind.Assert(o, Params{Sections: Sections{SSH: s}}) {
+	for _, c := range kind.Assert(o, Params{Section: s}) {
 		if !c.Pass {
 			t.Errorf("check %+v failed; want the RSA key pinned", c)
 		}

@@ -30,7 +30,8 @@ type TCPSection struct {
 // asserted next to esl_default_password must accept it.
 const eslGreeting = "Content-Type: auth/request\n\n"
 
-func (s *TCPSection) validate() []FieldError {
+// Validate checks the section.
+func (s *TCPSection) Validate() []FieldError {
 	var errs []FieldError
 	for key, re := range map[string]string{"banner": s.Banner, "banner_not": s.BannerNot} {
 		if _, err := regexp.Compile(re); err != nil {
@@ -61,14 +62,16 @@ func (s *TCPSection) wantsBanner() bool {
 }
 
 func init() {
-	register(&Kind{
+	Register(&Kind{
 		Name:       "tcp",
 		Transports: []string{"tcp"},
-		Sections:   []string{"tcp"},
-		Run:        runTCP,
-		Assert:     checkTCP,
+		Section:    func() Section { return new(TCPSection) },
+		// A bare connect: cheap enough to probe a whole range, port by port.
+		Sweeps: true,
+		Run:    runTCP,
+		Assert: checkTCP,
 		// Without a banner to wait for, the probe is the handshake alone.
-		OneRoundTrip: func(p Params) bool { return !p.Sections.TCP.wantsBanner() },
+		OneRoundTrip: func(p Params) bool { return !SectionOf[*TCPSection](p).wantsBanner() },
 		Identify: func(ctx context.Context, t probes.Target, _ Params) probes.Observation {
 			return tcp.Probe(ctx, t, tcp.Options{ReadBanner: true, BannerWait: IdentifyWait})
 		},
@@ -91,7 +94,7 @@ type TCPFacts struct {
 }
 
 func runTCP(ctx context.Context, t probes.Target, p Params) probes.Observation {
-	s := p.Sections.TCP
+	s := SectionOf[*TCPSection](p)
 	obs := tcp.Probe(ctx, t, tcp.Options{ReadBanner: s.wantsBanner()})
 	if s == nil || !s.ESLDefaultPassword {
 		return obs
@@ -114,7 +117,7 @@ func runTCP(ctx context.Context, t probes.Target, p Params) probes.Observation {
 }
 
 func checkTCP(o probes.Observation, p Params) []Assertion {
-	s := p.Sections.TCP
+	s := SectionOf[*TCPSection](p)
 	if !s.wantsBanner() {
 		return nil
 	}

@@ -42,7 +42,7 @@ func TestTCPSectionValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wantProblemsAt(t, c.s.validate(), c.keys)
+			wantProblemsAt(t, c.s.Validate(), c.keys)
 		})
 	}
 }
@@ -80,7 +80,7 @@ func TestCheckTCPWithESL(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got []want
-			for _, ch := range checkTCP(probes.Observation{State: probes.Open, Facts: c.facts}, Params{Sections: Sections{TCP: c.s}}) {
+			for _, ch := range checkTCP(probes.Observation{State: probes.Open, Facts: c.facts}, Params{Section: c.s}) {
 				got = append(got, want{ch.Name, ch.Pass, ch.Critical})
 				if ch.Expected == "" || ch.Observed == "" {
 					t.Errorf("%s: expected %q, observed %q; a reader needs both", ch.Name, ch.Expected, ch.Observed)
@@ -171,7 +171,7 @@ func (s *eslServer) target() probes.Target {
 // against fake event sockets: the password goes out once, on a second
 // connection, only behind an auth/request greeting.
 func TestTCPKindESL(t *testing.T) {
-	params := Params{Sections: Sections{TCP: &TCPSection{Banner: "Content-Type: auth/request", ESLDefaultPassword: true}}}
+	params := Params{Section: &TCPSection{Banner: "Content-Type: auth/request", ESLDefaultPassword: true}}
 	cases := []struct {
 		name     string
 		greeting string

@@ -113,13 +113,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// DefaultSample is how many random even ports of a range are probed when
-// the config does not say.
-const DefaultSample = 8
-
-// MaxRangeTasks bounds a full range (one probe per port) that is not sampled.
-const MaxRangeTasks = 65535
-
 // Make builds the plan of f for vantage.
 func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 	if f.Vantage(vantage) == nil {
@@ -158,18 +151,14 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 		if e.Timeout != 0 {
 			timeout = e.Timeout.Std()
 		}
-		params := kinds.Params{Timeout: timeout, Retries: *f.Defaults.Retries, Sections: e.Sections, CAFile: opt.CAFile}
+		params := kinds.Params{Timeout: timeout, Retries: *f.Defaults.Retries, Section: e.Section(), CAFile: opt.CAFile}
 		var ports []PortTask
 		group := ""
 		switch {
 		case e.IsRange() && kind.RunPorts != nil:
-			n := DefaultSample
-			if e.RTP != nil && e.RTP.Sample > 0 {
-				n = e.RTP.Sample
-			}
-			rangeSeed := seed
-			if e.RTP != nil && e.RTP.Seed != 0 {
-				rangeSeed = e.RTP.Seed // pinned in the file: the same ports every run
+			n, rangeSeed := kind.SampleOf(params)
+			if rangeSeed == 0 {
+				rangeSeed = seed // not pinned in the file: the run's
 			}
 			s := sample.Ports(e.RangeLo, e.RangeHi, n, rangeSeed)
 			c.Sample = &s
@@ -243,10 +232,8 @@ func taskCount(f *config.File, vantage string) int {
 		}
 		switch {
 		case e.IsRange() && kinds.Lookup(e.Probe).RunPorts != nil:
-			n += DefaultSample + 4
-			if e.RTP != nil && e.RTP.Sample > 0 {
-				n += e.RTP.Sample - DefaultSample
-			}
+			size, _ := kinds.Lookup(e.Probe).SampleOf(kinds.Params{Section: e.Section()})
+			n += size + 4 // the edges and the controls
 		case e.IsRange():
 			n += max(0, e.RangeHi-e.RangeLo+1-len(e.Excluded))
 		default:

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"probe/internal/kinds"
+	"probe/probes"
 )
 
 // Change is one difference between two reports, for one expectation seen
@@ -13,8 +16,9 @@ import (
 type Change struct {
 	// Kind names the change: expectation-added, expectation-removed,
 	// verdict-changed, port-opened, port-closed, state-changed,
-	// range-states-changed, ssh-host-key-changed, certificate-renewed,
-	// certificate-replaced, certificate-expiry-near, sip-agent-changed.
+	// range-states-changed, or one that a probe kind finds in its facts
+	// (kinds.Kind.Changes: ssh-host-key-changed, certificate-renewed,
+	// certificate-replaced, certificate-expiry-near, sip-agent-changed).
 	Kind string `json:"kind"`
 	// ID and Vantage say which result changed.
 	ID      string `json:"id"`
@@ -49,11 +53,6 @@ type Diff struct {
 	Matters bool `json:"matters"`
 }
 
-// CertificateThresholds are the days left whose crossing diff reports:
-// a certificate is nearer to expiry every night, and only a crossing is
-// news.
-var CertificateThresholds = []int{30, 14, 7, 1}
-
 // Compare lists what changed from old to new, matching results by
 // expectation id and vantage, in new's order then the removed ones.
 func Compare(old, new *Report) Diff {
@@ -74,7 +73,7 @@ func Compare(old, new *Report) Diff {
 				Detail: fmt.Sprintf("new expectation, %s (expected %s, observed %s)", nr.Verdict, nr.Expected, nr.Observed)})
 			continue
 		}
-		compareResult(&d, v, old, new, or, nr)
+		compareResult(&d, v, or, nr)
 	}
 	for _, or := range old.Results {
 		if k := key(old, or); !seen[k] {
@@ -94,7 +93,7 @@ func side(r *Report) DiffSide {
 	return DiffSide{RunID: r.RunID, Started: r.Started, Vantages: r.VantageNames(), SHA256: r.Config.SHA256}
 }
 
-func compareResult(d *Diff, v string, oldRep, newRep *Report, or, nr Result) {
+func compareResult(d *Diff, v string, or, nr Result) {
 	id := nr.ID
 	if or.Verdict != nr.Verdict {
 		d.add(Change{Kind: "verdict-changed", ID: id, Vantage: v, Old: or.Verdict, New: nr.Verdict, Matters: true,
@@ -125,7 +124,7 @@ func compareResult(d *Diff, v string, oldRep, newRep *Report, or, nr Result) {
 			d.add(Change{Kind: "state-changed", ID: id, Vantage: v, Port: ne.Port, Old: os, New: ns, Matters: true,
 				Detail: fmt.Sprintf("%s state %s → %s", label, os, ns)})
 		}
-		compareFacts(d, id, v, label, ne.Port, oldRep, newRep, FactsMap(oe.Observation), FactsMap(ne.Observation))
+		compareFacts(d, id, v, label, ne.Port, nr.Probe, oe.Observation, ne.Observation)
 	}
 	// A range's sample is drawn anew each run unless its seed is pinned, so
 	// its ports may not match: then compare which states the sample saw.
@@ -138,59 +137,20 @@ func compareResult(d *Diff, v string, oldRep, newRep *Report, or, nr Result) {
 	}
 }
 
-func compareFacts(d *Diff, id, v, label string, port int, oldRep, newRep *Report, of, nf map[string]any) {
+// compareFacts asks the result's kind what changed in one port's facts.
+func compareFacts(d *Diff, id, v, label string, port int, probe string, oldObs, newObs probes.Observation) {
+	k := kinds.Lookup(probe)
+	if k == nil || k.Changes == nil {
+		return
+	}
+	of, nf := k.FactsOf(oldObs), k.FactsOf(newObs)
 	if of == nil || nf == nil {
 		return
 	}
-	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
-	if o, n := str(of, "host_key_fingerprint"), str(nf, "host_key_fingerprint"); o != "" && n != "" && o != n {
-		d.add(Change{Kind: "ssh-host-key-changed", ID: id, Vantage: v, Port: port, Old: o, New: n, Matters: true,
-			Detail: fmt.Sprintf("%s presents a new SSH host key: %s → %s", label, o, n)})
+	for _, c := range k.Changes(of, nf) {
+		d.add(Change{Kind: c.Kind, ID: id, Vantage: v, Port: port, Old: c.Old, New: c.New, Matters: c.Matters,
+			Detail: label + " " + c.Detail})
 	}
-	if _, sip := nf["request_line"]; sip && nf["status_code"] != nil && of["status_code"] != nil {
-		for _, h := range []struct{ key, name string }{{"user_agent", "User-Agent"}, {"server", "Server"}} {
-			if o, n := str(of, h.key), str(nf, h.key); o != n {
-				d.add(Change{Kind: "sip-agent-changed", ID: id, Vantage: v, Port: port, Old: o, New: n, Matters: true,
-					Detail: fmt.Sprintf("%s SIP %s %q → %q", label, h.name, o, n)})
-			}
-		}
-	}
-	ot, _ := of["tls"].(map[string]any)
-	nt, _ := nf["tls"].(map[string]any)
-	if ot == nil || nt == nil {
-		return
-	}
-	oa, ok1 := parseTime(ot["not_after"])
-	na, ok2 := parseTime(nt["not_after"])
-	if !ok1 || !ok2 {
-		return
-	}
-	day := func(t time.Time) string { return t.UTC().Format("2006-01-02") }
-	switch {
-	case na.After(oa):
-		d.add(Change{Kind: "certificate-renewed", ID: id, Vantage: v, Port: port, Old: day(oa), New: day(na), Matters: false,
-			Detail: fmt.Sprintf("%s certificate renewed: expires %s, was %s", label, day(na), day(oa))})
-	case na.Before(oa):
-		d.add(Change{Kind: "certificate-replaced", ID: id, Vantage: v, Port: port, Old: day(oa), New: day(na), Matters: true,
-			Detail: fmt.Sprintf("%s certificate replaced by one that expires sooner: %s, was %s", label, day(na), day(oa))})
-	default:
-		od, nd := daysLeft(ot, oa, oldRep), daysLeft(nt, na, newRep)
-		for _, th := range CertificateThresholds {
-			if od >= th && nd < th {
-				d.add(Change{Kind: "certificate-expiry-near", ID: id, Vantage: v, Port: port, Old: fmt.Sprint(od), New: fmt.Sprint(nd), Matters: true,
-					Detail: fmt.Sprintf("%s certificate expires in %d days (under %d), on %s", label, nd, th, day(na))})
-				break
-			}
-		}
-	}
-}
-
-// daysLeft is the fact's days_left, or the days from the run's start.
-func daysLeft(tls map[string]any, notAfter time.Time, r *Report) int {
-	if d, ok := tls["days_left"].(float64); ok {
-		return int(d)
-	}
-	return int(notAfter.Sub(r.Started).Hours() / 24)
 }
 
 func stateName(e PortEvidence) string {

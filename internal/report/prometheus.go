@@ -7,8 +7,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
+	"probe/internal/kinds"
 	"probe/probes"
 )
 
@@ -19,9 +19,9 @@ import (
 //
 // Per expectation and vantage: the verdict (one-hot over the four
 // verdicts), each probed port's observed state (one-hot), the duration,
-// and, from the probes' facts, a certificate's days left and expiry, an SSH
-// host key and a SIP agent (as info series, so a change shows as a new
-// series). Per run: when it finished, how long it took, whether it was
+// and the families each kind's facts feed (kinds.Kind.Metrics: a
+// certificate's days left and expiry, an SSH host key and a SIP agent, as
+// info series so that a change shows as a new series). Per run: when it finished, how long it took, whether it was
 // partial, whether the network and the vantage were shown, the result
 // counts, and per target whether it was shown alive.
 func WritePrometheus(w io.Writer, r *Report) error {
@@ -56,60 +56,10 @@ func WritePrometheus(w io.Writer, r *Report) error {
 		p.sample(expLabels(r, res), float64(res.DurationMS)/1000)
 	}
 
-	type certSample struct {
-		labels   []string
-		daysLeft float64
-		notAfter time.Time
-	}
-	var certs []certSample
-	var hostKeys, agents [][]string
-	for _, res := range r.Results {
-		for _, e := range res.Evidence {
-			facts := FactsMap(e.Observation)
-			if facts == nil {
-				continue
-			}
-			port := strconv.Itoa(e.Port)
-			if tls, ok := facts["tls"].(map[string]any); ok {
-				if na, ok := parseTime(tls["not_after"]); ok {
-					days := math.Floor(na.Sub(r.Started).Hours() / 24)
-					if d, ok := tls["days_left"].(float64); ok {
-						days = d
-					}
-					certs = append(certs, certSample{expLabels(r, res, "port", port), days, na})
-				}
-			}
-			if fp, _ := facts["host_key_fingerprint"].(string); fp != "" {
-				kt, _ := facts["host_key_type"].(string)
-				hostKeys = append(hostKeys, expLabels(r, res, "port", port, "type", kt, "fingerprint", fp))
-			}
-			ua, _ := facts["user_agent"].(string)
-			srv, _ := facts["server"].(string)
-			if _, sip := facts["request_line"]; sip && (ua != "" || srv != "") {
-				agents = append(agents, expLabels(r, res, "port", port, "user_agent", ua, "server", srv))
-			}
-		}
-	}
-	if len(certs) > 0 {
-		p.family("probe_tls_certificate_days_left", "Whole days from the run's start until the server certificate expires.")
-		for _, c := range certs {
-			p.sample(c.labels, c.daysLeft)
-		}
-		p.family("probe_tls_certificate_not_after_timestamp_seconds", "When the server certificate expires, as a Unix time.")
-		for _, c := range certs {
-			p.sample(c.labels, float64(c.notAfter.Unix()))
-		}
-	}
-	if len(hostKeys) > 0 {
-		p.family("probe_ssh_host_key_info", "The SSH host key the server presented; a new fingerprint is a new series.")
-		for _, l := range hostKeys {
-			p.sample(l, 1)
-		}
-	}
-	if len(agents) > 0 {
-		p.family("probe_sip_agent_info", "What a SIP server's User-Agent and Server headers revealed.")
-		for _, l := range agents {
-			p.sample(l, 1)
+	for _, fam := range factFamilies(r) {
+		p.family(fam.name, fam.help)
+		for _, smp := range fam.samples {
+			p.sample(smp.labels, smp.value)
 		}
 	}
 
@@ -158,6 +108,60 @@ func WritePrometheus(w io.Writer, r *Report) error {
 	}
 	_, err := io.WriteString(w, p.b.String())
 	return err
+}
+
+// factFamily is one family the kinds' facts feed, with its samples.
+type factFamily struct {
+	name, help string
+	samples    []factSample
+}
+
+type factSample struct {
+	labels []string
+	value  float64
+}
+
+// factFamilies asks each result's kind for the samples its facts give,
+// port by port. Families come in the order the kinds declare them (kinds
+// by name), each once however many kinds feed it, and only when some
+// sample was found.
+func factFamilies(r *Report) []*factFamily {
+	var order []*factFamily
+	byName := map[string]*factFamily{}
+	for _, n := range kinds.Names() {
+		for _, m := range kinds.Lookup(n).Metrics {
+			if byName[m.Name] == nil {
+				byName[m.Name] = &factFamily{name: m.Name, help: m.Help}
+				order = append(order, byName[m.Name])
+			}
+		}
+	}
+	for _, res := range r.Results {
+		k := kinds.Lookup(res.Probe)
+		if k == nil || len(k.Metrics) == 0 {
+			continue
+		}
+		for _, e := range res.Evidence {
+			facts := k.FactsOf(e.Observation)
+			if facts == nil {
+				continue
+			}
+			for _, m := range k.Metrics {
+				fam := byName[m.Name]
+				for _, smp := range m.Samples(facts) {
+					labels := expLabels(r, res, append([]string{"port", strconv.Itoa(e.Port)}, smp.Labels...)...)
+					fam.samples = append(fam.samples, factSample{labels, smp.Value})
+				}
+			}
+		}
+	}
+	var out []*factFamily
+	for _, fam := range order {
+		if len(fam.samples) > 0 {
+			out = append(out, fam)
+		}
+	}
+	return out
 }
 
 type promWriter struct {
@@ -229,14 +233,4 @@ func FactsMap(o probes.Observation) map[string]any {
 		return nil
 	}
 	return m
-}
-
-// parseTime reads a fact's time, as the probes marshal it (RFC 3339).
-func parseTime(v any) (time.Time, bool) {
-	s, ok := v.(string)
-	if !ok || s == "" {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	return t, err == nil
 }
