@@ -46,7 +46,11 @@ func cmdPlan(args []string, env Env) int {
 				note = "sampled from " + c.Expectation.Range
 			}
 			word := string(c.Word(pt))
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%s\t%s\t%s\n", c.ID, t.Kind, t.Target.Host, pt.Port, t.Target.Transport, word, note)
+			addr := t.Target.Host
+			if c.At != "" {
+				addr += " (" + c.At + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%s\t%s\t%s\n", c.ID, t.Kind, addr, pt.Port, t.Target.Transport, word, note)
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -74,15 +74,32 @@ type Vantage struct {
 	// CatchAll marks the vantage that stands for any address no other
 	// vantage claims (the internet).
 	CatchAll bool `toml:"catch_all"`
+	// Network is where the vantage stands: NetworkInternet (outside the
+	// VPC: an office, a remote runner) or NetworkVPC (a runner on a server
+	// inside it). Required once any target has public or private
+	// addresses.
+	Network string `toml:"network"`
+	// Host names the target this runner runs on (a vpc vantage only): it
+	// may probe that target's loopback (at = "loopback").
+	Host string `toml:"host"`
 
 	// Prefixes are CIDRs, parsed.
 	Prefixes []netip.Prefix `toml:"-"`
 }
 
-// Target is a host to probe.
+// Target is a host to probe. It has either one Address, dialled from every
+// vantage alike (a file with no networks), or a Public and/or a Private
+// address, each reached from the networks that reach it (see Reach).
 type Target struct {
-	Name        string `toml:"name"`
-	Address     string `toml:"address"`
+	Name string `toml:"name"`
+	// Address is the one address of a target in a file without networks.
+	Address string `toml:"address"`
+	// Public is what the internet reaches: a public or Elastic IP, or a
+	// name that resolves to one.
+	Public string `toml:"public"`
+	// Private is the address inside the VPC, or a name that resolves to
+	// one (an RDS or ElastiCache endpoint).
+	Private     string `toml:"private"`
 	Description string `toml:"description"`
 	// NothingOpenFrom names the vantages from which no port of this target
 	// is meant to be open, so its liveness cannot be shown from there.
@@ -91,6 +108,116 @@ type Target struct {
 	// target's interfaces ("sg-..."): what `probe drift` holds the file and
 	// the reports against. Nothing else reads them.
 	SecurityGroups []string `toml:"security_groups"`
+
+	// where locates the target's keys in the file (set by validation), or
+	// names the flag that overrode one, for errors found later (a name that
+	// does not resolve).
+	where map[string]string
+}
+
+// Networks a vantage stands in.
+const (
+	NetworkInternet = "internet"
+	NetworkVPC      = "vpc"
+)
+
+// The addresses of a target an expectation can be probed at.
+const (
+	AtPublic   = "public"
+	AtPrivate  = "private"
+	AtLoopback = "loopback"
+)
+
+// Addr returns the target's address in role at (AtPublic, AtPrivate, or ""
+// for the one Address of a file without networks).
+func (t *Target) Addr(at string) string {
+	switch at {
+	case AtPublic:
+		return t.Public
+	case AtPrivate:
+		return t.Private
+	case AtLoopback:
+		return loopbackFor(t)
+	}
+	return t.Address
+}
+
+// Where says where the target's key (address, public, private) was given:
+// "file:line:col: target[2].private", or the flag that overrode it.
+func (t *Target) Where(key string) string {
+	if w, ok := t.where[key]; ok {
+		return w
+	}
+	return "target " + t.Name + "." + key
+}
+
+func loopbackFor(t *Target) string {
+	for _, s := range []string{t.Private, t.Public} {
+		if a, err := netip.ParseAddr(s); err == nil && a.Is6() && !a.Is4In6() {
+			return "::1"
+		}
+	}
+	return "127.0.0.1"
+}
+
+// Networked reports whether the file places its targets in networks: some
+// target has a public or private address. Every vantage must then say
+// which network it stands in.
+func (f *File) Networked() bool {
+	for i := range f.Targets {
+		if f.Targets[i].Public != "" || f.Targets[i].Private != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Reach says which address of e's target the vantage probes: the one e
+// names with at, or else the one its network reaches (a vpc vantage the
+// private address when there is one, any other the public address). It
+// returns the address, its role (AtPublic, AtPrivate, AtLoopback, or "" for
+// a target with one Address) and, when the vantage cannot reach it, why.
+func (f *File) Reach(e *Expectation, vantage string) (addr, at string, err error) {
+	t, v := f.Target(e.Target), f.Vantage(vantage)
+	if t == nil || v == nil {
+		return "", "", fmt.Errorf("no such target or vantage")
+	}
+	if t.Address != "" {
+		if e.At != "" {
+			return "", "", fmt.Errorf("target %q has one address for every vantage, so at = %q means nothing; give it public and private addresses instead", t.Name, e.At)
+		}
+		return t.Address, "", nil
+	}
+	at = e.At
+	if at == "" {
+		at = AtPublic
+		if v.Network == NetworkVPC && t.Private != "" {
+			at = AtPrivate
+		}
+	}
+	switch at {
+	case AtPublic:
+		if t.Public == "" {
+			if e.At == "" {
+				return "", at, fmt.Errorf("target %q has only a private address, which vantage %q (network %q) cannot reach; ask this only of a vpc vantage", t.Name, v.Name, v.Network)
+			}
+			return "", at, fmt.Errorf("target %q has no public address", t.Name)
+		}
+	case AtPrivate:
+		if t.Private == "" {
+			return "", at, fmt.Errorf("target %q has no private address", t.Name)
+		}
+		if v.Network != NetworkVPC {
+			return "", at, fmt.Errorf("vantage %q stands in network %q and cannot reach target %q's private address; only a vpc vantage can", v.Name, v.Network, t.Name)
+		}
+	case AtLoopback:
+		if v.Host != t.Name {
+			return "", at, fmt.Errorf("vantage %q does not run on target %q (host = %q), so it cannot reach its loopback", v.Name, t.Name, v.Host)
+		}
+	default:
+		return "", at, fmt.Errorf("%q is not an address to probe at (want public, private or loopback)", at)
+	}
+	return t.Addr(at), at, nil
 }
 
 // Expectation is one row of the table: what each vantage should see of a
@@ -105,6 +232,9 @@ type Expectation struct {
 	Probe     string            `toml:"probe"`
 	Purpose   string            `toml:"purpose"`
 	Expect    map[string]string `toml:"expect"`
+	// At names the target's address to probe: AtPublic, AtPrivate or
+	// AtLoopback. Empty: the one each vantage's network reaches (Reach).
+	At string `toml:"at"`
 	// Timeout overrides the default for this expectation.
 	Timeout Duration `toml:"timeout"`
 	// ExceptDeclared, on a range, leaves out every port that another

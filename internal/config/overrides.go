@@ -10,7 +10,9 @@ import (
 // Overrides replace parts of a file from the command line, so the same file
 // runs against a testbed or a staging copy of the deployment.
 type Overrides struct {
-	// Targets maps a target name to the address to use instead.
+	// Targets maps a target's address to the one to use instead: the key is
+	// NAME for a target with one address, NAME.public or NAME.private for
+	// a target with an address per network.
 	Targets map[string]string `json:"targets,omitempty"`
 	// VantageCIDRs maps a vantage name to the CIDRs to use instead.
 	VantageCIDRs map[string][]string `json:"vantage_cidrs,omitempty"`
@@ -27,17 +29,10 @@ func (o Overrides) Empty() bool {
 // does not fit the file.
 func (o Overrides) Apply(f *File) error {
 	var errs []string
-	for _, name := range sortedKeys(o.Targets) {
-		t := f.Target(name)
-		if t == nil {
-			errs = append(errs, fmt.Sprintf("--target %s: the file has no target %q", name, name))
-			continue
+	for _, key := range sortedKeys(o.Targets) {
+		if err := o.applyTarget(f, key, o.Targets[key]); err != nil {
+			errs = append(errs, fmt.Sprintf("--target %s: %v", key, err))
 		}
-		if err := CheckAddress(o.Targets[name]); err != nil {
-			errs = append(errs, fmt.Sprintf("--target %s: %v", name, err))
-			continue
-		}
-		t.Address = o.Targets[name]
 	}
 	for _, name := range sortedKeys(o.VantageCIDRs) {
 		v := f.Vantage(name)
@@ -77,4 +72,59 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// applyTarget sets one target address: key is NAME, NAME.public or
+// NAME.private.
+func (o Overrides) applyTarget(f *File, key, addr string) error {
+	name, role := key, ""
+	if i := strings.LastIndexByte(key, '.'); i > 0 && f.Target(key) == nil {
+		switch r := key[i+1:]; r {
+		case AtPublic, AtPrivate, "address":
+			name, role = key[:i], r
+			if r == "address" {
+				role = ""
+			}
+		}
+	}
+	t := f.Target(name)
+	if t == nil {
+		return fmt.Errorf("the file has no target %q", name)
+	}
+	networked := t.Address == ""
+	switch {
+	case role == "" && networked:
+		return fmt.Errorf("target %q has an address per network: say which, --target %s.public=ADDR or --target %s.private=ADDR", name, name, name)
+	case role != "" && !networked:
+		return fmt.Errorf("target %q has one address for every vantage: write --target %s=ADDR", name, name)
+	case role == "":
+		if err := CheckAddress(addr); err != nil {
+			return err
+		}
+		t.Address = addr
+	default:
+		if t.Addr(role) == "" {
+			return fmt.Errorf("target %q has no %s address in the file to replace", name, role)
+		}
+		if err := CheckRole(role, addr); err != nil {
+			return err
+		}
+		if role == AtPublic {
+			t.Public = addr
+		} else {
+			t.Private = addr
+		}
+		if err := checkFamilies(t); err != nil {
+			return err
+		}
+	}
+	if t.where == nil {
+		t.where = map[string]string{}
+	}
+	w := role
+	if w == "" {
+		w = "address"
+	}
+	t.where[w] = "--target " + key
+	return nil
 }

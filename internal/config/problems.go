@@ -17,6 +17,21 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
+	if p.Key == "" {
+		return p.place() + ": " + p.Msg
+	}
+	return p.Location() + ": " + p.Msg
+}
+
+// Location is where the problem is, without what: "file:line:col: key".
+func (p Problem) Location() string {
+	if p.Key == "" {
+		return p.place()
+	}
+	return p.place() + ": " + p.Key
+}
+
+func (p Problem) place() string {
 	var b strings.Builder
 	b.WriteString(p.File)
 	if p.Line > 0 {
@@ -25,12 +40,6 @@ func (p Problem) String() string {
 			fmt.Fprintf(&b, ":%d", p.Col)
 		}
 	}
-	b.WriteString(": ")
-	if p.Key != "" {
-		b.WriteString(p.Key)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Msg)
 	return b.String()
 }
 

@@ -54,6 +54,7 @@ func (v *validator) validate() {
 	v.stun()
 	v.vantages()
 	v.targets()
+	v.hosts()
 	v.expectations()
 	v.excluded()
 }
@@ -138,6 +139,7 @@ func (v *validator) vantages() {
 		if !vt.CatchAll && len(vt.CIDRs) == 0 {
 			v.problem(path+".cidrs", "vantage %q has no cidrs and is not catch_all; say where it stands", vt.Name)
 		}
+		v.network(path, vt)
 		vt.Prefixes = nil
 		for j, c := range vt.CIDRs {
 			p, err := netip.ParsePrefix(c)
@@ -161,9 +163,7 @@ func (v *validator) targets() {
 		t := &f.Targets[i]
 		path := fmt.Sprintf("target.%d", i)
 		v.checkName(path+".name", "target", t.Name, seen)
-		if err := CheckAddress(t.Address); err != nil {
-			v.problem(path+".address", "%v", err)
-		}
+		v.addresses(path, t)
 		for j, name := range t.NothingOpenFrom {
 			if f.Vantage(name) == nil {
 				v.problem(fmt.Sprintf("%s.nothing_open_from.%d", path, j), "no vantage is named %q (declared: %s)", name, v.vantageNames())
@@ -245,6 +245,7 @@ func (v *validator) expectations() {
 			}
 		}
 		v.expected(path, e)
+		v.reach(path, e)
 		if kind != nil {
 			for _, s := range e.Sections.Present() {
 				if s != kind.Name {
@@ -364,6 +365,120 @@ func (v *validator) expected(path string, e *Expectation) {
 		}
 		if !Word(word).Valid() {
 			v.problem(path+".expect."+name, "%q is not an expected state (want one of %s)", word, strings.Join(words, ", "))
+		}
+	}
+}
+
+// network checks a vantage's network: required once targets have public or
+// private addresses.
+func (v *validator) network(path string, vt *Vantage) {
+	switch vt.Network {
+	case NetworkInternet, NetworkVPC:
+	case "":
+		if v.file.Networked() {
+			v.problem(path+".network", "vantage %q needs a network: %q for a runner outside the VPC (an office, a remote runner), %q for a runner on a server inside it", vt.Name, NetworkInternet, NetworkVPC)
+		}
+	default:
+		v.problem(path+".network", "%q is not a network (want %q or %q)", vt.Network, NetworkInternet, NetworkVPC)
+	}
+}
+
+// hosts checks each vantage's host: a target in the VPC that the runner
+// runs on, whose public address is what STUN shows (the vantage's cidrs).
+func (v *validator) hosts() {
+	for i := range v.file.Vantages {
+		vt := &v.file.Vantages[i]
+		if vt.Host == "" {
+			continue
+		}
+		path := fmt.Sprintf("vantage.%d.host", i)
+		t := v.file.Target(vt.Host)
+		switch {
+		case t == nil:
+			v.problem(path, "no target is named %q (declared: %s)", vt.Host, v.targetNames())
+			continue
+		case vt.Network != NetworkVPC:
+			v.problem(path, "only a runner inside the VPC (network = %q) runs on a target", NetworkVPC)
+			continue
+		case t.Private == "":
+			v.problem(path, "target %q has no private address; a runner on a server inside the VPC needs its private address", t.Name)
+			continue
+		}
+		pub, err := netip.ParseAddr(t.Public)
+		if err != nil || len(vt.Prefixes) == 0 {
+			continue
+		}
+		if !slices.ContainsFunc(vt.Prefixes, func(p netip.Prefix) bool { return p.Contains(pub) }) {
+			v.problem(fmt.Sprintf("vantage.%d.cidrs", i), "vantage %q runs on %q, whose public address %s (what STUN sees of it) is in none of its cidrs", vt.Name, t.Name, pub)
+		}
+	}
+}
+
+// addresses checks a target's addresses, each for its role.
+func (v *validator) addresses(path string, t *Target) {
+	t.where = map[string]string{}
+	for _, key := range []string{"address", AtPublic, AtPrivate} {
+		at := v.pos.at(path + "." + key)
+		t.where[key] = Problem{File: v.name, Line: at.line, Col: at.col, Key: display(path + "." + key)}.Location()
+	}
+	switch {
+	case t.Address != "" && (t.Public != "" || t.Private != ""):
+		v.problem(path+".address", "give either address (one address for every vantage) or public and private (an address per network), not both")
+	case t.Address != "" && v.file.Networked():
+		v.problem(path+".address", "other targets have public or private addresses, so this one needs them too: write address = %q as public = %q, or as private = %q for an address inside the VPC", t.Address, t.Address, t.Address)
+	case t.Address != "":
+		if err := CheckAddress(t.Address); err != nil {
+			v.problem(path+".address", "%v", err)
+		}
+		return
+	case t.Public == "" && t.Private == "":
+		v.problem(path, "a target needs an address: public (what the internet reaches), private (its address inside the VPC), or both")
+		return
+	}
+	bad := false
+	for _, role := range []string{AtPublic, AtPrivate} {
+		if s := t.Addr(role); s != "" {
+			if err := CheckRole(role, s); err != nil {
+				v.problem(path+"."+role, "%v", err)
+				bad = true
+			}
+		}
+	}
+	if !bad {
+		if err := checkFamilies(t); err != nil {
+			v.problem(path+".private", "%v", err)
+		}
+	}
+}
+
+// reach checks that every vantage the expectation names can reach the
+// address it is probed at.
+func (v *validator) reach(path string, e *Expectation) {
+	switch e.At {
+	case "", AtPublic, AtPrivate, AtLoopback:
+	default:
+		v.problem(path+".at", "%q is not an address to probe at (want public, private or loopback; leave it out for the one each vantage's network reaches)", e.At)
+		return
+	}
+	t := v.file.Target(e.Target)
+	if t == nil {
+		return
+	}
+	if t.Address != "" && e.At != "" {
+		v.problem(path+".at", "target %q has one address for every vantage; at applies to a target with public and private addresses", t.Name)
+		return
+	}
+	names := make([]string, 0, len(e.Expect))
+	for name := range e.Expect {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if v.file.Vantage(name) == nil {
+			continue // reported by expected
+		}
+		if _, _, err := v.file.Reach(e, name); err != nil {
+			v.problem(path+".expect."+name, "%v", err)
 		}
 	}
 }

@@ -41,6 +41,9 @@ type Row struct {
 	Expectation *config.Expectation
 	// Address is the target's address as dialled.
 	Address string
+	// At is which of the target's addresses that is: config.AtPublic,
+	// AtPrivate or AtLoopback; empty for a target with one address.
+	At string
 	// Expected is what this vantage should see.
 	Expected config.Word
 	// Differs says the expected word is not the same for every vantage the
@@ -142,8 +145,12 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 		}
 		t := targets[e.Target]
 		kind := kinds.Lookup(e.Probe)
+		addr, at, err := f.Reach(e, vantage)
+		if err != nil {
+			return nil, fmt.Errorf("expectation %s from vantage %s: %w", e.ID, vantage, err)
+		}
 		c := Row{
-			ID: e.ID, Expectation: e, Address: t.Address, Expected: config.Word(word),
+			ID: e.ID, Expectation: e, Address: addr, At: at, Expected: config.Word(word),
 			Differs:     differs(e.Expect) || len(e.Expect) < len(f.Vantages),
 			NothingOpen: slices.Contains(t.NothingOpenFrom, vantage),
 		}
@@ -190,7 +197,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 		for j := range ports {
 			task := Task{
 				Kind:     e.Probe,
-				Target:   probes.Target{Name: e.Target, Host: t.Address, Port: ports[j].Port, Transport: e.Transport},
+				Target:   probes.Target{Name: Path(e.Target, at), Host: addr, Port: ports[j].Port, Transport: e.Transport},
 				Params:   params,
 				Group:    group,
 				Identify: c.Sweep,
@@ -219,6 +226,18 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 		p.Rows = append(p.Rows, c)
 	}
 	return p, nil
+}
+
+// Path names a target as reached at one of its addresses: "freeswitch"
+// for a target with one address, "freeswitch@private" for its private one.
+// A task's Target.Name is its path, so that liveness is shown per path: a
+// target alive at its private address from inside the VPC has not shown
+// that its public address is reached.
+func Path(target, at string) string {
+	if at == "" {
+		return target
+	}
+	return target + "@" + at
 }
 
 // taskCount is about how many tasks the plan for vantage holds (duplicates

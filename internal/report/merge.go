@@ -183,7 +183,7 @@ func Merge(reps []*Report, opt MergeOptions) (*Report, error) {
 	var partial, notes []string
 	order := resultOrder(reps)
 	byKey := map[string]Result{}
-	type tkey struct{ vantage, name string }
+	type tkey struct{ vantage, name, at string }
 	var tOrder []tkey
 	targets := map[tkey]TargetLiveness{}
 	for i, r := range reps {
@@ -219,7 +219,7 @@ func Merge(reps []*Report, opt MergeOptions) (*Report, error) {
 		}
 		for _, t := range r.Targets {
 			t.Vantage = r.Vantage.Name
-			k := tkey{t.Vantage, t.Name}
+			k := tkey{t.Vantage, t.Name, t.At}
 			old, seen := targets[k]
 			if !seen {
 				tOrder = append(tOrder, k)

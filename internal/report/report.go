@@ -123,6 +123,10 @@ type TargetLiveness struct {
 	Vantage string `json:"vantage,omitempty"`
 	Name    string `json:"name"`
 	Address string `json:"address"`
+	// At is which of the target's addresses this is (public, private,
+	// loopback); empty for a target with one address. Liveness is shown
+	// per address: an answer at one proves nothing of the path to another.
+	At string `json:"at,omitempty"`
 	// Alive is true when some port of it answered open in this run.
 	Alive bool `json:"alive"`
 	// Evidence says which answer showed it, or why none did.
@@ -141,9 +145,12 @@ type Result struct {
 	ID string `json:"id"`
 	// Vantage, in a merged report, is the vantage the result is from; in a
 	// single run's report it is empty and the report's vantage applies.
-	Vantage   string `json:"vantage,omitempty"`
-	Target    string `json:"target"`
-	Address   string `json:"address"`
+	Vantage string `json:"vantage,omitempty"`
+	Target  string `json:"target"`
+	Address string `json:"address"`
+	// At is which of the target's addresses was probed (public, private,
+	// loopback); empty for a target with one address.
+	At        string `json:"at,omitempty"`
 	Ports     []int  `json:"ports"`
 	Range     string `json:"range,omitempty"`
 	Transport string `json:"transport"`

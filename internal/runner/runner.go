@@ -135,7 +135,7 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 
 	for _, c := range p.Rows {
 		r := report.Result{
-			ID: c.ID, Target: c.Expectation.Target, Address: c.Address, Range: c.Expectation.Range,
+			ID: c.ID, Target: c.Expectation.Target, Address: c.Address, At: c.At, Range: c.Expectation.Range,
 			Transport: c.Expectation.Transport, Probe: c.Expectation.Probe, Purpose: c.Expectation.Purpose,
 			Expected: string(c.Expected),
 		}
@@ -158,7 +158,7 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 			t := p.Tasks[pt.Task]
 			o := res.Observations[pt.Task]
 			word := c.Word(pt)
-			pc := judge.PortCase{Target: c.Expectation.Target, Port: pt.Port, Control: pt.Control, Expected: word, Obs: o}
+			pc := judge.PortCase{Target: plan.Path(c.Expectation.Target, c.At), Port: pt.Port, Control: pt.Control, Expected: word, Obs: o}
 			if o.State == probes.Open && kind.Assert != nil && !pt.Control {
 				pc.Assertions = kind.Assert(o, t.Params)
 			}
@@ -209,13 +209,13 @@ func liveness(f *config.File, p *plan.Plan, ev judge.Evidence, res *engine.Resul
 	var out []report.TargetLiveness
 	seen := map[string]bool{}
 	for _, c := range p.Rows {
-		name := c.Expectation.Target
+		name := plan.Path(c.Expectation.Target, c.At)
 		if seen[name] {
 			continue
 		}
 		seen[name] = true
-		t := f.Target(name)
-		tl := report.TargetLiveness{Name: name, Address: t.Address, NothingOpen: slices.Contains(t.NothingOpenFrom, p.Vantage)}
+		t := f.Target(c.Expectation.Target)
+		tl := report.TargetLiveness{Name: t.Name, Address: c.Address, At: c.At, NothingOpen: slices.Contains(t.NothingOpenFrom, p.Vantage)}
 		answers := ev.Alive[name]
 		if len(answers) > 0 {
 			tl.Alive = true
