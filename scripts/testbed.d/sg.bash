@@ -1,0 +1,61 @@
+# scripts/testbed.d/sg.bash — sourced by scripts/testbed: the security groups.
+#
+# A profile is a directory testbed.d/sg/PROFILE/ with one file per server,
+# SERVER.nft: the rules of that server's security group, as nftables rule
+# lines of its input chain, after the stateful ones (loopback, established,
+# related accepted; invalid dropped; the policy drops everything else, as a
+# security group does: silently). A rule file may use the variables below,
+# so that a generator (from AWS's describe-security-groups) can write one
+# without knowing the testbed's addresses.
+#
+# It uses the variables and functions of scripts/testbed (nsx, RUNDIR, the
+# *_ADDR address plan).
+# shellcheck shell=bash
+
+SG_DIR=$HELPERS/sg
+
+# profiles: the profiles there are, one a line.
+profiles() {
+	local d
+	for d in "$SG_DIR"/*/; do basename "$d"; done
+}
+
+# sg_defines: the nftables variables a rule file may use.
+sg_defines() {
+	cat <<EOF
+define admin = $ADMIN_ADDR
+define api = $API_ADDR
+define freeswitch = $FS_ADDR
+EOF
+}
+
+# apply_sg ROLE PROFILE: replace the role's `inet sg` table in one transaction.
+apply_sg() {
+	local role=$1 profile=$2 rules=$SG_DIR/$2/$1.nft
+	[[ -f $rules ]] || die "profile $profile has no rules for $role ($rules)"
+	nsx "$role" nft -f - <<EOF
+$(sg_defines)
+table inet sg
+delete table inet sg
+table inet sg {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iif lo accept
+		ct state established,related accept
+		ct state invalid drop
+$(grep -v '^[[:space:]]*#' "$rules" | sed '/^[[:space:]]*$/d; s/^/		/')
+	}
+	chain output {
+		type filter hook output priority filter; policy accept;
+	}
+}
+EOF
+}
+
+apply_profile() {
+	local profile=$1
+	apply_sg api "$profile"
+	apply_sg freeswitch "$profile"
+	apply_sg database "$profile"
+	echo "$profile" >"$RUNDIR/profile"
+}
