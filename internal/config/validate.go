@@ -426,13 +426,13 @@ func (v *validator) addresses(path string, t *Target) {
 		v.problem(path+".address", "give either address (one address for every vantage) or public and private (an address per network), not both")
 	case t.Address != "" && v.file.Networked():
 		v.problem(path+".address", "other targets have public or private addresses, so this one needs them too: write address = %q as public = %q, or as private = %q for an address inside the VPC", t.Address, t.Address, t.Address)
-	case t.Address != "":
+	case t.Address != "" || !v.file.Networked():
 		if err := CheckAddress(t.Address); err != nil {
 			v.problem(path+".address", "%v", err)
 		}
 		return
 	case t.Public == "" && t.Private == "":
-		v.problem(path, "a target needs an address: public (what the internet reaches), private (its address inside the VPC), or both")
+		v.problem(path+".public", "a target needs an address: public (what the internet reaches), private (its address inside the VPC), or both")
 		return
 	}
 	bad := false
@@ -461,8 +461,8 @@ func (v *validator) reach(path string, e *Expectation) {
 		return
 	}
 	t := v.file.Target(e.Target)
-	if t == nil {
-		return
+	if t == nil || t.Address == "" && t.Public == "" && t.Private == "" {
+		return // no such target, or no address: reported with the target
 	}
 	if t.Address != "" && e.At != "" {
 		v.problem(path+".at", "target %q has one address for every vantage; at applies to a target with public and private addresses", t.Name)
