@@ -190,3 +190,25 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+// An instance with no public address is reached from inside only: the
+// internet's vantages say nothing of it.
+func TestPrivateOnlyInstance(t *testing.T) {
+	s, err := secgroups.Parse([]byte(`{"SecurityGroups":[
+		{"GroupId":"sg-a","IpPermissions":[{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]},
+		{"GroupId":"sg-db","IpPermissions":[{"IpProtocol":"tcp","FromPort":5432,"ToPort":5432,"UserIdGroupPairs":[{"GroupId":"sg-a"}]}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := secgroups.ParseInstances([]byte(`{"Reservations":[{"Instances":[
+		{"InstanceId":"i-1","PrivateIpAddress":"10.0.0.5","PublicIpAddress":"198.51.100.5","SecurityGroups":[{"GroupId":"sg-a"}],"Tags":[{"Key":"Name","Value":"app"}]},
+		{"InstanceId":"i-2","PrivateIpAddress":"10.0.0.9","SecurityGroups":[{"GroupId":"sg-db"}],"Tags":[{"Key":"Name","Value":"db"}]}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Make(s, in, Options{})
+	same(t, rows(d), []string{
+		"app-tcp-22 ssh -: internet=open",
+		"db-tcp-5432 tcp -: app=open",
+	})
+}

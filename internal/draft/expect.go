@@ -236,8 +236,8 @@ func (d *Draft) expectation(t Target, fam int, rules []*secgroups.Rule, k portKe
 		Purpose: strings.Join(purposes, "; "), Expect: map[string]string{}}
 	anyone := false
 	for _, v := range d.Vantages {
-		if v.Host == t.Name || !vantageFamily(v, fam) || (t.Placeholder && v.Network == "vpc") {
-			continue
+		if v.Host == t.Name || !vantageFamily(v, fam) || (t.Placeholder && v.Network == "vpc") || (t.Public == "" && v.Network != "vpc") {
+			continue // a vantage that cannot reach the address, or its own host
 		}
 		private := v.Network == "vpc" && t.Private != ""
 		if len(admits(rules, k, fam, originAt(v, private))) > 0 {
