@@ -233,47 +233,68 @@ func (c *comparer) rules() {
 // rule holds one rule, for one target and transport, against the file.
 func (c *comparer) rule(r *secgroups.Rule, t *config.Target, transport string, rp ports) {
 	f := c.in.File
-	var admitted []string
+	// admitted: the vantages the rule lets in, each at the roles of t's
+	// addresses it reaches.
+	admitted := map[string][]string{}
+	var names []string
 	for _, at := range c.addressRoles(t) {
-		for _, v := range f.Vantages {
-			if c.origin(&v, t, at).admittedBy(r, c.family(t, at)) && !slices.Contains(admitted, v.Name) {
-				admitted = append(admitted, v.Name)
+		for i := range f.Vantages {
+			v := &f.Vantages[i]
+			if v.Host == t.Name || !reaches(v, at) || !c.origin(v, t, at).admittedBy(r, c.family(t, at)) {
+				continue
 			}
+			if len(admitted[v.Name]) == 0 {
+				names = append(names, v.Name)
+			}
+			admitted[v.Name] = append(admitted[v.Name], at)
 		}
 	}
 	// declared: the ports an expectation states a passing or a blocking
-	// word for, from a vantage the rule admits (any vantage, when the rule
-	// admits none of them).
+	// word for, from a vantage at an address the rule admits it to (any
+	// vantage, when the rule admits none of them).
 	var declared ports
 	for _, e := range c.expectationsOf(t.Name, transport) {
 		ep := portsOf(e).intersect(rp)
 		if len(ep) == 0 {
 			continue
 		}
-		for v, word := range e.Expect {
-			if (passes(word) || blocks(word)) && (len(admitted) == 0 || slices.Contains(admitted, v)) {
+		for _, vname := range sortedKeys(e.Expect) {
+			word := e.Expect[vname]
+			at, ok := c.at(e, f.Vantage(vname))
+			if !ok || at == config.AtLoopback {
+				continue
+			}
+			in := slices.Contains(admitted[vname], at)
+			if (passes(word) || blocks(word)) && (len(admitted) == 0 || in) {
 				for _, s := range ep {
 					declared = declared.add(s.lo, s.hi)
 				}
 			}
-		}
-		for _, v := range admitted {
-			if word := e.Expect[v]; blocks(word) {
-				c.add(Finding{Kind: Contradicted, Matters: true, Target: t.Name, Vantage: v,
+			if in && blocks(word) {
+				c.add(Finding{Kind: Contradicted, Matters: true, Target: t.Name, Vantage: vname, At: at,
 					Transport: transport, Ports: ep.String(), Rule: r.String(), RuleDescription: r.Description, Expectation: e.ID,
-					Message: fmt.Sprintf("%s lets %s in to %s on %s/%s, where %s expects it %s: the rule exposes what the file says is shut", r.String(), v, t.Name, ep.String(), transport, e.ID, word)})
+					Message: fmt.Sprintf("%s lets %s in to %s on %s/%s, where %s expects it %s: the rule exposes what the file says is shut", r.String(), vname, where(t, at), ep.String(), transport, e.ID, word)})
 			}
 		}
 	}
 	if rest := rp.minus(declared); len(rest) > 0 {
 		who := "a source no vantage of the file stands at"
-		if len(admitted) > 0 {
-			who = strings.Join(admitted, ", ")
+		if len(names) > 0 {
+			who = strings.Join(names, ", ")
 		}
 		c.add(Finding{Kind: Undeclared, Matters: true, Target: t.Name, Transport: transport, Ports: rest.String(),
 			Rule: r.String(), RuleDescription: r.Description,
 			Message: fmt.Sprintf("%s lets %s in to %s on %s/%s, and no expectation declares it: an undeclared exposure (add an expectation, or remove the rule)", r.String(), who, t.Name, rest.String(), transport)})
 	}
+}
+
+// where names a target's address in a message: "freeswitch" or
+// "freeswitch's private address".
+func where(t *config.Target, at string) string {
+	if at == "" {
+		return t.Name
+	}
+	return t.Name + "'s " + at + " address"
 }
 
 // expectations holds each expectation that wants a vantage through against
@@ -293,8 +314,8 @@ func (c *comparer) expectations() {
 				continue
 			}
 			v := f.Vantage(vname)
-			at := c.at(e, v, t)
-			if at == atLoopback || v == nil {
+			at, ok := c.at(e, v)
+			if !ok || at == config.AtLoopback {
 				continue
 			}
 			o := c.origin(v, t, at)
@@ -310,7 +331,7 @@ func (c *comparer) expectations() {
 			if rest := portsOf(e).minus(allowed); len(rest) > 0 {
 				c.add(Finding{Kind: NoRule, Matters: true, Target: t.Name, Vantage: vname, At: at, Transport: transport,
 					Ports: rest.String(), Expectation: e.ID,
-					Message: fmt.Sprintf("%s expects %s %s on %s/%s, but no rule of %s lets %s in: it will fail", e.ID, vname, word, rest.String(), transport, strings.Join(t.SecurityGroups, ", "), o)})
+					Message: fmt.Sprintf("%s expects %s %s on %s/%s at %s, but no rule of %s lets %s in: it will fail", e.ID, vname, word, rest.String(), transport, where(t, at), strings.Join(t.SecurityGroups, ", "), o)})
 			}
 		}
 	}

@@ -79,7 +79,7 @@ func (c *comparer) observations(rep *report.Report, path string) {
 			continue
 		}
 		at := c.resultAt(res, t)
-		if at == atLoopback {
+		if at == config.AtLoopback {
 			continue
 		}
 		o := c.observedOrigin(v, t, at, public[vname])
@@ -176,5 +176,11 @@ func family(a netip.Addr) int {
 
 // resultAt is the role of the address a result probed.
 func (c *comparer) resultAt(res *report.Result, t *config.Target) string {
-	return ""
+	if res.At != "" || t.Address != "" {
+		return res.At
+	}
+	if res.Address != "" && res.Address == t.Private {
+		return config.AtPrivate
+	}
+	return config.AtPublic
 }

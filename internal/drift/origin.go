@@ -68,25 +68,59 @@ func (o origin) admittedBy(r *secgroups.Rule, family int) bool {
 	return false
 }
 
-// addressRoles are the roles of a target's addresses that its groups guard.
+// addressRoles are the roles of a target's addresses that its groups
+// guard: "" for a target with one address.
 func (c *comparer) addressRoles(t *config.Target) []string {
-	return []string{""}
+	if t.Address != "" {
+		return []string{""}
+	}
+	var roles []string
+	if t.Public != "" {
+		roles = append(roles, config.AtPublic)
+	}
+	if t.Private != "" {
+		roles = append(roles, config.AtPrivate)
+	}
+	return roles
 }
 
-// at is the role of t's address that vantage v probes for e.
-func (c *comparer) at(e *config.Expectation, v *config.Vantage, t *config.Target) string {
-	return ""
+// reaches reports whether vantage v can reach a target's address in role
+// at: the internet reaches public addresses only.
+func reaches(v *config.Vantage, at string) bool {
+	return at != config.AtPrivate || v.Network == config.NetworkVPC
+}
+
+// at is the role of t's address that vantage v probes for e, and false when
+// v cannot probe it.
+func (c *comparer) at(e *config.Expectation, v *config.Vantage) (string, bool) {
+	if v == nil {
+		return "", false
+	}
+	_, at, err := c.in.File.Reach(e, v.Name)
+	return at, err == nil
 }
 
 // targetAddr is t's address in role at.
 func targetAddr(t *config.Target, at string) string {
-	return t.Address
+	return t.Addr(at)
 }
 
-// origin is where vantage v's packets to t's address in role at come from.
+// origin is where vantage v's packets to t's address in role at come from:
+// a runner inside the VPC reaches a private address from its host's private
+// address, in its host's groups (so group references match it); anything
+// else arrives from a public address.
 func (c *comparer) origin(v *config.Vantage, t *config.Target, at string) origin {
 	if v.CatchAll {
 		return origin{catchAll: true}
+	}
+	if v.Network == config.NetworkVPC && at == config.AtPrivate {
+		if h := c.in.File.Target(v.Host); h != nil {
+			o := origin{groups: h.SecurityGroups}
+			if a, err := netip.ParseAddr(h.Private); err == nil {
+				o.addr = a.Unmap()
+			}
+			return o
+		}
 	}
 	return origin{prefixes: v.Prefixes}
 }
@@ -95,7 +129,7 @@ func (c *comparer) origin(v *config.Vantage, t *config.Target, at string) origin
 // saw one: the most exact account of the source.
 func (c *comparer) observedOrigin(v *config.Vantage, t *config.Target, at, public string) origin {
 	o := c.origin(v, t, at)
-	if len(o.groups) > 0 {
+	if v.Network == config.NetworkVPC && at == config.AtPrivate {
 		return o // inside the VPC, at a private address: STUN saw the public one
 	}
 	if a, err := netip.ParseAddr(public); err == nil {
@@ -103,7 +137,3 @@ func (c *comparer) observedOrigin(v *config.Vantage, t *config.Target, at, publi
 	}
 	return o
 }
-
-// atLoopback is the role of a runner's own host's loopback: no group
-// guards it.
-const atLoopback = "loopback"
