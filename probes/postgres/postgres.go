@@ -36,7 +36,8 @@
 // no encryption" when pg_hba.conf has no line for non-TLS connections at
 // all. The TLS connection that stops at the authentication request logs
 // nothing at the default settings (PostgreSQL does not log a client that
-// leaves without answering a password request); with log_connections = on
+// leaves without answering a password request), nor does one closed right
+// after the handshake (no AskAuth); with log_connections = on
 // it logs "connection received: host=192.0.2.7 port=50432" for each
 // connection. A server that does not require TLS and asks for a password on
 // the plaintext connection logs nothing either.

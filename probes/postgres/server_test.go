@@ -256,10 +256,20 @@ func TestRealServerRequiringTLS(t *testing.T) {
 	if n := strings.Count(log, "connection received: host=127.0.0.1"); n != 2 {
 		t.Errorf("want 2 connections, the log shows %d:\n%s", n, log)
 	}
-	t.Logf("the server's log:\n%s", log)
 	// The abandoned SCRAM exchange is not logged as a failed password.
 	if strings.Contains(log, "password authentication failed") {
 		t.Errorf("the probe caused a password failure:\n%s", log)
+	}
+
+	// The SSLRequest and the handshake alone, with no StartupMessage: one
+	// connection, and nothing logged but its arrival.
+	before := len(s.readLog())
+	if _, f := run(t, s, Options{ServerName: "db.test", CAFiles: []string{s.caFile}}); !f.TLSUp() || f.TLSStartup != nil || f.PlaintextStartup != nil {
+		t.Errorf("handshake only: got %+v", f)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if added := strings.TrimSpace(s.readLog()[before:]); strings.Count(added, "\n") != 0 || !strings.Contains(added, "connection received: host=127.0.0.1") {
+		t.Errorf("handshake only: want one line, of the connection; the log added:\n%s", added)
 	}
 }
 
