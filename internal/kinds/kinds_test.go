@@ -12,6 +12,8 @@ import (
 
 	"probe/probes"
 	httpprobe "probe/probes/http"
+	"probe/probes/postgres"
+	"probe/probes/redis"
 	"probe/probes/sip"
 	"probe/probes/ssh"
 )
@@ -30,6 +32,18 @@ type factCase struct {
 // factCases has a case for every kind whose facts feed metrics or changes:
 // a new kind with facts adds its own (TestKinds fails until it does).
 var factCases = map[string]factCase{
+	"postgres": {
+		probeFacts: func() any { return new(postgres.Facts) },
+		change:     func(f any) { f.(*postgres.Facts).TLS.Version = "" },
+		changeKind: "tls-lost",
+	},
+	"redis": {
+		probeFacts: func() any { return new(redis.Facts) },
+		change: func(f any) {
+			f.(*redis.Facts).TLS.NotAfter = time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339)
+		},
+		changeKind: "certificate-renewed",
+	},
 	"http": {
 		probeFacts: func() any { return new(httpprobe.Facts) },
 		change: func(f any) {
