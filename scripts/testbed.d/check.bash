@@ -110,19 +110,42 @@ check_esl() {
 	want_match "from freeswitch itself (outside the ESL ACL): rude rejection" '^Content-Type: text/rude-rejection' "$out"
 }
 
+# check_db: the data tier as the profile has it (server-database.bash), from
+# both servers, with psql and redis-cli.
 check_db() {
-	local v out
+	local v out kind pw rcli tls=(--tls --cacert "$RUNDIR/pki/ca.pem")
+	kind=$(database_kind "$1")
+	pw=$(cat "$RUNDIR/database/redis.password")
 	for v in api freeswitch; do
-		out=$(nsx "$v" timeout 10 psql "host=$DB_ADDR user=postgres dbname=postgres sslmode=disable connect_timeout=3" -c 'select 1' 2>&1 || true)
-		want_match "from $v: database refuses plaintext" 'no encryption' "$out"
+		out=$(nsx "$v" timeout 10 psql "host=$DB_ADDR user=postgres dbname=postgres sslmode=disable connect_timeout=3" -c 'select 1' 2>&1 </dev/null || true)
+		if [[ $kind == pg-plaintext ]]; then
+			want_match "from $v: database asks for a password without TLS" 'no password supplied' "$out"
+		else
+			want_match "from $v: database refuses plaintext" 'no encryption' "$out"
+		fi
 		out=$(PGPASSWORD=$(cat "$RUNDIR/database/pg.password") nsx "$v" timeout 10 psql \
 			"host=$DB_ADDR user=postgres dbname=postgres sslmode=verify-full sslrootcert=$RUNDIR/pki/ca.pem connect_timeout=3" \
 			-Atc 'select ssl from pg_stat_ssl where pid = pg_backend_pid()' 2>&1 || true)
 		want "from $v: database over verified TLS" "t" "$out"
-		out=$(nsx "$v" timeout 10 redis-cli -h "$REDIS_ADDR" --no-auth-warning PING 2>&1 || true)
-		want_match "from $v: redis demands auth" 'NOAUTH' "$out"
-		out=$(nsx "$v" timeout 10 redis-cli -h "$REDIS_ADDR" --no-auth-warning -a "$(cat "$RUNDIR/database/redis.password")" PING 2>&1 || true)
-		want "from $v: redis with the password" "PONG" "$out"
+		rcli=(nsx "$v" timeout 10 redis-cli -h "$REDIS_ADDR" --no-auth-warning)
+		case $kind in
+		redis-notls)
+			out=$("${rcli[@]}" PING 2>&1 || true)
+			want_match "from $v: redis without TLS demands auth" 'NOAUTH' "$out"
+			;;
+		redis-nopass)
+			out=$("${rcli[@]}" "${tls[@]}" PING 2>&1 || true)
+			want "from $v: redis over TLS answers without a password" "PONG" "$out"
+			;;
+		*)
+			out=$("${rcli[@]}" PING 2>&1 || true)
+			want_match "from $v: redis refuses plaintext" 'Connection reset|Server closed|I/O error|Error' "$out"
+			out=$("${rcli[@]}" "${tls[@]}" PING 2>&1 || true)
+			want_match "from $v: redis over TLS demands auth" 'NOAUTH' "$out"
+			out=$("${rcli[@]}" "${tls[@]}" -a "$pw" PING 2>&1 || true)
+			want "from $v: redis over TLS with the password" "PONG" "$out"
+			;;
+		esac
 	done
 }
 
@@ -170,7 +193,10 @@ check_isolation() {
 run_checks() {
 	local profile=$1 t0=$SECONDS
 	echo "testbed $PREFIX check, profile $profile"
-	case $profile in
+	local groups=$profile
+	# The data tier's profiles keep after's security groups.
+	[[ $(database_kind "$profile") != healthy ]] && groups=after
+	case $groups in
 	after)
 		tcp internet "$API_ADDR" "22=filtered 80=open 443=open 3000=filtered 5060=filtered 8021=filtered"
 		tcp internet "$FS_ADDR" "22=filtered 80=filtered 443=filtered 5060=open 8021=filtered"
@@ -206,7 +232,7 @@ run_checks() {
 	check_ssh admin
 	[[ $profile == before ]] && check_ssh internet
 	check_esl
-	check_db
+	check_db "$profile"
 	stun admin "$ADMIN_ADDR"
 	stun internet "$INET_ADDR"
 	stun api "$API_ADDR"

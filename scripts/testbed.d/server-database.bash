@@ -1,13 +1,28 @@
 # scripts/testbed.d/server-database.bash — sourced by scripts/testbed: the private subnet (PostgreSQL as RDS, Redis as ElastiCache).
 #
+# Healthy, the data tier is what the security document promises: PostgreSQL
+# speaks TLS and takes no connection without it (hostssl lines only, as RDS
+# with rds.force_ssl), Redis speaks only TLS on 6379 and wants a password
+# (ElastiCache with in-transit encryption and AUTH). The profiles where the
+# data tier itself is wrong keep after's security groups and change the
+# servers instead (database_profile):
+#
+#   pg-plaintext   PostgreSQL also takes passwords without TLS (a `host` line
+#                  beside each `hostssl` one)
+#   redis-nopass   Redis over TLS, without a password (and no protected mode,
+#                  as on ElastiCache)
+#   redis-notls    Redis with a password, without TLS
+#
 # It uses the variables and functions of scripts/testbed (ns, nsx, bg, RUNDIR,
 # the *_ADDR address plan).
 # shellcheck shell=bash
 
 DATABASE_LISTENERS=("tcp $DB_ADDR:5432" "tcp $REDIS_ADDR:6379")
+DATABASE_PROFILES=(pg-plaintext redis-nopass redis-notls)
 
 database_files() {
 	leaf database database.internal "DNS:database.internal,IP:$DB_ADDR"
+	leaf redis redis.internal "DNS:redis.internal,IP:$REDIS_ADDR"
 	write_database
 }
 
@@ -25,13 +40,6 @@ write_database() {
 	# initdb costs 2-4 s; a cluster made once per PostgreSQL version and
 	# copied costs 0.1 s. The per-instance password is set once it runs.
 	cp -a "$(pg_template)" "$d/pg/data"
-	# TLS only: hostssl lines and no `host` line, so a plaintext client gets
-	# "no pg_hba.conf entry ... no encryption".
-	cat >"$d/pg/data/pg_hba.conf" <<EOF
-local   all all                 peer
-hostssl all all $API_ADDR/32    scram-sha-256
-hostssl all all $FS_ADDR/32     scram-sha-256
-EOF
 	cat >>"$d/pg/data/postgresql.conf" <<EOF
 # scripts/testbed
 listen_addresses = '$DB_ADDR'
@@ -43,22 +51,118 @@ ssl_key_file = '$d/pg/server.key'
 fsync = off
 logging_collector = off
 EOF
-	chown redis: "$d/redis"
-	cat >"$d/redis/redis.conf" <<EOF
-# Redis for the testbed (ElastiCache stand-in): password required.
-bind $REDIS_ADDR
-port 6379
-protected-mode yes
-requirepass $(cat "$d/redis.password")
-daemonize yes
-pidfile $d/redis/redis.pid
-logfile $d/redis/redis.log
-dir $d/redis
-save ""
-appendonly no
-EOF
+	# Redis reads its certificate as the redis user.
+	cp "$RUNDIR/pki/redis.pem" "$d/redis/server.pem"
+	cp "$RUNDIR/pki/redis.key" "$d/redis/server.key"
+	chmod 600 "$d/redis/server.key"
+	chown -R redis: "$d/redis"
+	database_configs healthy
+	echo healthy >"$d/profile"
+}
+
+# database_kind PROFILE: the data tier a profile has: one of
+# DATABASE_PROFILES, or healthy.
+database_kind() {
+	local p
+	for p in "${DATABASE_PROFILES[@]}"; do
+		[[ $1 == "$p" ]] && { echo "$p"; return 0; }
+	done
+	echo healthy
+}
+
+# database_configs KIND: pg_hba.conf and redis.conf for that data tier.
+database_configs() {
+	local d=$RUNDIR/database kind=$1 src
+	{
+		echo "local   all all                 peer"
+		for src in "$API_ADDR" "$FS_ADDR"; do
+			# TLS only: hostssl lines and no `host` line, so a plaintext
+			# client gets "no pg_hba.conf entry ... no encryption".
+			echo "hostssl all all $src/32    scram-sha-256"
+			if [[ $kind == pg-plaintext ]]; then
+				echo "host    all all $src/32    scram-sha-256"
+			fi
+		done
+	} >"$d/pg/data/pg_hba.conf"
+	chown postgres: "$d/pg/data/pg_hba.conf"
+	{
+		echo "# Redis for the testbed (ElastiCache stand-in): $kind."
+		echo "bind $REDIS_ADDR"
+		if [[ $kind == redis-notls ]]; then
+			echo "port 6379"
+		else
+			echo "port 0"
+			echo "tls-port 6379"
+			echo "tls-cert-file $d/redis/server.pem"
+			echo "tls-key-file $d/redis/server.key"
+			echo "tls-auth-clients no"
+		fi
+		if [[ $kind == redis-nopass ]]; then
+			echo "protected-mode no"
+		else
+			echo "protected-mode yes"
+			echo "requirepass $(cat "$d/redis.password")"
+		fi
+		echo "daemonize yes"
+		echo "pidfile $d/redis/redis.pid"
+		echo "logfile $d/redis/redis.log"
+		echo "dir $d/redis"
+		echo 'save ""'
+		echo "appendonly no"
+	} >"$d/redis/redis.conf"
 	chown redis: "$d/redis/redis.conf"
 	chmod 600 "$d/redis/redis.conf"
+}
+
+# database_profile PROFILE: the data tier as the profile has it, called each
+# time a profile is applied. Before the servers start it only writes their
+# configs; once they run, and only when the data tier changes, PostgreSQL
+# rereads pg_hba.conf and Redis restarts (its ports and TLS are not changed
+# live), and it returns once both have.
+database_profile() {
+	local d=$RUNDIR/database kind was
+	kind=$(database_kind "$1")
+	was=$(cat "$d/profile" 2>/dev/null || echo healthy)
+	[[ $kind == "$was" ]] && return 0
+	database_configs "$kind"
+	echo "$kind" >"$d/profile"
+	[[ -f $d/redis/redis.pid ]] || return 0
+	database_reload_pg
+	database_restart_redis
+}
+
+# database_reload_pg: PostgreSQL rereads pg_hba.conf; waits until the
+# postmaster has handled the SIGHUP (it logs each one).
+database_reload_pg() {
+	local log=$RUNDIR/database/pg/postgres.log n tries=200
+	n=$(grep -c 'received SIGHUP' "$log" 2>/dev/null || true)
+	nsx database setpriv --reuid=postgres --regid=postgres --init-groups -- \
+		"$(pg_bindir)/pg_ctl" -D "$RUNDIR/database/pg/data" reload >/dev/null
+	while (($(grep -c 'received SIGHUP' "$log" 2>/dev/null || true) <= n)); do
+		((--tries > 0)) || die "PostgreSQL did not reload pg_hba.conf (its log: $log)"
+		sleep 0.05
+	done
+}
+
+# database_restart_redis: Redis stops (by its pid file), starts again with
+# its config, and is waited for until it listens.
+database_restart_redis() {
+	local d=$RUNDIR/database pid tries=200
+	pid=$(cat "$d/redis/redis.pid" 2>/dev/null || true)
+	if [[ -n $pid ]]; then
+		kill "$pid" 2>/dev/null || true
+		while kill -0 "$pid" 2>/dev/null; do
+			((--tries > 0)) || die "Redis ($pid) did not stop"
+			sleep 0.05
+		done
+	fi
+	# The daemon must not inherit (and hold) the testbed lock, fd 9.
+	nsx database setpriv --reuid=redis --regid=redis --init-groups -- redis-server "$d/redis/redis.conf" 9>&-
+	tries=200
+	until listening database tcp "$REDIS_ADDR:6379"; do
+		((--tries > 0)) || die "Redis did not listen again (its log: $d/redis/redis.log)"
+		sleep 0.05
+	done
 }
 
 pg_template() {

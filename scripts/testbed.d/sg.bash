@@ -57,5 +57,6 @@ apply_profile() {
 	apply_sg api "$profile"
 	apply_sg freeswitch "$profile"
 	apply_sg database "$profile"
+	database_profile "$profile"
 	echo "$profile" >"$RUNDIR/profile"
 }
