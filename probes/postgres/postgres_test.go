@@ -145,7 +145,7 @@ func TestFakeServers(t *testing.T) {
 			})
 			ln := testutil.ServeTCP(t, tc.fake.serve)
 			target := probes.Target{Name: "db", Host: "127.0.0.1", Port: testutil.Port(ln.Addr()), Transport: "tcp"}
-			ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // generous: a loaded CI machine
 			defer cancel()
 			obs := Probe(ctx, target, tc.opt)
 			if obs.State != probes.Open || obs.Error != tc.err || !strings.Contains(obs.Outcome, tc.outcome) {
