@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,5 +106,82 @@ func TestEndlessInputIsRefused(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, "/dev/zero") || (!strings.Contains(stderr, "larger") && !strings.Contains(stderr, "too large")) || strings.Contains(stderr, "goroutine") {
 			t.Errorf("probe %s: exit %d, stderr %.200q; want 2 and a size message naming the file", strings.Join(args, " "), code, stderr)
 		}
+	}
+}
+
+// --out: a file in an existing directory, a directory (the default name in
+// it), or - for stdout; a missing directory is refused before anything is
+// sent, and not created.
+func TestRunOut(t *testing.T) {
+	stunAddr := testutil.STUNResponder(t)
+	open := tcpListener(t, "")
+	cfg := config(t, fmt.Sprintf(`
+[[expectation]]
+id = "up"
+target = "box"
+port = %d
+transport = "tcp"
+probe = "tcp"
+expect = { local = "open" }
+`, open))
+	dir := t.TempDir()
+	runArgs := func(out string, more ...string) []string {
+		return append([]string{"run", "--from", "local", "--stun", stunAddr, "--out", out, cfg}, more...)
+	}
+
+	missing := filepath.Join(dir, "no", "such", "r.json")
+	_, stderr, code := run(t, runArgs(missing)...)
+	if code != 2 || !strings.Contains(stderr, "does not exist") {
+		t.Errorf("--out into a missing directory: exit %d, %q; want 2 saying the directory does not exist", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "no")); err == nil {
+		t.Error("--out created the missing directories")
+	}
+	_, stderr, code = run(t, runArgs(filepath.Join(dir, "r.json"), "--format", "junit="+filepath.Join(dir, "gone", "j.xml"))...)
+	if code != 2 || !strings.Contains(stderr, "gone") {
+		t.Errorf("--format into a missing directory: exit %d, %q; want 2 before the run", code, stderr)
+	}
+
+	into := filepath.Join(dir, "nightly")
+	if err := os.Mkdir(into, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := run(t, runArgs(into)...)
+	written, _ := filepath.Glob(filepath.Join(into, "*-local.json"))
+	if code != 0 || len(written) != 1 || !strings.Contains(stdout, "report: "+written[0]) {
+		t.Fatalf("--out DIR: exit %d, files %v, stdout %q, stderr %q; want one report in the directory", code, written, stdout, stderr)
+	}
+	_, raw := readReport(t, written[0])
+	testutil.ValidateReport(t, raw)
+
+	stdout, stderr, code = run(t, runArgs("-")...)
+	if code != 0 {
+		t.Fatalf("--out -: exit %d: %s", code, stderr)
+	}
+	testutil.ValidateReport(t, []byte(stdout))
+	if !strings.Contains(stderr, "1 pass") {
+		t.Errorf("--out -: stderr %q; want the summary there", stderr)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		os.Remove("-")
+		t.Error("--out - wrote a file named -")
+	}
+	if _, stderr, code := run(t, runArgs("-", "--format", "junit")...); code != 2 || !strings.Contains(stderr, "own file path") {
+		t.Errorf("--out - with a rendering beside it: exit %d, %q; want 2", code, stderr)
+	}
+
+	// merge and report take a directory the same way.
+	_, stderr, code = run(t, "merge", "--out", into, written[0])
+	merged, _ := filepath.Glob(filepath.Join(into, "merged-*.json"))
+	if code != 0 || len(merged) != 1 {
+		t.Errorf("merge --out DIR: exit %d, %v, %q", code, merged, stderr)
+	}
+	_, stderr, code = run(t, "report", "--format", "markdown", "--out", into, written[0])
+	md := strings.TrimSuffix(written[0], ".json") + ".md"
+	if _, err := os.Stat(md); code != 0 || err != nil {
+		t.Errorf("report --out DIR: exit %d, %v, %q; want %s", code, err, stderr, md)
+	}
+	if _, stderr, code := run(t, "merge", "--out", missing, written[0]); code != 2 || !strings.Contains(stderr, "does not exist") {
+		t.Errorf("merge --out into a missing directory: exit %d, %q", code, stderr)
 	}
 }

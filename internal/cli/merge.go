@@ -14,7 +14,7 @@ func init() { extra["merge"] = cmdMerge }
 // into one report, a matrix of expectation × vantage.
 func cmdMerge(args []string, env Env) int {
 	fs := newFlags("merge", "merge [--out PATH] [--force] [--format FMT[=PATH]]... REPORT...", env)
-	out := fs.String("out", "-", "write the merged JSON report to `PATH` (default stdout)")
+	out := fs.String("out", "-", "write the merged JSON report to `PATH`: a file in an existing directory, or a directory (merged-<run id>.json in it); - is stdout")
 	force := fs.Bool("force", false, "merge reports of different configs, and let a later run of a vantage and shard replace an earlier one")
 	var formats multi
 	fs.Var(&formats, "format", "also render the merged report: `FMT[=PATH]` (repeatable; PATH defaults to beside --out, - is stdout)")
@@ -31,7 +31,16 @@ func cmdMerge(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "probe merge:", err)
 		return ExitUsage
 	}
-	if *out == "-" && (toStdout(outs) || hasBeside(outs)) {
+	if err := checkOutputDirs(outs); err != nil {
+		fmt.Fprintln(env.Stderr, "probe merge:", err)
+		return ExitUsage
+	}
+	dest, err := resolveOut("--out", *out)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe merge:", err)
+		return ExitUsage
+	}
+	if dest.stdout && (toStdout(outs) || hasBeside(outs)) {
 		fmt.Fprintln(env.Stderr, "probe merge: with the JSON on stdout, give every --format its own file path")
 		return ExitUsage
 	}
@@ -61,14 +70,20 @@ func cmdMerge(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "probe merge:", err)
 		return ExitUsage
 	}
-	if *out == "-" {
+	if !dest.stdout {
+		*out, err = dest.path("merged-" + m.RunID + ".json")
+	}
+	if dest.stdout {
 		if _, err := env.Stdout.Write(data); err != nil {
 			return ExitIO // Main reports the write error
 		}
-	} else if err := report.WriteFile(*out, data); err != nil {
+	} else if err == nil {
+		err = report.WriteFile(*out, data)
+	}
+	if err != nil {
 		fmt.Fprintln(env.Stderr, "probe merge:", err)
 		return ExitIO
-	} else {
+	} else if !dest.stdout {
 		fmt.Fprintf(env.Stderr, "merged: %s (%d runs, %d results)\n", *out, len(m.Runs), len(m.Results))
 	}
 	if err := writeOutputs(outs, m, data, *out, env, report.RenderOptions{}); err != nil {

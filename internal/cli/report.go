@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"probe/internal/report"
 )
@@ -12,7 +13,7 @@ func init() { extra["report"] = cmdReport }
 func cmdReport(args []string, env Env) int {
 	fs := newFlags("report", "report [--format FORMAT] [flags] REPORT", env)
 	format := fs.String("format", "table", "the rendering: "+report.FormatNames())
-	out := fs.String("out", "-", "write to `PATH` (atomically) instead of stdout")
+	out := fs.String("out", "-", "write to `PATH` (atomically) instead of stdout: a file in an existing directory, or a directory (the report's name with the format's extension in it)")
 	compact := fs.Bool("compact", false, "json: one line instead of indented")
 	noColor := fs.Bool("no-color", false, "table: no colour (also: NO_COLOR set, or stdout not a terminal)")
 	wide := fs.Bool("wide", false, "table: show reasons in full")
@@ -28,6 +29,14 @@ func cmdReport(args []string, env Env) int {
 	if !ok {
 		fmt.Fprintf(env.Stderr, "probe report: --format %s: no such format (want one of %s)\n", *format, report.FormatNames())
 		return ExitUsage
+	}
+	dest, err := resolveOut("--out", *out)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe report:", err)
+		return ExitUsage
+	}
+	if !dest.stdout && dest.file == "" {
+		*out = filepath.Join(dest.dir, filepath.Base(report.BesidePath(pos[0], f)))
 	}
 	rep, raw, err := report.Load(pos[0])
 	if err != nil {

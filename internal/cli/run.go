@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -27,7 +26,7 @@ func cmdRun(args []string, env Env) int {
 	fs := newFlags("run", "run --from VANTAGE|auto [flags] [FILE]", env)
 	var tf targetFlags
 	tf.register(fs)
-	out := fs.String("out", "", "write the JSON report to `PATH` (default reports/<run id>-<vantage>[-shardIofN].json)")
+	out := fs.String("out", "", "write the JSON report to `PATH`: a file in an existing directory, a directory (the default name in it), or - for stdout (default reports/<run id>-<vantage>[-shardIofN].json)")
 	trust := fs.Bool("trust-vantage", false, "if no STUN server answers, believe --from (the report records it)")
 	deadline := fs.Duration("deadline", 0, "bound the whole run (default: the file's defaults.deadline)")
 	only := fs.String("only", "", "run only these expectation `IDS` (comma-separated)")
@@ -69,8 +68,20 @@ func cmdRun(args []string, env Env) int {
 		}
 	}
 	outs, err := parseOutputs(formats)
+	if err == nil {
+		err = checkOutputDirs(outs)
+	}
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
+		return ExitUsage
+	}
+	dest, err := resolveOut("--out", *out)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe run:", err)
+		return ExitUsage
+	}
+	if dest.stdout && (toStdout(outs) || hasBeside(outs)) {
+		fmt.Fprintln(env.Stderr, "probe run: with the JSON report on stdout (--out -), give every --format its own file path")
 		return ExitUsage
 	}
 	var shard *plan.Shard
@@ -128,16 +139,18 @@ func cmdRun(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
 		return ExitIO
 	}
-	if *out == "" {
-		name := rep.RunID + "-" + rep.Vantage.Name
-		if rep.Shard != nil {
-			name += fmt.Sprintf("-shard%dof%d", rep.Shard.Index, rep.Shard.Count)
-		}
-		*out = filepath.Join("reports", name+".json")
+	name := rep.RunID + "-" + rep.Vantage.Name
+	if rep.Shard != nil {
+		name += fmt.Sprintf("-shard%dof%d", rep.Shard.Index, rep.Shard.Count)
 	}
 	data, err := rep.Marshal()
-	if err == nil {
-		err = report.WriteFile(*out, data)
+	if err == nil && dest.stdout {
+		*out = "-"
+		_, err = env.Stdout.Write(data)
+	} else if err == nil {
+		if *out, err = dest.path(name + ".json"); err == nil {
+			err = report.WriteFile(*out, data)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
@@ -148,7 +161,11 @@ func cmdRun(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
 		return ExitIO
 	}
-	if toStdout(outs) {
+	if dest.stdout {
+		// stdout carries the JSON alone, for a pipe.
+		s := rep.Summary
+		fmt.Fprintf(env.Stderr, "%d pass, %d fail, %d inconclusive, %d error\n", s.Pass, s.Fail, s.Inconclusive, s.Error)
+	} else if toStdout(outs) {
 		// stdout carries the rendering alone, for a pipe.
 		fmt.Fprintf(env.Stderr, "report: %s\n", *out)
 	} else if *quiet {
@@ -157,7 +174,7 @@ func cmdRun(args []string, env Env) int {
 	} else if err := report.WriteTable(env.Stdout, rep, report.TableOptions{Color: color, Wide: *wide}); err != nil {
 		fmt.Fprintln(env.Stderr, "probe run:", err)
 	}
-	if !toStdout(outs) {
+	if !toStdout(outs) && !dest.stdout {
 		fmt.Fprintf(env.Stdout, "report: %s\n", *out)
 	}
 	var ie errInterrupted

@@ -13,11 +13,12 @@ import (
 // WriteFile writes data to path atomically: to a temporary file in the same
 // directory, synced, then renamed over path. A reader (or a second run
 // writing the same path) sees the old file or the new one, never a mix; a
-// crash leaves at most a temporary file, which is removed on error.
+// crash leaves at most a temporary file, which is removed on error. The
+// directory must exist: WriteFile creates none.
 func WriteFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("report directory: %w", err)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("writing %s: directory %s does not exist", path, dir)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {

@@ -12,6 +12,16 @@ import (
 func TestWriteFileIsAtomicAndLeavesNoTemporaryFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "nested", "report.json")
+	// A missing directory is an error: a mistyped path grows no tree.
+	if err := WriteFile(path, []byte(`{"a":1}`)); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("WriteFile into a missing directory: %v; want an error saying so", err)
+	}
+	if _, err := os.Stat(filepath.Dir(path)); err == nil {
+		t.Error("WriteFile created the missing directory")
+	}
+	if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := WriteFile(path, []byte(`{"a":1}`)); err != nil {
 		t.Fatal(err)
 	}
