@@ -25,17 +25,11 @@ func certificateMetrics(tlsOf func(facts any) *tlsinfo.Facts) []Metric {
 		na, ok := parseTime(tf.NotAfter)
 		return tf, na, ok
 	}
+	// The time left is not a family of its own: Prometheus wants seconds
+	// (promtool refuses a _days_left), and the expiry as a Unix time gives
+	// it at query time, `probe_tls_certificate_not_after_timestamp_seconds
+	// - time()`, as blackbox_exporter's probe_ssl_earliest_cert_expiry does.
 	return []Metric{
-		{
-			Name: "probe_tls_certificate_days_left",
-			Help: "Whole days from the run's start until the server certificate expires.",
-			Samples: func(facts any) []Sample {
-				if tf, _, ok := notAfter(facts); ok {
-					return []Sample{{Value: float64(tf.DaysLeft)}}
-				}
-				return nil
-			},
-		},
 		{
 			Name: "probe_tls_certificate_not_after_timestamp_seconds",
 			Help: "When the server certificate expires, as a Unix time.",

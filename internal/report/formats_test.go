@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -270,12 +271,23 @@ func TestPrometheusCertificateDaysLeft(t *testing.T) {
 	for _, res := range r.Results {
 		if res.ID == "api-https" {
 			tls := FactsMap(res.Evidence[0].Observation)["tls"].(map[string]any)
-			want = tls["days_left"].(float64)
+			na, err := time.Parse(time.RFC3339, tls["not_after"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = float64(na.Unix())
 		}
 	}
-	ms := fams["probe_tls_certificate_days_left"].GetMetric()
+	// Time left is in seconds, at query time (not_after - time()): a
+	// family in days fails promtool's lint.
+	for name := range fams {
+		if strings.Contains(name, "days") {
+			t.Errorf("%s is written; Prometheus's base unit is seconds", name)
+		}
+	}
+	ms := fams["probe_tls_certificate_not_after_timestamp_seconds"].GetMetric()
 	if len(ms) != 1 || ms[0].GetGauge().GetValue() != want || labels(ms[0].GetLabel())["id"] != "api-https" {
-		t.Errorf("probe_tls_certificate_days_left = %v; want one series for api-https with %v", ms, want)
+		t.Errorf("probe_tls_certificate_not_after_timestamp_seconds = %v; want one series for api-https with %v", ms, want)
 	}
 }
 
