@@ -14,7 +14,7 @@ import (
 // Help a user asks for is on stdout, exit 0; a flag error is on stderr,
 // exit 2.
 func TestHelpIsOnStdout(t *testing.T) {
-	for _, cmd := range []string{"validate", "plan", "run", "report", "merge", "diff", "drift", "serve", "version"} {
+	for _, cmd := range []string{"validate", "plan", "run", "report", "merge", "diff", "drift", "import", "serve", "version"} {
 		t.Run(cmd, func(t *testing.T) {
 			stdout, stderr, code := run(t, cmd, "--help")
 			if code != 0 || !strings.HasPrefix(stdout, "Usage: probe "+cmd) || stderr != "" {
