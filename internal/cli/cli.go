@@ -97,6 +97,7 @@ Usage:
   probe merge REPORT...             combine reports from several vantages or shards
   probe diff OLD NEW                what changed between two runs
   probe serve --from VANTAGE [FILE] run the file on a schedule; serve /metrics, /report.json, /
+  probe nightly                     one scheduled run and a diff with the last (PROBE_* variables)
   probe import GROUPS.json          write a draft expectation table from the security groups
   probe drift GROUPS FILE [REPORT...]  where the security groups, the file and the reports disagree
   probe version                     print the version

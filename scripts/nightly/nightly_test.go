@@ -357,15 +357,29 @@ expect = { local = "not_open" }
 	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	state := filepath.Join(dir, "state")
 	textfile := filepath.Join(dir, "textfile")
 	if err := os.MkdirAll(textfile, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	stun := testutil.STUNResponder(t)
+	// The script, and `probe nightly` (its steps as a command, for an image
+	// without a shell), from the same environment, must behave alike.
+	for _, mode := range []string{"script", "probe nightly"} {
+		t.Run(mode, func(t *testing.T) {
+			state := filepath.Join(dir, strings.ReplaceAll(mode, " ", "-"))
+			nightlyOnLoopback(t, mode, bin, config, state, textfile, stun, shutAddr)
+		})
+	}
+}
+
+func nightlyOnLoopback(t *testing.T, mode, bin, config, state, textfile, stun, shutAddr string) {
 	run := func() (string, int) {
 		cmd := exec.Command("./probe-nightly")
+		if mode == "probe nightly" {
+			cmd = exec.Command(bin, "nightly")
+		}
 		cmd.Env = append(os.Environ(), "PROBE="+bin, "PROBE_CONFIG="+config, "PROBE_FROM=local",
-			"PROBE_DIR="+state, "PROBE_TEXTFILE_DIR="+textfile, "PROBE_ARGS=--stun "+testutil.STUNResponder(t))
+			"PROBE_DIR="+state, "PROBE_TEXTFILE_DIR="+textfile, "PROBE_ARGS=--stun "+stun)
 		out, err := cmd.CombinedOutput()
 		return string(out), testutil.ExitCode(t, err)
 	}
@@ -384,7 +398,8 @@ expect = { local = "not_open" }
 		}
 	}
 
-	testutil.Greeter(t, shutAddr, "")
+	opened := testutil.Greeter(t, shutAddr, "")
+	defer opened.Close()
 	out, code = run()
 	if code != 1 || !strings.Contains(out, "app from local") || !strings.Contains(out, "opened") {
 		t.Errorf("second run: exit %d, output:\n%s\nwant exit 1 naming the port that opened", code, out)

@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+func init() { extra["nightly"] = cmdNightly }
+
+// cmdNightly is scripts/nightly/probe-nightly as a command, for an image
+// that has no shell: one scheduled run, its renderings beside the report,
+// and a diff against the previous run. It reads the same environment:
+// PROBE_CONFIG, PROBE_FROM, PROBE_DIR, PROBE_TEXTFILE_DIR, PROBE_ARGS; it
+// prints only what needs a person.
+func cmdNightly(args []string, env Env) int {
+	fs := newFlags("nightly", "nightly  (configured by PROBE_CONFIG, PROBE_FROM, PROBE_DIR, PROBE_TEXTFILE_DIR, PROBE_ARGS)", env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagErr(err)
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(env.Stderr, "probe nightly: takes no arguments (set PROBE_ARGS for run's flags), got %s\n", strings.Join(pos, " "))
+		return ExitUsage
+	}
+	get := func(name, def string) string {
+		if v := env.Getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	config := get("PROBE_CONFIG", "/etc/probe/expectations.toml")
+	from := get("PROBE_FROM", "auto")
+	dir := get("PROBE_DIR", "/var/lib/probe")
+	textfile := env.Getenv("PROBE_TEXTFILE_DIR")
+
+	reports := filepath.Join(dir, "reports")
+	if err := os.MkdirAll(reports, 0o755); err != nil {
+		fmt.Fprintln(env.Stderr, "probe nightly:", err)
+		return ExitIO
+	}
+	stamp := time.Now().UTC().Format("20060102T150405Z")
+	name := stamp + "-" + from
+	for n := 2; exists(filepath.Join(reports, name+".json")); n++ { // two runs in one second
+		name = fmt.Sprintf("%s-%s-%d", stamp, from, n)
+	}
+	base := filepath.Join(reports, name)
+
+	runArgs := []string{"--from", from, "--quiet", "--out", base + ".json", "--format", "junit", "--format", "markdown"}
+	if textfile != "" {
+		runArgs = append(runArgs, "--format", "prometheus="+filepath.Join(textfile, "probe-"+from+".prom"))
+	}
+	runArgs = append(runArgs, strings.Fields(env.Getenv("PROBE_ARGS"))...)
+	runArgs = append(runArgs, config)
+
+	// run's own output goes to a log: cron and Kubernetes keep whatever a
+	// job prints, so only what needs a person is printed.
+	runRC, err := logged(base+".log", func(w io.Writer) int {
+		return cmdRun(runArgs, Env{Stdout: w, Stderr: w, Getenv: env.Getenv})
+	})
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe nightly:", err)
+		return ExitIO
+	}
+	switch runRC {
+	case ExitPass:
+	case ExitFail, ExitInconclusive:
+		copyFile(env.Stdout, base+".log")
+	default:
+		copyFile(env.Stderr, base+".log")
+		fmt.Fprintf(env.Stderr, "probe nightly: probe run exited %d; no report to compare\n", runRC)
+		return runRC
+	}
+
+	last := filepath.Join(dir, "last.json")
+	diffRC := ExitPass
+	if exists(last) {
+		diffRC, err = logged(base+".diff", func(w io.Writer) int {
+			return cmdDiff([]string{last, base + ".json"}, Env{Stdout: w, Stderr: w, Getenv: env.Getenv})
+		})
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "probe nightly:", err)
+			return ExitIO
+		}
+		switch diffRC {
+		case ExitPass:
+		case ExitFail:
+			fmt.Fprintln(env.Stdout, "probe nightly: the exposure changed since the last run:")
+			copyFile(env.Stdout, base+".diff")
+		default:
+			copyFile(env.Stderr, base+".diff")
+			return diffRC
+		}
+	}
+	// last.json is swapped, never missing: a new link renamed over it.
+	tmp := last + ".new"
+	os.Remove(tmp)
+	if err := os.Symlink(filepath.Join("reports", name+".json"), tmp); err == nil {
+		err = os.Rename(tmp, last)
+	}
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe nightly: last.json:", err)
+		return ExitIO
+	}
+	if diffRC == ExitFail {
+		return ExitFail
+	}
+	return runRC
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// logged runs f with its output going to the file at path.
+func logged(path string, f func(io.Writer) int) (int, error) {
+	file, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	rc := f(file)
+	if err := file.Close(); err != nil {
+		return 0, err
+	}
+	return rc, nil
+}
+
+func copyFile(w io.Writer, path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	io.Copy(w, f)
+}
