@@ -33,6 +33,9 @@ func TestReleaseScript(t *testing.T) {
 	if out, err := check.CombinedOutput(); err != nil || strings.Count(string(out), ": OK") != 2 {
 		t.Errorf("sha256sum -c: %v\n%s", err, out)
 	}
+	if idx, err := os.ReadFile(filepath.Join(dist, "image", "index.json")); err != nil || !strings.Contains(string(idx), `"v9.8.7-test"`) {
+		t.Errorf("no image layout tagged with the version: %v", err)
+	}
 	for arch, machine := range map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64} {
 		bin := filepath.Join(dist, "probe-v9.8.7-test-linux-"+arch)
 		f, err := elf.Open(bin)
