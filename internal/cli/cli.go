@@ -98,6 +98,8 @@ Usage:
   probe diff OLD NEW                what changed between two runs
   probe serve --from VANTAGE [FILE] run the file on a schedule; serve /metrics, /report.json, /
   probe nightly                     one scheduled run and a diff with the last (PROBE_* variables)
+  probe completion bash|zsh         shell completion: eval "$(probe completion bash)"
+  probe man                         the man page: probe man > probe.1; man -l probe.1
   probe import GROUPS.json          write a draft expectation table from the security groups
   probe drift GROUPS FILE [REPORT...]  where the security groups, the file and the reports disagree
   probe version                     print the version

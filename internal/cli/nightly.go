@@ -17,7 +17,7 @@ func init() { extra["nightly"] = cmdNightly }
 // PROBE_CONFIG, PROBE_FROM, PROBE_DIR, PROBE_TEXTFILE_DIR, PROBE_ARGS; it
 // prints only what needs a person.
 func cmdNightly(args []string, env Env) int {
-	fs := newFlags("nightly", "nightly  (configured by PROBE_CONFIG, PROBE_FROM, PROBE_DIR, PROBE_TEXTFILE_DIR, PROBE_ARGS)", env)
+	fs := newFlags("nightly", "nightly", env)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagErr(err)
