@@ -98,7 +98,8 @@ func cmdNightly(args []string, env Env) int {
 	// last.json is swapped, never missing: a new link renamed over it.
 	tmp := last + ".new"
 	os.Remove(tmp)
-	if err := os.Symlink(filepath.Join("reports", name+".json"), tmp); err == nil {
+	err = os.Symlink(filepath.Join("reports", name+".json"), tmp)
+	if err == nil {
 		err = os.Rename(tmp, last)
 	}
 	if err != nil {
