@@ -21,6 +21,7 @@ import (
 	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/probes"
+	"probe/probes/udp"
 )
 
 // Engine runs plans.
@@ -34,11 +35,11 @@ type Engine struct {
 	// MinTimeout is the floor of adaptive timeouts; DefaultMinTimeout when
 	// zero. The ceiling is each task's configured timeout.
 	MinTimeout time.Duration
-	// Clock is the engine's time for its own pacing decisions (when a
-	// range may start after the ICMP errors drawn before it); the system
+	// Clock is the time the targets' ICMP accounts are kept in (when a
+	// UDP send may go, by the errors received before it); the system
 	// clock when nil. Probes keep the system clock: their deadlines are
 	// the network stack's.
-	Clock Clock
+	Clock udp.Clock
 }
 
 // Results are what a run observed.
@@ -93,9 +94,9 @@ const notRun = "not run: the run ended first"
 func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 	r := e.start(ctx, p)
 	ranges, single := splitTasks(p)
-	gates := gateUDP(p, ranges, single, r.clock)
-	paced := r.runRanges(ranges, gates)
-	r.firstPass(gates.first(interleave(p, single)), gates)
+	r.cheapAgain = cheapAgain(p, single, r.limit, e.RatePerTarget)
+	paced := r.runRanges(ranges)
+	r.firstPass(interleave(p, single))
 	r.reprobeShortSilences(single)
 	r.reprobeOwed(single)
 	r.identify(single)
@@ -106,17 +107,18 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 
 // run is one Run's state, shared by its phases.
 type run struct {
-	e     *Engine
-	ctx   context.Context
-	p     *plan.Plan
-	res   *Results
-	clock Clock
-	// limiters pace new probes per target (RatePerTarget); icmp paces a
-	// target's single UDP probes by its ICMP bucket.
-	limiters, icmp *limiters
-	rtts           *estimators
-	floor          time.Duration // of adaptive timeouts
-	limit          int           // probes in flight
+	e   *Engine
+	ctx context.Context
+	p   *plan.Plan
+	res *Results
+	// limiters pace new probes per target (RatePerTarget); budgets are
+	// the targets' live ICMP-error accounts, for their UDP probes.
+	limiters   *limiters
+	budgets    *budgets
+	rtts       *estimators
+	floor      time.Duration // of adaptive timeouts
+	limit      int           // probes in flight
+	cheapAgain bool          // short silences are asked again at once, with the full timeout
 
 	mu   sync.Mutex
 	done int // tasks finished, for Progress
@@ -135,16 +137,13 @@ func (e *Engine) start(ctx context.Context, p *plan.Plan) *run {
 		res.Observations[i] = probes.Observation{Error: probes.ErrCanceled, Outcome: notRun}
 	}
 	r := &run{
-		e: e, ctx: ctx, p: p, res: res, clock: e.Clock,
+		e: e, ctx: ctx, p: p, res: res,
 		limiters: newLimiters(e.RatePerTarget),
-		icmp:     icmpLimiters(),
+		budgets:  newBudgets(udp.LinuxICMPLimit, e.Clock),
 		rtts:     &estimators{},
 		floor:    e.MinTimeout,
 		limit:    FDConcurrency(e.Concurrency),
 		silences: make([][]silence, len(p.Tasks)),
-	}
-	if r.clock == nil {
-		r.clock = systemClock{}
 	}
 	if r.floor <= 0 {
 		r.floor = DefaultMinTimeout

@@ -28,16 +28,15 @@ func init() {
 	kinds.Register(&kinds.Kind{Name: "single", Transports: []string{"udp"}, Run: singleProbe})
 }
 
-// The order test's record: how many single probes of the ranged host had
-// ended when the range started, and a channel closed when it started.
+// The order test's record: the ICMP budget the range was given, and a
+// channel closed when it started.
 var (
-	singlesEnded   atomic.Int32
-	singlesAtStart atomic.Int32
-	rangeStarted   chan struct{}
+	rangeBudget  atomic.Pointer[udp.Budget]
+	rangeStarted chan struct{}
 )
 
 func rangeProbe(ctx context.Context, ts []probes.Target, p kinds.Params) []probes.Observation {
-	singlesAtStart.Store(singlesEnded.Load())
+	rangeBudget.Store(p.ICMP)
 	close(rangeStarted)
 	out := make([]probes.Observation, len(ts))
 	for i, t := range ts {
@@ -46,27 +45,24 @@ func rangeProbe(ctx context.Context, ts []probes.Target, p kinds.Params) []probe
 	return out
 }
 
-// singleProbe answers at once for the ranged host (10.0.0.1, never
-// dialled); for another host it waits until the range has started, which
-// it could not do if the engine held it back behind that range.
+// singleProbe waits until the range has started, which it could not do if
+// the engine held the range back behind it; it is refused (an ICMP error
+// drawn from its target's bucket).
 func singleProbe(ctx context.Context, t probes.Target, p kinds.Params) probes.Observation {
 	o := probes.Start("SIP")
-	if t.Host == "10.0.0.1" {
-		singlesEnded.Add(1)
-		return o.Settle(t, nil)
-	}
 	select {
 	case <-rangeStarted:
-		return o.Settle(t, nil)
+		o = o.Settle(t, nil)
+		o.State, o.ICMPError = probes.Closed, true
+		return o
 	case <-ctx.Done():
 		return o.Settle(t, ctx.Err())
 	}
 }
 
-// A target's single UDP probes end before its range starts (they share the
-// target's ICMP error bucket); another target's do not wait for the range.
-func TestSingleUDPProbesGoBeforeTheirTargetsRange(t *testing.T) {
-	singlesEnded.Store(0)
+// A range is not held behind its target's single UDP probes: both run at
+// once, pacing themselves by one live ICMP budget, which the range is given.
+func TestRangeRunsBesideItsTargetsSingleUDPProbes(t *testing.T) {
 	rangeStarted = make(chan struct{})
 	p := &plan.Plan{}
 	add := func(kind, host string, port int, group string) {
@@ -76,53 +72,22 @@ func TestSingleUDPProbesGoBeforeTheirTargetsRange(t *testing.T) {
 			Params: kinds.Params{Timeout: time.Second},
 		})
 	}
-	add("single", "10.0.0.2", 5060, "") // another host: runs beside the range
+	for port := range 3 {
+		add("single", "10.0.0.1", 5060+port, "")
+	}
 	for _, port := range []int{16384, 16386, 16388} {
 		add("range", "10.0.0.1", port, "rtp")
-	}
-	for port := range 5 {
-		add("single", "10.0.0.1", 5060+port, "")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res := (&Engine{Concurrency: 2}).Run(ctx, p)
-	if got := singlesAtStart.Load(); got != 5 {
-		t.Errorf("the range started after %d of its host's 5 single UDP probes; want all 5", got)
+	for i, o := range res.Observations[:3] {
+		if o.State != probes.Closed {
+			t.Errorf("single probe %d: %+v; want it to have run beside the range", i, o)
+		}
 	}
-	if o := res.Observations[0]; o.State != probes.Open {
-		t.Errorf("the other host's probe: %+v; want it to have run beside the range", o)
-	}
-}
-
-// A gated range waits one ICMP interval per refusal its host's single UDP
-// probes drew, up to a full bucket, from when the last of them ended.
-func TestGateWaitsForRefusalsToBeEarnedBack(t *testing.T) {
-	closed := probes.Observation{State: probes.Closed, ICMPError: true}
-	prohibited := probes.Observation{State: probes.Filtered, ICMPError: true}
-	for _, tc := range []struct {
-		obs  []probes.Observation
-		want time.Duration
-	}{
-		{[]probes.Observation{{State: probes.Open}, {State: probes.Filtered}}, 0},
-		{[]probes.Observation{closed, {State: probes.Open}}, udp.ICMPInterval},
-		{[]probes.Observation{prohibited, closed}, 2 * udp.ICMPInterval},
-		{[]probes.Observation{closed, closed, closed, closed, closed, closed, closed, closed}, udp.ICMPBurst * udp.ICMPInterval},
-	} {
-		p := &plan.Plan{Tasks: []plan.Task{{Target: probes.Target{Host: "h", Transport: "udp"}}}}
-		var single []int
-		for range tc.obs {
-			single = append(single, len(p.Tasks))
-			p.Tasks = append(p.Tasks, plan.Task{Target: probes.Target{Host: "h", Transport: "udp"}})
-		}
-		clock := &fakeClock{now: time.Unix(1e9, 0)}
-		g := gateUDP(p, rangeTasks{order: []string{"r"}, groups: map[string][]int{"r": {0}}}, single, clock)
-		for j, i := range single {
-			g.release(i, tc.obs[j])
-		}
-		gate := g.byHost["h"]
-		if got := g.ready(gate).Sub(clock.now); got != tc.want {
-			t.Errorf("%d refusal(s) among %v: ready %v after the last; want %v", gate.refused, tc.obs, got, tc.want)
-		}
+	if rangeBudget.Load() == nil {
+		t.Errorf("the range was given no ICMP budget to pace itself by")
 	}
 }
 
@@ -253,28 +218,11 @@ func TestRecheckFindsATargetStillAlive(t *testing.T) {
 	}
 }
 
-// A target's single UDP probes start as its kernel earns ICMP errors back:
-// six at once, then one a second, per target.
-func TestICMPLimiterMirrorsTheTargetsBucket(t *testing.T) {
-	l := icmpLimiters()
-	lim := l.get("a")
-	t0 := time.Now()
-	if !lim.AllowN(t0, udp.ICMPBurst) {
-		t.Fatalf("a burst of %d is not allowed at once", udp.ICMPBurst)
-	}
-	if lim.AllowN(t0, 1) {
-		t.Errorf("a probe beyond the burst is allowed at once")
-	}
-	if !lim.AllowN(t0.Add(udp.ICMPInterval), 1) {
-		t.Errorf("no probe allowed one interval after the burst")
-	}
-	if l.get("b") == lim {
-		t.Errorf("another target shares a's limiter")
-	}
-}
-
-// More single UDP probes of one target than its bucket holds all run.
+// More single UDP probes of one target than its bucket holds all run,
+// each refused: the seventh once the bucket has earned a token back.
 func TestManySingleUDPProbesAllRun(t *testing.T) {
+	rangeStarted = make(chan struct{})
+	close(rangeStarted) // no range here: the single probes answer at once
 	p := &plan.Plan{}
 	for port := range udp.ICMPBurst + 1 {
 		p.Tasks = append(p.Tasks, plan.Task{
@@ -287,8 +235,8 @@ func TestManySingleUDPProbesAllRun(t *testing.T) {
 	defer cancel()
 	res := (&Engine{Concurrency: 16}).Run(ctx, p)
 	for i, ran := range res.Ran {
-		if !ran || res.Observations[i].State != probes.Open {
-			t.Errorf("task %d: ran %v, %+v; want run, open", i, ran, res.Observations[i])
+		if !ran || res.Observations[i].State != probes.Closed {
+			t.Errorf("task %d: ran %v, %+v; want run, closed", i, ran, res.Observations[i])
 		}
 	}
 }

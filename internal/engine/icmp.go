@@ -4,27 +4,44 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"probe/internal/plan"
 	"probe/probes"
 	"probe/probes/udp"
 )
 
-// icmpLimiters pace the start of a target's single UDP probes as the
-// target's kernel paces the ICMP errors it sends this prober: a burst of
-// udp.LinuxICMPLimit's burst, then one each of its intervals. A closed port draws one
-// error and its probe ends there, and a silent one draws none, so probes
-// started at this pace do not empty the bucket themselves. What else draws
-// on it meanwhile (a TCP probe answered with ICMP prohibited) makes their
-// silence doubtful afterwards (doubtOtherICMP). Configs
-// rarely give one host more than a few UDP ports besides its range; those
-// that do trade a second per port beyond six for that.
-func icmpLimiters() *limiters {
-	l := udp.LinuxICMPLimit
-	return &limiters{rate: float64(time.Second) / float64(l.Interval), burst: l.Burst, by: map[string]*rate.Limiter{}}
+// budgets hold each target's live ICMP-error account (udp.Budget): its
+// single UDP probes and its ranges all draw on it, so they pace themselves
+// by the errors the target actually sent, and none finds the bucket
+// emptied by another behind its back. A single UDP probe holds its claim
+// for its whole exchange (its retransmissions may each draw an error); a
+// range's send holds its claim for its answer window only. What else draws
+// on the target's bucket meanwhile without a claim (a TCP probe answered
+// with ICMP prohibited) makes the silences doubtful afterwards
+// (doubtOtherICMP).
+type budgets struct {
+	limit udp.ICMPLimit
+	clock udp.Clock
+	mu    sync.Mutex
+	by    map[string]*udp.Budget
+}
+
+func newBudgets(limit udp.ICMPLimit, clock udp.Clock) *budgets {
+	return &budgets{limit: limit, clock: clock, by: map[string]*udp.Budget{}}
+}
+
+// get returns host's budget, made (full) on first use.
+func (b *budgets) get(host string) *udp.Budget {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	bu, ok := b.by[host]
+	if !ok {
+		bu = udp.NewBudget(b.limit, b.clock)
+		b.by[host] = bu
+	}
+	return bu
 }
 
 // doubtOtherICMP notes on a silence (BesideICMP) the other probes of the

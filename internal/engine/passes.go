@@ -10,6 +10,7 @@ import (
 	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/probes"
+	"probe/probes/udp"
 )
 
 // attempt is which pass over the tasks a probe belongs to.
@@ -66,15 +67,14 @@ func heardNothing(obs probes.Observation) bool {
 	return obs.State == probes.Filtered && obs.Error == "" && !obs.ICMPError
 }
 
-// firstPass runs the single tasks idx once each, releasing each UDP task's
-// gate as it ends.
-func (r *run) firstPass(idx []int, gates *udpGates) { r.pass(idx, first, gates) }
+// firstPass runs the single tasks idx once each.
+func (r *run) firstPass(idx []int) { r.pass(idx, first) }
 
 // reprobeShortSilences asks again the ports whose silence was heard under a
-// shortened timeout: a silence counts only once heard twice. Once more with
-// the full timeout when that costs about one timeout (every re-probe fits
-// in one wave, within the rate limit), else once more with the adaptive
-// one, as nmap retransmits a probe.
+// shortened timeout and not yet asked again (the run has more such tasks
+// than cheapAgain allows): a silence counts only once heard twice. Once
+// more with the full timeout when that costs about one timeout, else once
+// more with the adaptive one, as nmap retransmits a probe.
 func (r *run) reprobeShortSilences(single []int) {
 	var idx []int
 	var longest time.Duration
@@ -95,6 +95,23 @@ func (r *run) reprobeShortSilences(single []int) {
 	r.pass(interleave(r.p, idx), pass)
 }
 
+// cheapAgain says whether re-probing, with the full timeout, every single
+// task that could be silent under a shortened timeout costs about one
+// timeout (cheapReprobe): then each is asked again as soon as it is heard
+// silent.
+func cheapAgain(p *plan.Plan, single []int, limit int, ratePerTarget float64) bool {
+	n := 0
+	var longest time.Duration
+	for _, i := range single {
+		t := p.Tasks[i]
+		if k := kinds.Lookup(t.Kind); k != nil && k.OneRoundTrip != nil && k.OneRoundTrip(t.Params) {
+			n++
+			longest = max(longest, t.Params.Timeout)
+		}
+	}
+	return cheapReprobe(n, limit, ratePerTarget, longest)
+}
+
 // reprobeOwed asks once more, with the full timeout, a port whose silence
 // would fail the check: a lost SYN, SIP request or TLS record on a lossy
 // path must not decide that. A silence that only confirms a closed door
@@ -113,43 +130,36 @@ func (r *run) reprobeOwed(single []int) {
 	r.pass(interleave(r.p, idx), againFull)
 }
 
-// pass runs the tasks idx, within the concurrency limit and the rate and
-// ICMP limits per target. A re-probe's observation is merged with the
-// attempts before it.
-func (r *run) pass(idx []int, pass attempt, gates ...*udpGates) {
+// pass runs the tasks idx, within the concurrency limit, the rate limit
+// per target, and (for UDP) the target's ICMP budget. A re-probe's
+// observation is merged with the attempts before it. On the first pass, a
+// silence heard under a shortened timeout is asked again at once, with
+// the full timeout, when every such re-probe of the run is cheap
+// (r.cheapAgain): it then costs no wait for the rest of the pass.
+func (r *run) pass(idx []int, pass attempt) {
 	g, gctx := errgroup.WithContext(r.ctx)
 	g.SetLimit(r.limit)
-	release := func(int, probes.Observation) {}
-	if len(gates) > 0 {
-		release = gates[0].release
-	}
-	launched := 0
 	for _, i := range idx {
 		if gctx.Err() != nil {
 			break
 		}
-		launched++
-		t := r.p.Tasks[i]
 		g.Go(func() error {
-			var obs probes.Observation
-			defer func() { release(i, obs) }()
-			if err := r.limiters.wait(gctx, t.Target.Host); err != nil {
+			obs, s, ok := r.attempt(gctx, i, pass)
+			if !ok {
 				return nil
 			}
-			if t.Target.Transport == "udp" {
-				if err := r.icmp.wait(gctx, t.Target.Host); err != nil {
-					return nil
-				}
-			}
-			var s silence
-			obs, s = r.e.runOne(gctx, t, r.rtts.get(t.Target.Host), r.floor, pass)
-			if s != 0 {
-				r.silences[i] = append(r.silences[i], s) // one goroutine per index
-			} else {
-				r.silences[i] = nil
-			}
+			r.record(i, s) // one goroutine per index
 			if pass != first {
 				obs = merge(r.res.Observations[i], obs)
+			} else if s == silentShort && r.cheapAgain {
+				again, s2, ok := r.attempt(gctx, i, againFull)
+				if ok {
+					r.mu.Lock()
+					r.res.Reprobed++
+					r.mu.Unlock()
+					r.record(i, s2)
+					obs = merge(obs, again)
+				}
 			}
 			if text := silenceOutcome(r.silences[i]); text != "" && heardNothing(obs) {
 				obs.Outcome, obs.Detail = text, ""
@@ -158,10 +168,45 @@ func (r *run) pass(idx []int, pass attempt, gates ...*udpGates) {
 			return nil
 		})
 	}
-	for _, i := range idx[launched:] {
-		release(i, probes.Observation{})
-	}
 	_ = g.Wait()
+}
+
+// attempt probes task i once, within the rate limit and (for UDP) its
+// target's ICMP budget; ok is false when ctx ended before it could start.
+func (r *run) attempt(ctx context.Context, i int, pass attempt) (obs probes.Observation, s silence, ok bool) {
+	t := r.p.Tasks[i]
+	if err := r.limiters.wait(ctx, t.Target.Host); err != nil {
+		return obs, 0, false
+	}
+	var ticket *udp.Ticket
+	if t.Target.Transport == "udp" {
+		var err error
+		if ticket, err = r.budgets.get(t.Target.Host).Take(ctx, udp.ClaimExchange); err != nil {
+			return obs, 0, false
+		}
+	}
+	est := r.rtts.get(t.Target.Host)
+	obs, s = r.e.runOne(ctx, t, est, r.floor, pass)
+	switch {
+	case ticket != nil && obs.ICMPError:
+		ticket.Refused()
+	case ticket != nil:
+		ticket.Done()
+	case obs.RTT > 0 && t.Target.Transport == "tcp":
+		// The target's round trip, for its UDP sends' answer windows.
+		r.budgets.get(t.Target.Host).Hint(est.timeout(r.floor, t.Params.Timeout))
+	}
+	return obs, s, true
+}
+
+// record notes what task i's latest attempt heard: a silence is added to
+// those before it, an answer clears them.
+func (r *run) record(i int, s silence) {
+	if s != 0 {
+		r.silences[i] = append(r.silences[i], s)
+	} else {
+		r.silences[i] = nil
+	}
 }
 
 // runOne probes one task. A task whose timeout bounds one round trip gets

@@ -86,6 +86,12 @@ func (e *estimator) rtoLocked(floor, ceiling time.Duration) (time.Duration, bool
 	return min(max(rto, floor), ceiling), true
 }
 
+// timeout is the adaptive timeout, ceiling until measured.
+func (e *estimator) timeout(floor, ceiling time.Duration) time.Duration {
+	d, _ := e.rto(floor, ceiling)
+	return d
+}
+
 // srttNow returns the smoothed round-trip time and the sample count.
 func (e *estimator) srttNow() (time.Duration, int) {
 	e.mu.Lock()

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"probe/probes"
+	"probe/probes/udp"
 )
 
 // Params is what a probe kind is given besides the target.
@@ -56,6 +57,10 @@ type Params struct {
 	// Controls lists the ports of a range probe that lie just outside the
 	// range: they must behave like the rest of the host, not like the range.
 	Controls []int
+	// ICMP is the target's live ICMP-error account, shared by the run's
+	// UDP probes of that target; a range paces its sends by it. Nil
+	// outside an engine run.
+	ICMP *udp.Budget
 }
 
 // SectionOf returns p's section as the kind's own type: nil when the

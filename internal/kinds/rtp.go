@@ -14,8 +14,12 @@ import (
 //	[expectation.rtp]
 //	sample = 8      # random even ports inside the range, besides its edges
 //	seed   = 0      # 0: a new seed per run, recorded in the report
-//	burst  = 6      # in-range sends at once before pacing starts (controls go first, outside it)
-//	pace   = "1s"   # gap between sends after the burst
+//	burst  = 6      # a fixed schedule: in-range sends at once before pacing starts (controls go first, outside it)
+//	pace   = "1s"   # a fixed schedule: gap between sends after the burst
+//
+// With neither burst nor pace, there is no schedule: each port is sent as
+// soon as the target's ICMP bucket, as the errors actually received have
+// left it, holds a token (udp.Budget).
 //
 // Every key is optional. The kind treats all the ports it is given alike:
 // the planner samples the range (internal/sample), adds the controls just
@@ -65,7 +69,7 @@ func (s *RTPSection) Validate() []FieldError {
 
 // options are the probe's options from the section (nil: all defaults).
 func (s *RTPSection) options(p Params) rtp.Options {
-	opt := rtp.Options{Wait: p.Timeout}
+	opt := rtp.Options{Wait: p.Timeout, Budget: p.ICMP}
 	if s == nil {
 		return opt
 	}

@@ -38,10 +38,10 @@ const (
 	// minimum retransmission timeout. The final wait is then
 	// RTTFactor × the slowest answer's round trip, at least this, at most
 	// Wait. A host that never answered gets the whole Wait.
-	MinFinalWait = 200 * time.Millisecond
+	MinFinalWait = udp.MinAnswerWait
 	// RTTFactor is how many of the slowest measured round trips the final
 	// wait covers: the RTO's 4·RTTVAR margin, taken on the worst sample.
-	RTTFactor = 4
+	RTTFactor = udp.RTTFactor
 )
 
 // Options tune a range probe. The zero value is the default.
@@ -56,15 +56,24 @@ type Options struct {
 	// whole Wait still fits before the context's deadline.
 	Wait time.Duration
 	// Burst is how many in-range ports are sent at once before pacing
-	// starts; DefaultBurst when zero or less. Controls are sent first,
+	// starts, on a fixed schedule with Pace. When neither Burst nor Pace
+	// is set, there is no schedule: each port is sent as soon as the
+	// target's ICMP bucket, as the errors actually received have left it,
+	// holds a token no send still in its answer window may claim (Budget).
+	// With either set, DefaultBurst when zero or less. Controls are sent first,
 	// outside this count: a firewall that drops them (their expected
 	// fate) spends no ICMP token. Where the host sends ICMP errors, the
 	// replay still counts silent controls as spent (SpentTokens), so a
 	// silence they might explain stays doubtful.
 	Burst int
-	// Pace is the gap between sends after the burst; DefaultPace when zero
-	// or less.
+	// Pace is the gap between sends after the burst, on the fixed
+	// schedule; DefaultPace when zero or less and Burst is set.
 	Pace time.Duration
+	// Budget is the target's live ICMP account, shared with the run's other
+	// UDP probes of the same target, that paces the sends when there is no
+	// fixed schedule; a fresh one under RateLimit when nil. On the fixed
+	// schedule the sends are only recorded in it.
+	Budget *udp.Budget
 	// RateLimit is the target's ICMP limiter as assumed when judging
 	// silence; LinuxRateLimit when zero. An Interval below zero assumes no
 	// limit.
@@ -76,9 +85,20 @@ type Options struct {
 	// Rand draws the packets' sequence numbers, timestamps and SSRCs;
 	// math/rand/v2's global source when nil.
 	Rand *rand.Rand
+
+	live bool // paced by Budget, with no fixed schedule
 }
 
 func (o Options) withDefaults() Options {
+	if o.Burst <= 0 && o.Pace <= 0 {
+		if o.RateLimit == (RateLimit{}) {
+			o.RateLimit = LinuxRateLimit
+		}
+		if o.Budget == nil {
+			o.Budget = udp.NewBudget(o.RateLimit, nil)
+		}
+		o.live = true
+	}
 	if o.Wait <= 0 {
 		o.Wait = DefaultWait
 	}
@@ -151,6 +171,7 @@ type port struct {
 	err     error     // the read's error, when no reply came
 	endedAt time.Time // when the read returned
 	obs     probes.Observation
+	ticket  *udp.Ticket // the send's claim on the target's ICMP budget
 }
 
 // ProbePorts sends one RTP packet to each port of host, paced, and returns
@@ -242,27 +263,33 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 	inRange := 0 // in-range ports whose turn has come
 	var sent []*port
 	for _, p := range order {
+		if opt.live {
+			if p.ticket = take(ctx, opt.Budget, deadline, hasDeadline, wait); p.ticket == nil {
+				break
+			}
+		} else if opt.Budget != nil {
+			p.ticket = opt.Budget.Force()
+		}
 		next := start
-		if !p.facts.Control {
+		if opt.live {
+			next = time.Now()
+		} else if !p.facts.Control {
 			if inRange >= opt.Burst {
 				next = start.Add(time.Duration(inRange-opt.Burst+1) * opt.Pace)
 				next = laterOf(next, last.Add(opt.Pace))
 			}
 			inRange++
 		}
-		if hasDeadline && next.Add(wait).After(deadline) {
+		if hasDeadline && next.Add(wait).After(deadline) || !sleepUntil(ctx, next) ||
+			hasDeadline && time.Now().Add(wait).After(deadline) { // running late: this port's wait no longer fits
+			p.release()
 			break
-		}
-		if !sleepUntil(ctx, next) {
-			break
-		}
-		if hasDeadline && time.Now().Add(wait).After(deadline) {
-			break // running late: this port's wait no longer fits
 		}
 		if p.target.Port < 1 || p.target.Port > 65535 {
 			p.obs = settle(time.Now(), p.target, nil)
 			p.obs.State, p.obs.Error, p.obs.Outcome = probes.NoState, probes.ErrInternal, "not a port number: "+strconv.Itoa(p.target.Port)
 			p.facts.Answer = AnswerError
+			p.release()
 			continue
 		}
 		seq, ts, ssrc := uint16(draw(rnd)), draw(rnd), draw(rnd)
@@ -271,13 +298,18 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 		if err != nil {
 			p.obs = settle(time.Now(), p.target, err)
 			p.facts.Answer = AnswerError
+			p.release()
 			continue
 		}
 		p.at = time.Now()
+		if p.ticket != nil {
+			p.ticket.Sent()
+		}
 		if _, err := conn.Write(p.packet); err != nil {
 			conn.Close()
 			p.obs = settle(p.at, p.target, err)
 			p.facts.Answer = AnswerError
+			p.release()
 			continue
 		}
 		p.facts.Seq, p.facts.Timestamp, p.facts.SSRC = seq, ts, ssrc
@@ -307,8 +339,13 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 		}
 	}
 	final := wait
+	if w := budgetWindow(opt); w > 0 {
+		// The host's round trip is known already (from the run's TCP
+		// handshakes to it, or its other UDP probes' answers).
+		final = min(wait, w)
+	}
 	if len(sent) > 0 {
-		setEnd(last.Add(wait))
+		setEnd(last.Add(final))
 	}
 	var slowest time.Duration
 	for range sent {
@@ -390,9 +427,52 @@ func (p *port) read(finished chan<- *port) {
 	p.endedAt = time.Now()
 	if err != nil {
 		p.err = err
+	} else {
+		p.reply = append([]byte{}, buf[:n]...)
+	}
+	if p.ticket == nil {
 		return
 	}
-	p.reply = append([]byte{}, buf[:n]...)
+	switch p.outcome() {
+	case SendRefused:
+		p.ticket.Refused()
+	case SendReplied:
+		p.ticket.Answered()
+	default:
+		p.ticket.Done()
+	}
+}
+
+// budgetWindow is the live budget's answer window; zero on the fixed
+// schedule or when nothing is known.
+func budgetWindow(opt Options) time.Duration {
+	if !opt.live {
+		return 0
+	}
+	return opt.Budget.Window()
+}
+
+// release gives back the claim of a port that was not sent.
+func (p *port) release() {
+	if p.ticket != nil {
+		p.ticket.Done()
+		p.ticket = nil
+	}
+}
+
+// take waits for a token of b for the next send, and gives up (nil) when
+// ctx ends or when the send's wait would no longer fit before the deadline.
+func take(ctx context.Context, b *udp.Budget, deadline time.Time, hasDeadline bool, wait time.Duration) *udp.Ticket {
+	if hasDeadline {
+		c, cancel := context.WithDeadline(ctx, deadline.Add(-wait))
+		defer cancel()
+		ctx = c
+	}
+	t, err := b.Take(ctx, udp.ClaimOneSend)
+	if err != nil {
+		return nil
+	}
+	return t
 }
 
 // conclude turns what the read saw into the port's observation. final is
@@ -428,8 +508,8 @@ func (p *port) conclude(final, full time.Duration, budget float64, rl RateLimit)
 		obs.State = probes.OpenFiltered
 		obs.Outcome = "no reply to 1 send"
 		if waited := p.endedAt.Sub(p.at); waited < full {
-			obs.Outcome = fmt.Sprintf("no reply to 1 send in %s (%d × the host's slowest measured round trip, at least %s)",
-				waited.Round(time.Millisecond), RTTFactor, MinFinalWait)
+			obs.Outcome = fmt.Sprintf("no reply to 1 send in %s (an answer window from the host's measured round trips, at least %s)",
+				waited.Round(time.Millisecond), MinFinalWait)
 		}
 		f.Answer = AnswerSilence
 		if budget < 1 {

@@ -1,0 +1,133 @@
+package udp
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock moves only when told to.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return func() bool { return true } // never fires: the tests only try
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// try takes a ticket if one is free now, without waiting.
+func try(b *Budget, claim Claim) *Ticket {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	t, err := b.Take(ctx, claim)
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
+// takeAll takes tickets until none is free, and returns them.
+func takeAll(b *Budget, claim Claim) []*Ticket {
+	var ts []*Ticket
+	for len(ts) < 100 {
+		t := try(b, claim)
+		if t == nil {
+			break
+		}
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// The budget is Linux's bucket as the errors received have left it: six
+// claims at once; silence spends nothing; an ICMP error spends a token,
+// earned back one interval later.
+func TestBudgetPacesByErrorsReceived(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	b := NewBudget(LinuxICMPLimit, clock)
+	ts := takeAll(b, ClaimExchange)
+	if len(ts) != ICMPBurst {
+		t.Fatalf("%d sends allowed at once; want the bucket's %d", len(ts), ICMPBurst)
+	}
+	for _, tk := range ts[:3] {
+		tk.Done() // silent: no token spent
+	}
+	if got := len(takeAll(b, ClaimExchange)); got != 3 {
+		t.Errorf("after 3 silences, %d more sends allowed; want 3: silence spends no token", got)
+	}
+
+	b = NewBudget(LinuxICMPLimit, clock)
+	for _, tk := range takeAll(b, ClaimExchange) {
+		tk.Refused()
+	}
+	if try(b, ClaimExchange) != nil {
+		t.Errorf("a send allowed with every token spent on errors")
+	}
+	clock.advance(ICMPInterval / 2)
+	if try(b, ClaimExchange) != nil {
+		t.Errorf("a send allowed half an interval after the bucket emptied")
+	}
+	clock.advance(ICMPInterval / 2)
+	if try(b, ClaimExchange) == nil {
+		t.Errorf("no send allowed one interval after the bucket emptied")
+	}
+}
+
+// A send claims its token only for its answer window: once the window has
+// passed silent, another send may go, before the first is done. With
+// nothing measured, the claim holds until done. Only one send's answer
+// measures the round trip.
+func TestBudgetWindowedClaimsLapse(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	b := NewBudget(LinuxICMPLimit, clock)
+	takeAll(b, ClaimOneSend)
+	clock.advance(time.Hour)
+	if try(b, ClaimOneSend) != nil {
+		t.Fatalf("with no round trip known, a claim lapsed by itself")
+	}
+	b.Hint(300 * time.Millisecond)
+	if w := b.Window(); w != 300*time.Millisecond {
+		t.Errorf("window %v; want the hint, 300ms", w)
+	}
+	clock.advance(time.Millisecond)
+	if got := len(takeAll(b, ClaimOneSend)); got != ICMPBurst {
+		t.Fatalf("%d sends allowed once the claims' windows had passed; want %d", got, ICMPBurst)
+	}
+	clock.advance(299 * time.Millisecond)
+	if try(b, ClaimOneSend) != nil {
+		t.Errorf("a send allowed before the claims' windows passed")
+	}
+	clock.advance(time.Millisecond)
+	if try(b, ClaimOneSend) == nil {
+		t.Errorf("no send allowed once the claims' windows passed")
+	}
+
+	// An answer measures the round trip: the window is RTTFactor of the
+	// slowest, at least MinAnswerWait.
+	tk := try(NewBudget(LinuxICMPLimit, clock), ClaimOneSend)
+	clock.advance(100 * time.Millisecond)
+	tk.Refused()
+	if w := tk.b.Window(); w != RTTFactor*100*time.Millisecond {
+		t.Errorf("window %v after a 100ms answer; want %v", w, RTTFactor*100*time.Millisecond)
+	}
+	ex := try(NewBudget(LinuxICMPLimit, clock), ClaimExchange)
+	clock.advance(time.Second)
+	ex.Refused()
+	if w := ex.b.Window(); w != 0 {
+		t.Errorf("window %v after an exchange's error; want none measured: it may answer a retransmission", w)
+	}
+}
