@@ -445,3 +445,52 @@ func TestConcurrentWrites(t *testing.T) {
 		t.Errorf("the report is not one whole run: %v, %d results", err, len(rep.Results))
 	}
 }
+
+// 12. Decisive RTP. FreeSWITCH's security group narrowed to 16384-20000 of
+// its 16384-32768 range: the sampled ports above 20000 are silent, and a
+// second packet to each, bracketed by refused ports of the range sent again
+// just before and after, shows the silence is the filter's. The range
+// fails, not inconclusive; every other verdict is a healthy run's. No port
+// gets more than two packets.
+func TestNarrowedRTPRangeFails(t *testing.T) {
+	fault(t, "narrow-rtp", "20000")
+	r := probe(t, "internet", "--from", "internet")
+	want := all(nil, "pass", every...)
+	want["freeswitch-rtp"] = "fail|expected reachable"
+	verdicts(t, r.report, want)
+	code(t, r, 1)
+	for _, ev := range r.report.result("freeswitch-rtp").Evidence {
+		if ev.Observation.Attempts > 2 {
+			t.Errorf("port %d got %d packets; at most 2 per RTP port", ev.Port, ev.Observation.Attempts)
+		}
+		if !ev.Control && ev.Port > 20000 && ev.Verdict != "fail" {
+			t.Errorf("port %d, outside what the group lets in: %s (%s); want fail", ev.Port, ev.Verdict, ev.Reason)
+		}
+		if !ev.Control && ev.Port <= 20000 && ev.Verdict != "pass" {
+			t.Errorf("port %d, inside what the group lets in: %s (%s); want pass", ev.Port, ev.Verdict, ev.Reason)
+		}
+	}
+}
+
+// 13. A healthy RTP range on a path losing 5% of the packets each way
+// (about 10% of round trips): a port whose first ICMP error was lost gets a
+// second packet, which is refused, and the range passes. Loss can leave a
+// port silent to both packets; the range is then inconclusive and says the
+// measured loss explains it. Never a fail.
+func TestRTPRangeUnderLoss(t *testing.T) {
+	fault(t, "loss", "5")
+	r := probe(t, "internet", "--from", "internet", "--only", "freeswitch-rtp,freeswitch-sip-tcp")
+	res := r.report.result("freeswitch-rtp")
+	switch {
+	case res.Verdict == "pass":
+	case res.Verdict == "inconclusive" && strings.Contains(res.Reason, "loss alone"):
+		t.Logf("undecided under loss: %s", res.Reason)
+	default:
+		t.Errorf("freeswitch-rtp: %s (%s); want pass (or inconclusive by the measured loss)\n%s", res.Verdict, res.Reason, r.report.table())
+	}
+	for _, ev := range res.Evidence {
+		if ev.Observation.Attempts > 2 {
+			t.Errorf("port %d got %d packets; at most 2 per RTP port", ev.Port, ev.Observation.Attempts)
+		}
+	}
+}

@@ -91,10 +91,11 @@ type Result struct {
 		Verdict     string
 		Reason      string
 		Observation struct {
-			State   string
-			Outcome string
-			Error   string
-			Started time.Time
+			State    string
+			Outcome  string
+			Error    string
+			Started  time.Time
+			Attempts int
 		}
 	}
 }

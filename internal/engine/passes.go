@@ -190,6 +190,8 @@ func (r *run) attempt(ctx context.Context, i int, pass attempt) (obs probes.Obse
 	switch {
 	case ticket != nil && obs.ICMPError:
 		ticket.Refused()
+	case ticket != nil && heardNothing(obs) || ticket != nil && obs.State == probes.OpenFiltered:
+		ticket.Silent()
 	case ticket != nil:
 		ticket.Done()
 	case obs.RTT > 0 && t.Target.Transport == "tcp":

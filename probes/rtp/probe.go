@@ -154,6 +154,9 @@ type Facts struct {
 	ReplyKind string `json:"reply_kind,omitempty"`
 	// Echo says the reply was the sent packet, byte for byte.
 	Echo bool `json:"echo,omitempty"`
+	// Second is the port's second packet, when it got one (see Second);
+	// Answer is then what the two packets together showed.
+	Second *Second `json:"second,omitempty"`
 }
 
 // Sent is the observation's description of what goes to each port.
@@ -375,6 +378,9 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 		p.conclude(final, wait, budget[i], opt.RateLimit)
 	}
 	doubtBesideRefusals(sent)
+	if opt.live {
+		second(ctx, addr, sent, opt, wait, start)
+	}
 	return out()
 }
 
@@ -439,7 +445,7 @@ func (p *port) read(finished chan<- *port) {
 	case SendReplied:
 		p.ticket.Answered()
 	default:
-		p.ticket.Done()
+		p.ticket.Silent()
 	}
 }
 

@@ -458,3 +458,87 @@ func TestProbePortsSilentHostNoDoubt(t *testing.T) {
 		}
 	}
 }
+
+// flaky is a loopback port that swallows its first packet and is closed
+// after it, as a closed port looks when its first ICMP error is lost.
+func flaky(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 2048)
+		_, _, _ = c.ReadFromUDP(buf)
+		c.Close()
+	}()
+	t.Cleanup(func() { c.Close() })
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// Paced by the live budget, a silent in-range port beside refused ones
+// gets a second packet between two brackets (refused ports sent again).
+// Four ports silent twice with their brackets refused, on a path that lost
+// nothing, are more than loss explains (even taken at an upper bound): a
+// filter's silence, no doubt left, so a reachable range fails on them. No
+// port gets a third packet.
+func TestSecondPacketDecides(t *testing.T) {
+	var ports []int
+	var droppers []*listener
+	for i := range 12 {
+		if i%3 == 1 {
+			d := newListener(t, false)
+			droppers = append(droppers, d)
+			ports = append(ports, d.port)
+			continue
+		}
+		ports = append(ports, closedPort(t))
+	}
+	obs := ProbePorts(context.Background(), "127.0.0.1", ports, unlimited)
+	for i, o := range obs {
+		if i%3 != 1 {
+			continue
+		}
+		if o.State != probes.OpenFiltered || o.SilenceDoubt != "" || o.Attempts != 2 || facts(t, o).Second == nil {
+			t.Errorf("dropping port %d: state %q doubt %q attempts %d; want open|filtered after 2 packets, no doubt", i, o.State, o.SilenceDoubt, o.Attempts)
+		}
+	}
+	for i, d := range droppers {
+		if got := len(d.received(false)); got != 2 {
+			t.Errorf("dropping port %d got %d packets; want 2", i, got)
+		}
+	}
+	brackets := 0
+	for i, o := range obs {
+		f := facts(t, o)
+		if f.Second != nil && f.Second.Bracket {
+			brackets++
+			if f.Second.Answer != AnswerPortUnreachable || o.State != probes.Closed || o.Attempts != 2 {
+				t.Errorf("bracket %d: second answer %q, state %q, attempts %d; want refused, closed, 2", i, f.Second.Answer, o.State, o.Attempts)
+			}
+		}
+	}
+	if brackets != len(droppers)+1 {
+		t.Errorf("%d brackets sent; want one before and one after each of the %d silent ports", brackets, len(droppers))
+	}
+}
+
+// A port whose first packet went unanswered and whose second was refused
+// is closed: a lost answer, which measures the path's loss. A port silent
+// twice beside it is then what loss explains, and keeps a doubt naming it.
+func TestSecondPacketLossExplains(t *testing.T) {
+	dropper := newListener(t, false)
+	late := flaky(t)
+	ports := []int{closedPort(t), dropper.port, closedPort(t), late, closedPort(t)}
+	obs := ProbePorts(context.Background(), "127.0.0.1", ports, unlimited)
+	if o := obs[3]; o.State != probes.Closed || o.Attempts != 2 || !strings.Contains(o.Outcome, "second packet") {
+		t.Errorf("port refused to its second packet: state %q attempts %d outcome %q; want closed after 2", o.State, o.Attempts, o.Outcome)
+	}
+	if o := obs[1]; o.State != probes.OpenFiltered || !strings.Contains(o.SilenceDoubt, "loss alone") {
+		t.Errorf("dropping port: state %q doubt %q; want open|filtered, doubtful by the measured loss", o.State, o.SilenceDoubt)
+	}
+}
+
+// unlimited paces by the live budget with no ICMP limit assumed: loopback
+// has none.
+var unlimited = Options{Wait: 200 * time.Millisecond, RateLimit: RateLimit{Burst: 6, Interval: -1}}

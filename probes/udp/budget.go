@@ -40,6 +40,10 @@ type Budget struct {
 	slowest time.Duration // slowest answer's round trip seen by a ticket
 	hint    time.Duration // a timeout for one round trip from elsewhere (TCP)
 	changed chan struct{} // closed and replaced on every change
+	// refusing says the target has sent an ICMP error: from then on, a
+	// send's silence may be an error lost on the way back, which spent a
+	// token all the same, and is counted as spent.
+	refusing bool
 }
 
 // Clock is the time a Budget is kept in.
@@ -95,6 +99,8 @@ type Ticket struct {
 	claim    Claim
 	sent     time.Time
 	released bool
+	doubt    bool // taken once the target refused: its silence counts as spent
+	spent    bool // counted as a spent token
 }
 
 // Take waits for a token no other send may claim and returns a ticket for
@@ -107,7 +113,7 @@ func (b *Budget) Take(ctx context.Context, claim Claim) (*Ticket, error) {
 		now := b.now()
 		wake := b.nextChangeLocked(now)
 		if !b.limit.Limited() || b.limit.Burst <= 0 || b.tokensLocked(now)-float64(b.claimsLocked(now)) >= 1 {
-			t := &Ticket{b: b, claim: claim, sent: now}
+			t := &Ticket{b: b, claim: claim, sent: now, doubt: b.refusing}
 			b.pending[t] = struct{}{}
 			b.mu.Unlock()
 			return t, nil
@@ -132,7 +138,7 @@ func (b *Budget) Take(ctx context.Context, claim Claim) (*Ticket, error) {
 func (b *Budget) Force() *Ticket {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t := &Ticket{b: b, claim: ClaimOneSend, sent: b.now()}
+	t := &Ticket{b: b, claim: ClaimOneSend, sent: b.now(), doubt: b.refusing}
 	b.pending[t] = struct{}{}
 	return t
 }
@@ -151,7 +157,8 @@ func (t *Ticket) Refused() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	b.tokens = max(0, b.tokensLocked(now)-1)
+	b.refusing = true
+	b.spendLocked(t, now)
 	if t.claim == ClaimOneSend { // its answer's round trip
 		b.observeLocked(now.Sub(t.sent))
 	}
@@ -169,8 +176,22 @@ func (t *Ticket) Answered() {
 	b.releaseLocked(t)
 }
 
-// Done releases the ticket without spending: the send drew no error (it
-// was silent, or never left).
+// Silent records that the send drew nothing through its answer window. It
+// spends no token, unless the target had refused something before the
+// send: then the silence may be an ICMP error lost on its way back, which
+// the target paid for all the same.
+func (t *Ticket) Silent() {
+	b := t.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t.doubt {
+		b.spendLocked(t, b.now())
+	}
+	b.releaseLocked(t)
+}
+
+// Done releases the ticket without spending: the send never left, or
+// failed on the prober's side.
 func (t *Ticket) Done() {
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
@@ -219,6 +240,14 @@ func (b *Budget) releaseLocked(t *Ticket) {
 	b.signalLocked()
 }
 
+// spendLocked counts t's token as spent, once.
+func (b *Budget) spendLocked(t *Ticket, now time.Time) {
+	if !t.spent {
+		t.spent = true
+		b.tokens = max(0, b.tokensLocked(now)-1)
+	}
+}
+
 func (b *Budget) signalLocked() {
 	close(b.changed)
 	b.changed = make(chan struct{})
@@ -235,13 +264,20 @@ func (b *Budget) tokensLocked(now time.Time) float64 {
 	return b.tokens
 }
 
-// claimsLocked counts the tickets that still claim a token at now.
+// claimsLocked counts the tickets that still claim a token at now. A
+// claim whose window has passed is settled as Silent settles it.
 func (b *Budget) claimsLocked(now time.Time) int {
 	w := b.windowLocked()
 	n := 0
 	for t := range b.pending {
-		if w <= 0 || now.Before(t.sent.Add(w)) {
+		switch {
+		case w <= 0 || now.Before(t.sent.Add(w)):
 			n++
+		case t.doubt:
+			b.spendLocked(t, now)
+			delete(b.pending, t)
+		default:
+			delete(b.pending, t)
 		}
 	}
 	return n

@@ -131,3 +131,23 @@ func TestBudgetWindowedClaimsLapse(t *testing.T) {
 		t.Errorf("window %v after an exchange's error; want none measured: it may answer a retransmission", w)
 	}
 }
+
+// Once the target has refused a send, a later send's silence may be an
+// ICMP error lost on its way back, which the target paid for: it counts
+// as spent. Before any refusal, silence spends nothing.
+func TestBudgetSilenceAfterARefusalCountsAsSpent(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	b := NewBudget(ICMPLimit{Burst: 2, Interval: time.Hour}, clock)
+	first := try(b, ClaimExchange)
+	first.Silent()
+	if got := len(takeAll(b, ClaimExchange)); got != 2 {
+		t.Fatalf("%d sends allowed after a silence before any refusal; want the full 2", got)
+	}
+	b = NewBudget(ICMPLimit{Burst: 2, Interval: time.Hour}, clock)
+	try(b, ClaimExchange).Refused()
+	after := try(b, ClaimExchange)
+	after.Silent()
+	if tk := try(b, ClaimExchange); tk != nil {
+		t.Errorf("a send allowed after a refusal and a silence beside it, of a bucket of 2")
+	}
+}

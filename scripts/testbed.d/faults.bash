@@ -21,6 +21,8 @@
 #                                database)
 #   fault loss PCT               the router drops PCT% of the packets it
 #                                forwards, both ways, at random
+#   fault narrow-rtp HIGH        FreeSWITCH's security group narrowed: of its RTP
+#                                range 16384-32768, only 16384-HIGH is let in
 #   fault icmp-limit MS          FreeSWITCH's kernel sends ICMP errors to one
 #                                peer at most once per MS ms (default 1000)
 #   fault stun-down              the STUN server drops every request
@@ -141,6 +143,14 @@ cmd_fault() {
 		numgen random mod 100 < $pct counter drop comment \"fault loss: $pct% of forwarded packets\"
 	}"
 		;;
+	narrow-rtp)
+		local hi=${1:-}
+		[[ $hi =~ ^[0-9]+$ && $hi -ge 16384 && $hi -lt 32768 ]] || die "fault narrow-rtp HIGH (16384-32767)"
+		fault_table freeswitch "	chain input {
+		type filter hook input priority filter - 10; policy accept;
+		udp dport $((hi + 1))-32768 counter drop comment \"fault narrow-rtp: only 16384-$hi let in\"
+	}"
+		;;
 	icmp-limit)
 		local ms=${1:-}
 		[[ $ms =~ ^[0-9]+$ ]] || die "fault icmp-limit MS"
@@ -198,7 +208,7 @@ cmd_fault() {
 	list)
 		[[ -s $RUNDIR/faults ]] && cat "$RUNDIR/faults" || true
 		;;
-	*) die "fault: unknown fault '$what' (cut, blackhole, reject, down, loss, icmp-limit, stun-down, ban, dns, clear, list)" ;;
+	*) die "fault: unknown fault '$what' (cut, blackhole, reject, down, loss, narrow-rtp, icmp-limit, stun-down, ban, dns, clear, list)" ;;
 	esac
 }
 
