@@ -158,10 +158,13 @@ func TestPacketLoss(t *testing.T) {
 		switch {
 		case res.Verdict == "pass":
 		case id == "freeswitch-rtp" && res.Verdict == "inconclusive" &&
-			(strings.Contains(res.Reason, "were refused") || strings.Contains(res.Reason, "ICMP error budget may have been spent")):
+			(strings.Contains(res.Reason, "were refused") || strings.Contains(res.Reason, "ICMP error budget may have been spent") ||
+				strings.Contains(res.Reason, "loss alone")):
 			// A lost ICMP error leaves a silent port among refused ones:
 			// doubtful beside the refusals, or, since the host refuses,
-			// by the replay that then counts every silence as a spent token.
+			// by the replay that then counts every silence as a spent token;
+			// and a port silent to its second packet too, on a path this
+			// lossy, is what the measured loss explains.
 		case res.Verdict == "inconclusive" && allowsAnswer(res) && strings.Contains(res.Reason, "could not decide min_tls_version"):
 			// A handshake offering an old TLS version that never
 			// connected in its window: the assertion is undecided, and

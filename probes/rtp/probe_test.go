@@ -478,14 +478,14 @@ func flaky(t *testing.T) int {
 
 // Paced by the live budget, a silent in-range port beside refused ones
 // gets a second packet between two brackets (refused ports sent again).
-// Four ports silent twice with their brackets refused, on a path that lost
+// Five ports silent twice with their brackets refused, on a path that lost
 // nothing, are more than loss explains (even taken at an upper bound): a
 // filter's silence, no doubt left, so a reachable range fails on them. No
 // port gets a third packet.
 func TestSecondPacketDecides(t *testing.T) {
 	var ports []int
 	var droppers []*listener
-	for i := range 12 {
+	for i := range 15 {
 		if i%3 == 1 {
 			d := newListener(t, false)
 			droppers = append(droppers, d)

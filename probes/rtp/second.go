@@ -37,7 +37,7 @@ type Second struct {
 
 // lossAlpha is how unlikely the silences must be, on a path that lost what
 // the packets to closed ports show it lost, before they count as a filter.
-const lossAlpha = 0.01
+const lossAlpha = 0.001
 
 // second sends a second packet to each in-range port that was silent, when
 // some in-range ports were refused: between brackets (a second packet to a
@@ -208,7 +208,7 @@ func (p *port) concludeSecond(bracketed bool) {
 			p.obs.SilenceDoubt, p.facts.RateLimitSuspect = "", false
 		} else {
 			p.obs.Outcome = "no reply to 2 sends, but a refused port of the range sent again beside it was silent too"
-			p.obs.SilenceDoubt = "a port of the range refused before was silent when sent again beside this one: the host's ICMP errors were limited or lost then, and two packets per port cannot decide"
+			p.obs.SilenceDoubt = "other ports of the range were refused, but one of them, sent again beside this one, was silent: the host's ICMP errors were limited or lost then, and two packets per port cannot decide"
 		}
 	default:
 		// A second packet that could not be heard out leaves the first
