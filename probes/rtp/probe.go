@@ -319,6 +319,11 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 		p.sent, p.conn = true, conn
 		sent = append(sent, p)
 		last = p.at
+		if opt.live {
+			// Heard for its own wait, so that its claim on the budget
+			// ends with it even while later ports wait for tokens.
+			_ = conn.SetReadDeadline(p.at.Add(wait))
+		}
 		mu.Lock()
 		if stopped {
 			_ = conn.SetReadDeadline(time.Now())
