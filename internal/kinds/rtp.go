@@ -31,12 +31,16 @@ type RTPSection struct {
 	// Seed fixes the sample, to repeat a run exactly; 0 means a new seed
 	// per run, which the report records.
 	Seed int64 `toml:"seed,omitempty" json:"seed,omitempty"`
-	// Burst is how many in-range packets go at once before pacing starts
-	// (the controls are sent first, outside it); rtp.DefaultBurst (6,
-	// Linux's ICMP bucket) when 0.
+	// Burst, with Pace, sets a fixed schedule: how many in-range packets
+	// go at once before pacing starts (the controls are sent first,
+	// outside it); rtp.DefaultBurst (6, Linux's ICMP bucket) when 0 and
+	// Pace is set. With neither, the sends are paced by the ICMP errors
+	// actually received (udp.Budget), and a silent port may get a second
+	// packet (rtp.Second).
 	Burst int `toml:"burst,omitempty" json:"burst,omitempty"`
 	// Pace is the gap between packets after the burst, as a duration
-	// string ("1s", "500ms"); rtp.DefaultPace when empty. A pace faster
+	// string ("1s", "500ms"); rtp.DefaultPace when empty and Burst is
+	// set. A pace faster
 	// than the target's ICMP limit (1/s on Linux) makes silent ports
 	// suspect of rate limiting, and the report says so.
 	Pace string `toml:"pace,omitempty" json:"pace,omitempty"`
