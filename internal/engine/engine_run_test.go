@@ -431,3 +431,39 @@ func TestEachExchangeGetsTheTimeout(t *testing.T) {
 		t.Errorf("the probe was given %v; want about 3 × its %v timeout", got, p.Tasks[0].Params.Timeout)
 	}
 }
+
+// frozenClock never moves: a bucket kept in its time never earns a token
+// back.
+type frozenClock struct{ at time.Time }
+
+func (c frozenClock) Now() time.Time { return c.at }
+
+func (frozenClock) AfterFunc(time.Duration, func()) func() bool { return func() bool { return true } }
+
+// The targets' ICMP accounts are kept in the engine's clock: with a clock
+// that never moves, six refused UDP probes spend the bucket, and a seventh
+// never gets a token before the run ends.
+func TestICMPBudgetRunsOnTheEnginesClock(t *testing.T) {
+	rangeStarted = make(chan struct{})
+	close(rangeStarted) // no range here: the single probes are refused at once
+	p := &plan.Plan{}
+	for port := range udp.ICMPBurst + 1 {
+		p.Tasks = append(p.Tasks, plan.Task{
+			Kind:   "single",
+			Target: probes.Target{Name: "h", Host: "10.0.0.1", Port: 5060 + port, Transport: "udp"},
+			Params: kinds.Params{Timeout: time.Second},
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	res := (&Engine{Concurrency: 16, Clock: frozenClock{time.Unix(1e9, 0)}}).Run(ctx, p)
+	ran := 0
+	for _, r := range res.Ran {
+		if r {
+			ran++
+		}
+	}
+	if ran != udp.ICMPBurst || !res.Interrupted {
+		t.Errorf("%d of %d refused probes ran (interrupted %v); want the bucket's %d, the rest waiting on a clock that never moves", ran, len(p.Tasks), res.Interrupted, udp.ICMPBurst)
+	}
+}
