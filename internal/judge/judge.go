@@ -81,25 +81,23 @@ type PortCase struct {
 type PortVerdict struct {
 	Verdict Verdict
 	Reason  string
+	// Critical marks a failure of a critical assertion (a default password
+	// accepted): the report calls it out. Its reason then opens with
+	// "CRITICAL: " for the person reading it.
+	Critical bool
 }
 
-// criticalPrefix opens the reason of a failure the report must call out.
+// criticalPrefix opens the reason of a critical failure.
 const criticalPrefix = "CRITICAL: "
-
-// Critical reports whether the verdict is a failure of a critical assertion
-// (a default password accepted).
-func (pv PortVerdict) Critical() bool {
-	return pv.Verdict == Fail && strings.HasPrefix(pv.Reason, criticalPrefix)
-}
 
 // Port judges one port.
 func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 	o := c.Obs
 	if o.Error != "" && o.State == probes.NoState {
 		if o.Error == probes.ErrCanceled {
-			return PortVerdict{Inconclusive, "not probed: " + o.Outcome}
+			return PortVerdict{Verdict: Inconclusive, Reason: "not probed: " + o.Outcome}
 		}
-		return PortVerdict{Error, fmt.Sprintf("the probe could not be made (%s): %s", o.Error, detail(o))}
+		return PortVerdict{Verdict: Error, Reason: fmt.Sprintf("the probe could not be made (%s): %s", o.Error, detail(o))}
 	}
 	state := o.State
 	if state == probes.OpenFiltered && !c.Expected.Allows() {
@@ -111,7 +109,7 @@ func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 	if c.Expected.Admits(state) {
 		if state == probes.Open {
 			if o.Error != "" {
-				return PortVerdict{Fail, fmt.Sprintf("the port answered, but %s", o.Outcome)}
+				return PortVerdict{Verdict: Fail, Reason: fmt.Sprintf("the port answered, but %s", o.Outcome)}
 			}
 			var failed, undecided []string
 			critical := false
@@ -126,50 +124,48 @@ func Port(c PortCase, ev Evidence, nothingOpen bool) PortVerdict {
 				}
 			}
 			switch {
+			case len(failed) > 0 && critical:
+				return PortVerdict{Verdict: Fail, Reason: criticalPrefix + "open, but " + strings.Join(failed, "; "), Critical: true}
 			case len(failed) > 0:
-				prefix := ""
-				if critical {
-					prefix = criticalPrefix
-				}
-				return PortVerdict{Fail, prefix + "open, but " + strings.Join(failed, "; ")}
+				return PortVerdict{Verdict: Fail, Reason: "open, but " + strings.Join(failed, "; ")}
 			case len(undecided) > 0:
-				return PortVerdict{Inconclusive, "open, but could not decide " + strings.Join(undecided, "; ")}
+				return PortVerdict{Verdict: Inconclusive, Reason: "open, but could not decide " + strings.Join(undecided, "; ")}
 			}
-			return PortVerdict{Pass, seen}
+			return PortVerdict{Verdict: Pass, Reason: seen}
 		}
 		if why := rests(c, o, ev, nothingOpen); why != "" {
-			return PortVerdict{Inconclusive, fmt.Sprintf("%s, but %s", seen, why)}
+			return PortVerdict{Verdict: Inconclusive, Reason: fmt.Sprintf("%s, but %s", seen, why)}
 		}
 		reason := fmt.Sprintf("%s; %s", seen, support(c, o, ev, nothingOpen))
-		return PortVerdict{Pass, reason}
+		return PortVerdict{Verdict: Pass, Reason: reason}
 	}
 	// The observation contradicts the expectation.
 	switch {
 	case state == probes.Open:
-		return PortVerdict{Fail, fmt.Sprintf("expected %s, but it is %s", c.Expected, seen)}
+		return PortVerdict{Verdict: Fail, Reason: fmt.Sprintf("expected %s, but it is %s", c.Expected, seen)}
 	case c.Expected.Allows() && o.SilenceDoubt != "" && state != probes.Closed && c.Expected.Admits(probes.Closed):
 		// The doubt is that a refusal may have gone unsent or unseen;
 		// it matters only where a refusal would have passed (reachable).
-		return PortVerdict{Inconclusive, fmt.Sprintf("expected %s; %s, but %s", c.Expected, seen, o.SilenceDoubt)}
+		return PortVerdict{Verdict: Inconclusive, Reason: fmt.Sprintf("expected %s; %s, but %s", c.Expected, seen, o.SilenceDoubt)}
 	case c.Expected.Allows() && state != probes.Closed && stoppedBefore(ev, c.Target, o.Started):
 		// Silence where an answer was expected, from a target whose every
 		// open answer came before this probe: a ban (fail2ban), a crash or a
 		// lost route explains it as well as a firewall. Not a fail.
-		return PortVerdict{Inconclusive, fmt.Sprintf("expected %s; %s, but %s stopped answering during the run: every open answer from it came before this probe, so the silence may be the target's, not the port's", c.Expected, seen, c.Target)}
+		return PortVerdict{Verdict: Inconclusive, Reason: fmt.Sprintf("expected %s; %s, but %s stopped answering during the run: every open answer from it came before this probe, so the silence may be the target's, not the port's", c.Expected, seen, c.Target)}
 	case c.Expected.Allows():
-		return PortVerdict{Fail, fmt.Sprintf("expected %s, but %s", c.Expected, seen)}
+		return PortVerdict{Verdict: Fail, Reason: fmt.Sprintf("expected %s, but %s", c.Expected, seen)}
 	case state == probes.Closed:
 		// A refusal where a drop was expected: the target's stack, or a
 		// middlebox near the prober that rejects everything?
 		if _, ok := aliveAfter(ev, c.Target, time.Time{}); !ok {
-			return PortVerdict{Inconclusive, fmt.Sprintf("expected %s, but %s; nothing of %s answered in this run, so a device near the prober may have refused it", c.Expected, seen, c.Target)}
+			return PortVerdict{Verdict: Inconclusive, Reason: fmt.Sprintf("expected %s, but %s; nothing of %s answered in this run, so a device near the prober may have refused it", c.Expected, seen, c.Target)}
 		}
-		return PortVerdict{Fail, fmt.Sprintf("expected %s, but %s: packets reach the host", c.Expected, seen)}
+		return PortVerdict{Verdict: Fail, Reason: fmt.Sprintf("expected %s, but %s: packets reach the host", c.Expected, seen)}
 	default:
 		if o.SilenceDoubt != "" {
-			return PortVerdict{Inconclusive, fmt.Sprintf("expected %s; %s, but %s", c.Expected, seen, o.SilenceDoubt)}
+			return PortVerdict{Verdict: Inconclusive, Reason: fmt.Sprintf("expected %s; %s, but %s", c.Expected, seen, o.SilenceDoubt)}
 		}
-		return PortVerdict{Fail, fmt.Sprintf("expected %s, but %s", c.Expected, seen)}
+		return PortVerdict{Verdict: Fail, Reason: fmt.Sprintf("expected %s, but %s", c.Expected, seen)}
 	}
 }
 
@@ -245,7 +241,7 @@ func detail(o probes.Observation) string {
 // and the reason names the ports that decided it.
 func Combine(expectDiffers bool, ev Evidence, ports []int, pvs []PortVerdict) PortVerdict {
 	if len(pvs) == 0 {
-		return PortVerdict{Error, "no port was probed"}
+		return PortVerdict{Verdict: Error, Reason: "no port was probed"}
 	}
 	worst := Pass
 	for _, pv := range pvs {
@@ -275,9 +271,9 @@ func Combine(expectDiffers bool, ev Evidence, ports []int, pvs []PortVerdict) Po
 		}
 		reasons = append(reasons, fmt.Sprintf("likewise port(s) %s", strings.Join(alike, ", ")))
 	}
-	out := PortVerdict{worst, strings.Join(reasons, "; ")}
+	out := PortVerdict{Verdict: worst, Reason: strings.Join(reasons, "; ")}
 	if (worst == Pass || worst == Fail) && expectDiffers && ev.VantageDoubt != "" {
-		return PortVerdict{Inconclusive, "what this vantage should see differs from the others, and " + ev.VantageDoubt + "; " + out.Reason}
+		return PortVerdict{Verdict: Inconclusive, Reason: "what this vantage should see differs from the others, and " + ev.VantageDoubt + "; " + out.Reason}
 	}
 	return out
 }

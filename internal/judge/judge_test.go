@@ -150,7 +150,7 @@ func TestPortErrorsAndChecks(t *testing.T) {
 	}
 	checks[0].Critical = true
 	got = Port(PortCase{Target: "api", Expected: config.Open, Obs: obs(probes.Open), Assertions: checks}, alive, false)
-	if !strings.HasPrefix(got.Reason, "CRITICAL") || !got.Critical() {
+	if !strings.HasPrefix(got.Reason, "CRITICAL") || !got.Critical {
 		t.Errorf("critical assertion reason = %q; want it marked CRITICAL", got.Reason)
 	}
 	// An assertion the probe could not decide is inconclusive alone, and
@@ -168,7 +168,7 @@ func TestPortErrorsAndChecks(t *testing.T) {
 }
 
 func TestCombine(t *testing.T) {
-	p, f, i, e := PortVerdict{Pass, "p"}, PortVerdict{Fail, "f"}, PortVerdict{Inconclusive, "i"}, PortVerdict{Error, "e"}
+	p, f, i, e := PortVerdict{Verdict: Pass, Reason: "p"}, PortVerdict{Verdict: Fail, Reason: "f"}, PortVerdict{Verdict: Inconclusive, Reason: "i"}, PortVerdict{Verdict: Error, Reason: "e"}
 	tests := []struct {
 		name    string
 		pvs     []PortVerdict

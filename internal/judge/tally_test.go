@@ -10,8 +10,8 @@ import (
 )
 
 func TestTallySaysWhatCombineSays(t *testing.T) {
-	pass := PortVerdict{Pass, "filtered"}
-	fail := PortVerdict{Fail, "expected not_open, but it is open"}
+	pass := PortVerdict{Verdict: Pass, Reason: "filtered"}
+	fail := PortVerdict{Verdict: Fail, Reason: "expected not_open, but it is open"}
 	var tl Tally
 	for port := 1; port <= 1000; port++ {
 		pv := pass

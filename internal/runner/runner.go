@@ -15,7 +15,6 @@ import (
 	"probe/internal/config"
 	"probe/internal/engine"
 	"probe/internal/judge"
-	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/internal/report"
 	"probe/internal/vantage"
@@ -142,51 +141,7 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 		if c.Sample != nil {
 			r.Sample = &report.Sample{Seed: c.Sample.Seed, Size: len(c.Sample.InRange), Controls: c.Sample.Controls}
 		}
-		if c.Sweep {
-			if assembleSweep(&r, c, p, res, ev) {
-				rep.NotRun = append(rep.NotRun, c.ID)
-			}
-			rep.Results = append(rep.Results, r)
-			continue
-		}
-		kind := kinds.Lookup(c.Expectation.Probe)
-		var pvs []judge.PortVerdict
-		var ports []int
-		states := map[string]int{}
-		notRun := false
-		for _, pt := range c.Ports {
-			t := p.Tasks[pt.Task]
-			o := res.Observations[pt.Task]
-			word := c.Word(pt)
-			pc := judge.PortCase{Target: plan.Path(c.Expectation.Target, c.At), Port: pt.Port, Control: pt.Control, Expected: word, Obs: o}
-			if o.State == probes.Open && kind.Assert != nil && !pt.Control {
-				pc.Assertions = kind.Assert(o, t.Params)
-			}
-			pv := judge.Port(pc, ev, c.NothingOpen)
-			pvs = append(pvs, pv)
-			ports = append(ports, pt.Port)
-			if !res.Ran[pt.Task] {
-				notRun = true
-			}
-			if !pt.Control {
-				r.Ports = append(r.Ports, pt.Port)
-				states[stateWord(o)]++
-			}
-			if pv.Critical() {
-				r.Critical = true
-			}
-			r.Evidence = append(r.Evidence, report.PortEvidence{
-				Port: pt.Port, Control: pt.Control, Verdict: string(pv.Verdict), Reason: pv.Reason,
-				Observation: o, Checks: pc.Assertions,
-			})
-			if d := o.Duration.Milliseconds(); d > r.DurationMS {
-				r.DurationMS = d
-			}
-		}
-		v := judge.Combine(c.Differs, ev, ports, pvs)
-		r.Verdict, r.Reason = string(v.Verdict), v.Reason
-		r.Observed = summarise(states)
-		if notRun {
+		if assembleRow(&r, c, p, res, ev) {
 			rep.NotRun = append(rep.NotRun, c.ID)
 		}
 		rep.Results = append(rep.Results, r)

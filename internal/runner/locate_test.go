@@ -1,0 +1,155 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/pion/stun/v3"
+
+	"probe/internal/config"
+	"probe/internal/testutil"
+	"probe/internal/vantage"
+)
+
+// stunSays answers STUN Binding requests on a loopback port with a fixed
+// address, as a STUN server behind a NAT would, and returns its address.
+func stunSays(t *testing.T, ip string) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+			if req.Decode() != nil {
+				continue
+			}
+			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
+				&stun.XORMappedAddress{IP: net.ParseIP(ip), Port: 40000}, stun.Fingerprint)
+			if err == nil {
+				_, _ = pc.WriteTo(res.Raw, from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+// silentSTUN is a loopback UDP port that reads and never answers.
+func silentSTUN(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc.LocalAddr().String()
+}
+
+// locateFile is a table with an admin vantage of adminCIDR, a catch-all
+// internet vantage, and the STUN servers given.
+func locateFile(t *testing.T, adminCIDR string, servers ...string) *config.File {
+	t.Helper()
+	quoted := make([]string, len(servers))
+	for i, s := range servers {
+		quoted[i] = fmt.Sprintf("%q", s)
+	}
+	f, err := config.Parse("locate.toml", []byte(fmt.Sprintf(`
+[stun]
+servers = [%s]
+timeout = "300ms"
+[[vantage]]
+name = "admin"
+cidrs = [%q]
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "203.0.113.10"
+[[expectation]]
+id = "ssh"
+target = "api"
+port = 22
+transport = "tcp"
+probe = "tcp"
+expect = { admin = "open", internet = "filtered" }
+`, strings.Join(quoted, ", "), adminCIDR)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestLocate(t *testing.T) {
+	here := testutil.STUNResponder(t) // says 127.0.0.1
+	elsewhere := stunSays(t, "198.51.100.7")
+	silent := silentSTUN(t)
+	cases := []struct {
+		name      string
+		adminCIDR string
+		servers   []string
+		declared  string
+		trust     bool
+		// want is the vantage and how it was established; wantErr, when
+		// set, is a word the error must hold instead.
+		want, established string
+		wantErr           string
+		wantNetwork       bool
+	}{
+		{name: "declared and confirmed", adminCIDR: "127.0.0.0/8", servers: []string{here}, declared: "admin",
+			want: "admin", established: string(vantage.StunConfirmed), wantNetwork: true},
+		{name: "declared but seen elsewhere", adminCIDR: "198.51.100.238/32", servers: []string{here}, declared: "admin",
+			wantErr: "127.0.0.1"},
+		{name: "auto finds the vantage that holds the address", adminCIDR: "127.0.0.0/8", servers: []string{here}, declared: "auto",
+			want: "admin", established: string(vantage.StunAuto), wantNetwork: true},
+		{name: "auto falls back to the catch-all", adminCIDR: "198.51.100.238/32", servers: []string{here}, declared: "auto",
+			want: "internet", established: string(vantage.StunAuto), wantNetwork: true},
+		{name: "no answer: unconfirmed", adminCIDR: "127.0.0.0/8", servers: []string{silent}, declared: "admin",
+			want: "admin", established: string(vantage.Unconfirmed)},
+		{name: "no answer, trusted", adminCIDR: "127.0.0.0/8", servers: []string{silent}, declared: "admin", trust: true,
+			want: "admin", established: string(vantage.TrustedUnconfirmed)},
+		{name: "no answer: auto cannot tell", adminCIDR: "127.0.0.0/8", servers: []string{silent}, declared: "auto",
+			wantErr: "needs a STUN answer"},
+		{name: "servers disagree: auto cannot tell", adminCIDR: "127.0.0.0/8", servers: []string{here, elsewhere}, declared: "auto",
+			wantErr: "disagree"},
+		{name: "servers disagree: a declared vantage is unconfirmed", adminCIDR: "127.0.0.0/8", servers: []string{here, elsewhere}, declared: "admin",
+			want: "admin", established: string(vantage.Unconfirmed), wantNetwork: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := locateFile(t, c.adminCIDR, c.servers...)
+			loc, err := Locate(context.Background(), f, c.declared, c.trust)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v; want one that says %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if loc.Name != c.want || loc.Established != c.established || loc.Declared != c.declared {
+				t.Errorf("located %q (%s), declared %q; want %q (%s), declared %q", loc.Name, loc.Established, loc.Declared, c.want, c.established, c.declared)
+			}
+			if got := loc.NetworkEvidence != ""; got != c.wantNetwork {
+				t.Errorf("network evidence %q; want some: %v", loc.NetworkEvidence, c.wantNetwork)
+			}
+			if len(loc.Answers) != len(c.servers) {
+				t.Errorf("%d answers recorded; want one per server (%d)", len(loc.Answers), len(c.servers))
+			}
+			if c.established == string(vantage.Unconfirmed) && loc.Doubt == "" {
+				t.Error("unconfirmed without a doubt saying why")
+			}
+		})
+	}
+}
