@@ -31,7 +31,8 @@ type File struct {
 type Defaults struct {
 	// Timeout bounds one exchange.
 	Timeout Duration `toml:"timeout"`
-	// Retries is how many more times a silent UDP probe is sent.
+	// Retries is how many more times a silent UDP request is sent within
+	// its timeout (SIP's OPTIONS; an RTP port gets one packet, never more).
 	Retries *int `toml:"retries"`
 	// Concurrency is how many probes may be in flight at once.
 	Concurrency int `toml:"concurrency"`

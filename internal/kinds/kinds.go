@@ -47,7 +47,8 @@ type Params struct {
 	// Timeout bounds one exchange (one attempt for TCP-based probes, the
 	// whole retransmission schedule for UDP ones).
 	Timeout time.Duration
-	// Retries is how many more times a silent UDP probe may be sent.
+	// Retries is how many more times a silent UDP request may be sent
+	// within the timeout (defaults.retries).
 	Retries int
 	// Section is the expectation's section of this kind ([expectation.ssh]
 	// for ssh), as the kind's Section made it; nil when absent.

@@ -78,7 +78,7 @@ func init() {
 		Transports: []string{"udp", "tcp", "tls"},
 		Section:    func() Section { return new(SIPSection) },
 		Run: func(ctx context.Context, t probes.Target, p Params) probes.Observation {
-			opt := sip.Options{CAFile: p.CAFile}
+			opt := sip.Options{CAFile: p.CAFile, MaxSends: 1 + p.Retries}
 			if s := SectionOf[*SIPSection](p); s != nil {
 				opt.ServerName, opt.InsecureSkipVerify = s.ServerName, s.InsecureTLS
 			}

@@ -62,6 +62,12 @@ type Options struct {
 	// tool's version is added ("probe" gives "probe/v1.2.0"); used as the
 	// whole header when it already has a "/". "probe" when empty.
 	UserAgent string
+	// MaxSends caps how many times the OPTIONS is sent over UDP: the
+	// first send and the retransmissions (defaults.retries is MaxSends-1).
+	// The schedule's last wait is then stretched to the timeout, so the
+	// probe listens as long. 0: as many as RFC 3261's schedule fits in
+	// the timeout.
+	MaxSends int
 
 	// t1 replaces T1 in tests, so a retransmission test takes milliseconds.
 	t1 time.Duration

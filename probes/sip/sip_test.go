@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"slices"
 	"strconv"
@@ -150,6 +151,23 @@ func TestUDPRetransmitsUntilAnswered(t *testing.T) {
 	}
 	if f.StatusCode != 200 {
 		t.Errorf("status = %d; want 200", f.StatusCode)
+	}
+}
+
+// MaxSends (defaults.retries + 1) caps the retransmissions (how long the
+// last send is listened to is udp.AtMost's, tested there).
+func TestUDPMaxSends(t *testing.T) {
+	for _, sends := range []int{1, 2} {
+		t.Run(fmt.Sprint(sends), func(t *testing.T) {
+			tg, rec := udpServer(t, func(*sipmsg.Request, int) [][]byte { return nil })
+			opt := fast
+			opt.MaxSends = sends
+			obs, _ := probe(t, tg, opt, 400*time.Millisecond)
+			wantState(t, obs, probes.Filtered)
+			if got := len(rec.all()); got != sends || obs.Attempts != sends {
+				t.Errorf("server saw %d sends, probe counts %d; want %d", got, obs.Attempts, sends)
+			}
+		})
 	}
 }
 

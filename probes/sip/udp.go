@@ -18,7 +18,7 @@ func probeUDP(ctx context.Context, t probes.Target, opt Options) probes.Observat
 		t1 = T1
 	}
 	deadline, _ := ctx.Deadline()
-	waits := udp.Backoff(t1, T2, time.Until(deadline))
+	waits := udp.AtMost(udp.Backoff(t1, T2, time.Until(deadline)), opt.MaxSends)
 
 	facts := &Facts{Transport: "udp"}
 	var req request

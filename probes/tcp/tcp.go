@@ -1,11 +1,12 @@
 // Package tcp is the TCP connect probe: one handshake to one port, and
 // optionally a short wait for the server's first bytes (its banner).
 //
-// It opens one connection per call, sends nothing but the handshake (and
-// Options.Send, when set), and closes at once. It tells the answers apart
-// that a firewall check depends on: a completed handshake (open), a RST
-// (closed), silence (filtered), an ICMP prohibited answer (filtered), and
-// the prober's own failures (no route, name not resolved, local errors).
+// It opens one connection per call, sends nothing but the handshake, and
+// closes at once (after the banner, when asked to wait for one). It tells
+// the answers apart that a firewall check depends on: a completed handshake
+// (open), a RST (closed), silence (filtered), an ICMP prohibited answer
+// (filtered), and the prober's own failures (no route, name not resolved,
+// local errors).
 package tcp
 
 import (

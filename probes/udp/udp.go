@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -175,4 +176,19 @@ func Backoff(t1, t2, total time.Duration) []time.Duration {
 		}
 	}
 	return waits
+}
+
+// AtMost keeps the first sends waits of a schedule, the last one lengthened
+// by the waits it drops, so the exchange sends at most sends times and
+// still listens as long: a reply to the last send may come until the end.
+// A sends of zero or less, or one the schedule already fits, keeps it whole.
+func AtMost(waits []time.Duration, sends int) []time.Duration {
+	if sends <= 0 || len(waits) <= sends {
+		return waits
+	}
+	out := slices.Clone(waits[:sends])
+	for _, w := range waits[sends:] {
+		out[sends-1] += w
+	}
+	return out
 }

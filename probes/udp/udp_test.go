@@ -280,3 +280,36 @@ func TestDoLocal(t *testing.T) {
 		t.Errorf("Local gave %q; the request carried %v; want the same, non-empty", local, from.Load())
 	}
 }
+
+func TestAtMost(t *testing.T) {
+	ms := func(ds ...int) []time.Duration {
+		var out []time.Duration
+		for _, d := range ds {
+			out = append(out, time.Duration(d)*time.Millisecond)
+		}
+		return out
+	}
+	sip3s := ms(500, 1000, 1500)
+	tests := []struct {
+		name  string
+		waits []time.Duration
+		sends int
+		want  []time.Duration
+	}{
+		{"fits already", sip3s, 3, sip3s},
+		{"more sends than the schedule has", sip3s, 5, sip3s},
+		{"no cap", sip3s, 0, sip3s},
+		{"two sends, the last listens to the end", sip3s, 2, ms(500, 2500)},
+		{"one send listens the whole time", sip3s, 1, ms(3000)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := AtMost(tc.waits, tc.sends); !slices.Equal(got, tc.want) {
+				t.Errorf("AtMost(%v, %d) = %v; want %v", tc.waits, tc.sends, got, tc.want)
+			}
+		})
+	}
+	if !slices.Equal(sip3s, ms(500, 1000, 1500)) {
+		t.Errorf("AtMost changed the schedule it was given: %v", sip3s)
+	}
+}
