@@ -241,7 +241,7 @@ func (v *validator) expectations() {
 			case !e.IsRange():
 				v.problem(path+".except_declared", "applies to a range only (range = \"1-65535\"); it leaves out of the range the ports the file declares elsewhere")
 			case kind != nil && kind.RunPorts != nil:
-				v.problem(path+".except_declared", "probe %s samples a range; \"nothing else is open\" needs every port probed, with probe = \"tcp\"", e.Probe)
+				v.problem(path+".except_declared", "probe %s samples a range; \"nothing else is open\" needs every port probed, with %s", e.Probe, sweepingKinds())
 			}
 		}
 		v.expected(path, e)
@@ -481,4 +481,16 @@ func (v *validator) reach(path string, e *Expectation) {
 			v.problem(path+".expect."+name, "%v", err)
 		}
 	}
+}
+
+// sweepingKinds names the kinds that may probe every port of a range, as
+// a config line would ask for them: probe = "tcp".
+func sweepingKinds() string {
+	var names []string
+	for _, n := range kinds.Names() {
+		if kinds.Lookup(n).Sweeps {
+			names = append(names, fmt.Sprintf("probe = %q", n))
+		}
+	}
+	return strings.Join(names, " or ")
 }
