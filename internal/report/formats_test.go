@@ -270,7 +270,7 @@ func TestPrometheusCertificateDaysLeft(t *testing.T) {
 	want := -1.0
 	for _, res := range r.Results {
 		if res.ID == "api-https" {
-			tls := FactsMap(res.Evidence[0].Observation)["tls"].(map[string]any)
+			tls := res.Evidence[0].Observation.Facts.(map[string]any)["tls"].(map[string]any)
 			na, err := time.Parse(time.RFC3339, tls["not_after"].(string))
 			if err != nil {
 				t.Fatal(err)

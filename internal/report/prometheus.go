@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -9,7 +8,6 @@ import (
 	"strings"
 
 	"probe/internal/kinds"
-	"probe/probes"
 )
 
 // WritePrometheus renders r in the Prometheus text exposition format, for
@@ -215,22 +213,4 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// FactsMap is an observation's facts as a JSON object: as read from a
-// saved report already, or marshalled from the probe's own struct in the
-// run that made it. Nil when there are none.
-func FactsMap(o probes.Observation) map[string]any {
-	if m, ok := o.Facts.(map[string]any); ok {
-		return m
-	}
-	raw := o.MarshalFacts()
-	if raw == nil {
-		return nil
-	}
-	var m map[string]any
-	if json.Unmarshal(raw, &m) != nil {
-		return nil
-	}
-	return m
 }
