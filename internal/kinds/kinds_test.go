@@ -3,6 +3,8 @@ package kinds
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -248,5 +250,25 @@ func fill(v reflect.Value, name string) {
 		fill(e, name)
 		m.SetMapIndex(k, e)
 		v.Set(m)
+	}
+}
+
+// Every kind has its row in the README's table of probe kinds, which says
+// what it sends: a kind is its probe package, its adapter file and that
+// row.
+func TestEveryKindInTheREADME(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "### Probe kinds and their sections")
+	if !ok {
+		t.Fatal("the README has no section \"Probe kinds and their sections\"")
+	}
+	for _, name := range Names() {
+		row := fmt.Sprintf("\n| `%s` | %s |", name, strings.Join(Lookup(name).Transports, ", "))
+		if !strings.Contains(table, row) {
+			t.Errorf("no README row for kind %s with its transports (%q)", name, strings.TrimSpace(row))
+		}
 	}
 }
