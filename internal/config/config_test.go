@@ -69,3 +69,25 @@ expect = { internet = "filtered" }
 		})
 	}
 }
+
+// A wrong type is reported in the words of the types a reader knows, not
+// those of the decoder's mirror of File.
+func TestTypeErrorNamesTheRealType(t *testing.T) {
+	_, err := Parse("types.toml", []byte(`[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "203.0.113.10"
+[[expectation]]
+id = "x"
+target = "api"
+port = "ssh"
+transport = "tcp"
+probe = "ssh"
+expect = { internet = "filtered" }
+`))
+	if err == nil || !strings.Contains(err.Error(), "types.toml:10:8: expectation.port: cannot decode TOML string into struct field config.Expectation.Port of type int") {
+		t.Errorf("err = %v; want the located type error naming config.Expectation.Port", err)
+	}
+}

@@ -99,7 +99,7 @@ func (m *decodeMirror) copyTo(decoded any, f *File) {
 	}
 }
 
-// typeName is how the decoder's messages name a mirror type: as the type
+// typeNames makes the decoder's messages name a mirror type as the type
 // it mirrors.
 func (m *decodeMirror) typeNames() *strings.Replacer {
 	return strings.NewReplacer(m.expect.String(), "config.Expectation", m.file.String(), "config.File")
