@@ -197,7 +197,7 @@ run_checks() {
 	# The data tier's profiles keep after's security groups.
 	[[ $(database_kind "$profile") != healthy ]] && groups=after
 	case $groups in
-	after)
+	after | groups)
 		tcp internet "$API_ADDR" "22=filtered 80=open 443=open 3000=filtered 5060=filtered 8021=filtered"
 		tcp internet "$FS_ADDR" "22=filtered 80=filtered 443=filtered 5060=open 8021=filtered"
 		tcp admin "$API_ADDR" "22=open 80=open 443=open 3000=filtered 5060=filtered"
@@ -214,6 +214,12 @@ run_checks() {
 		tcp api "$FS_ADDR" "22=open 5060=open 8021=open"
 		udp internet "$API_ADDR" 5060 closed
 		udp internet "$API_ADDR" 20000 closed
+		;;
+	groups-stray)
+		# The groups after the fix with one stray rule: 8021 from 0.0.0.0/0.
+		tcp internet "$FS_ADDR" "22=filtered 5060=open 8021=open"
+		tcp admin "$FS_ADDR" "22=open 8021=open"
+		tcp internet "$API_ADDR" "22=filtered 443=open 8021=filtered"
 		;;
 	*) fail "unknown profile $profile" ;;
 	esac

@@ -8,6 +8,13 @@
 # so that a generator (from AWS's describe-security-groups) can write one
 # without knowing the testbed's addresses.
 #
+# A profile may instead hold groups.json and instances.json, the output of
+# `aws ec2 describe-security-groups` and `describe-instances` for the
+# testbed (Name tags: the server names): its servers' rule files are then
+# written from them by internal/sgnft, so the network the tests probe is
+# made from the same JSON `probe import` and `probe drift` read. A server
+# no instance names (the database) keeps its SERVER.nft.
+#
 # It uses the variables and functions of scripts/testbed (nsx, RUNDIR, the
 # *_ADDR address plan).
 # shellcheck shell=bash
@@ -29,9 +36,29 @@ define freeswitch = $FS_ADDR
 EOF
 }
 
+# rules_file ROLE PROFILE: the path of the role's rule file in the profile,
+# written from the profile's groups JSON first when it has one.
+rules_file() {
+	local role=$1 profile=$2 dir=$SG_DIR/$2 gen=$RUNDIR/sg/$2
+	if [[ -f $dir/groups.json && -f $dir/instances.json ]]; then
+		if [[ ! -d $gen ]]; then
+			mkdir -p "$gen.tmp"
+			(cd "$REPO" && . scripts/ensure-go && go run ./internal/sgnft -groups "$dir/groups.json" \
+				-instances "$dir/instances.json" -out "$gen.tmp") || die "profile $profile: internal/sgnft could not write its rules"
+			mv "$gen.tmp" "$gen"
+		fi
+		if [[ -f $gen/$role.nft ]]; then
+			echo "$gen/$role.nft"
+			return
+		fi
+	fi
+	echo "$dir/$role.nft"
+}
+
 # apply_sg ROLE PROFILE: replace the role's `inet sg` table in one transaction.
 apply_sg() {
-	local role=$1 profile=$2 rules=$SG_DIR/$2/$1.nft
+	local role=$1 profile=$2 rules
+	rules=$(rules_file "$role" "$profile")
 	[[ -f $rules ]] || die "profile $profile has no rules for $role ($rules)"
 	nsx "$role" nft -f - <<EOF
 $(sg_defines)
