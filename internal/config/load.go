@@ -28,7 +28,7 @@ func Load(path string) (*File, error) {
 	var tl *readfile.TooLargeError
 	switch {
 	case errors.As(err, &tl):
-		return nil, Problems{{File: path, Msg: fmt.Sprintf("the file is larger than that: an expectation table is at most %d bytes (is it the right file?)", MaxFileSize)}}
+		return nil, Problems{{File: path, Msg: fmt.Sprintf("the file goes on past %d bytes; an expectation table is at most %d bytes (is it the right file?)", MaxFileSize, MaxFileSize)}}
 	case err != nil:
 		var pe *os.PathError
 		if errors.As(err, &pe) {
