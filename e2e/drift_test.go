@@ -84,8 +84,8 @@ func TestGroupsJSONProfileAndDrift(t *testing.T) {
 	reps = nil
 	for _, runner := range []string{"internet", "admin"} {
 		path, r := runTo(t, runner)
-		if failed := r.with("fail"); !slices.Equal(failed, []string{"freeswitch-esl"}) {
-			t.Errorf("%s with the stray rule: failed %v; want exactly freeswitch-esl\n%s", runner, failed, r.table())
+		if failed := r.with("fail"); !slices.Equal(failed, []string{"freeswitch-esl-public"}) {
+			t.Errorf("%s with the stray rule: failed %v; want exactly freeswitch-esl-public\n%s", runner, failed, r.table())
 		}
 		reps = append(reps, path)
 	}

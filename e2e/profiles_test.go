@@ -8,11 +8,14 @@ import (
 	"testing"
 )
 
+// runners are the four vantages: two outside the VPC, one on each server.
+var runners = []string{"internet", "admin", "api", "freeswitch"}
+
 // TestAfterProfileEverythingPasses runs the reference file from each runner
 // against the fixed deployment: every verdict must pass.
 func TestAfterProfileEverythingPasses(t *testing.T) {
 	profile(t, "after")
-	for _, runner := range []string{"internet", "admin", "api"} {
+	for _, runner := range runners {
 		t.Run(runner, func(t *testing.T) {
 			r, code, out := probe(t, runner, "--from", runner)
 			if code != 0 || r.Summary.Pass != r.Summary.Total || r.Summary.Total == 0 {
@@ -48,13 +51,16 @@ var beforeFailures = map[string][]string{
 		"api-rtp",
 		"freeswitch-web",
 	},
-	"api": nil, // from inside, the shared group changes nothing the file asks of this vantage
+	// From inside the VPC, the shared group's SSH rule (0.0.0.0/0) lets
+	// each server reach the other's SSH by its private address.
+	"api":        {"freeswitch-ssh"},
+	"freeswitch": {"api-ssh"},
 }
 
 func TestBeforeProfileFailsExactlyTheDocumentsRows(t *testing.T) {
 	profile(t, "before")
 	defer profile(t, "after")
-	for _, runner := range []string{"internet", "admin", "api"} {
+	for _, runner := range runners {
 		t.Run(runner, func(t *testing.T) {
 			r, code, out := probe(t, runner, "--from", runner)
 			want := beforeFailures[runner]
@@ -85,9 +91,23 @@ func TestVantageIsCheckedNotBelieved(t *testing.T) {
 			t.Errorf("exit %d; want 2 with a message showing %s and %s\n%s", code, bed.Info["INTERNET_ADDR"], bed.Info["ADMIN_CIDR"], out)
 		}
 	})
-	for _, runner := range []string{"internet", "admin", "api"} {
+	// A runner on a server is also held against the server: it must hold
+	// that server's private address. Claimed from the other server, with
+	// the CIDRs pointed at that server so STUN alone would believe it:
+	t.Run("api_claimed_on_the_freeswitch_server", func(t *testing.T) {
+		_, code, out := probe(t, "freeswitch", "--from", "api", "--vantage-cidrs", "api="+bed.Info["FREESWITCH_CIDR"])
+		want := "no interface here holds its private address " + bed.Info["API_PRIVATE"]
+		if code != 2 || !strings.Contains(out, want) {
+			t.Errorf("exit %d; want 2 and %q\n%s", code, want, out)
+		}
+	})
+	for _, runner := range runners {
 		t.Run("auto_from_"+runner, func(t *testing.T) {
-			r, code, out := probe(t, runner, "--from", "auto", "--only", "freeswitch-sip-udp,freeswitch-sip-tcp")
+			only := "freeswitch-sip-udp,freeswitch-sip-tcp"
+			if runner == "freeswitch" {
+				only = "database-postgres,redis" // it asks nothing of its own SIP but at loopback
+			}
+			r, code, out := probe(t, runner, "--from", "auto", "--only", only)
 			if r.Vantage.Name != runner || r.Vantage.Established != "stun-auto" {
 				t.Errorf("--from auto found %q (%s); want %q\n%s", r.Vantage.Name, r.Vantage.Established, runner, out)
 			}

@@ -37,7 +37,24 @@ import (
 var bed = &testbed.Bed{Prefix: "flt"}
 
 func TestMain(m *testing.M) {
-	bed.BeforeTests = func() { bed.Run("fault", "clear") }
+	bed.BeforeTests = func() {
+		bed.Run("fault", "clear")
+		// These tests run from outside the VPC only, and were written for
+		// the reference file as it stood before it had an address per
+		// network: they run that file (testdata/expectations-flat.toml),
+		// each target at the one address the internet reaches.
+		bed.File = filepath.Join(bed.Root, "e2e", "faults", "testdata", "expectations-flat.toml")
+		bed.Overrides = []string{
+			"--target", "api=" + bed.Info["API_ADDR"],
+			"--target", "freeswitch=" + bed.Info["FREESWITCH_ADDR"],
+			"--target", "database=" + bed.Info["DATABASE_ADDR"],
+			"--target", "redis=" + bed.Info["REDIS_ADDR"],
+			"--vantage-cidrs", "admin=" + bed.Info["ADMIN_CIDR"],
+			"--vantage-cidrs", "api=" + bed.Info["API_CIDR"],
+			"--stun", bed.Info["STUN_ADDR"],
+			"--ca-file", bed.Info["CA_FILE"],
+		}
+	}
 	os.Exit(bed.Main(m))
 }
 

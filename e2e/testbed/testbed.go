@@ -38,6 +38,9 @@ type Bed struct {
 	Script    string            // scripts/testbed
 	Info      map[string]string // scripts/testbed info: KEY=VALUE facts
 	Overrides []string          // scripts/testbed overrides: the flags that aim expectations.toml here
+	// File, when set (by BeforeTests), is the expectation file Command
+	// runs instead of the root expectations.toml.
+	File string
 
 	mu       sync.Mutex
 	finished map[string]time.Time // when each runner's last run ended
@@ -119,13 +122,23 @@ func (b *Bed) Run(args ...string) ([]byte, error) {
 // It first waits until ICMPRest has passed since runner's last run ended
 // (as recorded by Finished).
 func (b *Bed) Command(runner, out string, args ...string) *exec.Cmd {
+	file := b.File
+	if file == "" {
+		file = filepath.Join(b.Root, "expectations.toml")
+	}
+	return b.CommandFile(runner, out, file, b.Overrides, args...)
+}
+
+// CommandFile is Command for another expectation file, with the overrides
+// given (b.Overrides, or a part of them).
+func (b *Bed) CommandFile(runner, out, file string, overrides []string, args ...string) *exec.Cmd {
 	b.mu.Lock()
 	last := b.finished[runner]
 	b.mu.Unlock()
 	time.Sleep(time.Until(last.Add(ICMPRest)))
-	full := append([]string{"exec", runner, "--", b.Binary, "run", "--out", out}, b.Overrides...)
+	full := append([]string{"exec", runner, "--", b.Binary, "run", "--out", out}, overrides...)
 	full = append(full, args...)
-	full = append(full, filepath.Join(b.Root, "expectations.toml"))
+	full = append(full, file)
 	cmd := exec.Command(b.Script, full...)
 	cmd.Env = append(os.Environ(), "TESTBED_PREFIX="+b.Prefix)
 	return cmd

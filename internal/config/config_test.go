@@ -14,7 +14,7 @@ func TestReferenceFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load(expectations.toml): %v", err)
 	}
-	if got, want := len(f.Expectations), 15; got != want {
+	if got, want := len(f.Expectations), 22; got != want {
 		t.Errorf("expectations = %d; want %d", got, want)
 	}
 	e := f.Expectations[0]
@@ -89,5 +89,34 @@ expect = { internet = "filtered" }
 `))
 	if err == nil || !strings.Contains(err.Error(), "types.toml:10:8: expectation.port: cannot decode TOML string into struct field config.Expectation.Port of type int") {
 		t.Errorf("err = %v; want the located type error naming config.Expectation.Port", err)
+
+// TestReferenceFileStatesGroupRulesByAddress: the security document's
+// group-scoped claims are stated at the address AWS matches them by.
+func TestReferenceFileStatesGroupRulesByAddress(t *testing.T) {
+	f, err := Load("../../expectations.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ id, vantage, at, word string }{
+		{"freeswitch-esl-private", "api", AtPrivate, "open"},
+		{"freeswitch-esl-public", "api", AtPublic, "filtered"},
+		{"freeswitch-esl-loopback", "freeswitch", AtLoopback, "open"},
+		{"api-app-3000-loopback", "api", AtLoopback, "open"},
+		{"api-app-3000-private", "api", AtPrivate, "not_open"},
+		{"api-app-3000-public", "api", AtPublic, "not_open"},
+		{"freeswitch-ssh", "api", AtPrivate, "filtered"},
+		{"api-ssh", "freeswitch", AtPrivate, "filtered"},
+		{"database-postgres", "freeswitch", AtPrivate, "open"},
+		{"redis", "freeswitch", AtPrivate, "open"},
+	}
+	for _, tt := range tests {
+		e := expectationByID(t, f, tt.id)
+		_, at, err := f.Reach(e, tt.vantage)
+		if err != nil || at != tt.at || e.Expect[tt.vantage] != tt.word {
+			t.Errorf("%s from %s: at %q (%v), expects %q; want %q at %q", tt.id, tt.vantage, at, err, e.Expect[tt.vantage], tt.word, tt.at)
+		}
+	}
+	if s, ok := expectationByID(t, f, "freeswitch-esl-private").Section().(*kinds.TCPSection); !ok || s == nil || s.Banner != "Content-Type: auth/request" {
+		t.Error("freeswitch-esl-private does not read ESL's greeting")
 	}
 }

@@ -14,7 +14,20 @@ import (
 // name or "auto". With a STUN answer, a declared vantage must hold the
 // public address (else an error that shows both); "auto" picks the vantage
 // that does. Without one, the vantage is unconfirmed unless trust is set.
+//
+// A vantage that runs on a target (host) must also stand there: an
+// interface of this machine must hold that target's private address.
 func Locate(ctx context.Context, f *config.File, declared string, trust bool) (Located, error) {
+	loc, err := locate(ctx, f, declared, trust)
+	if err == nil {
+		if err := checkHost(f, loc.Name); err != nil {
+			return loc, fmt.Errorf("--from %s: %w", declared, err)
+		}
+	}
+	return loc, err
+}
+
+func locate(ctx context.Context, f *config.File, declared string, trust bool) (Located, error) {
 	loc := Located{Name: declared, Declared: declared}
 	vs := vantages(f)
 	d, err := vantage.Discover(ctx, f.STUN.Servers, f.STUN.Timeout.Std())

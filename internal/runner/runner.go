@@ -38,6 +38,9 @@ type Options struct {
 	// Shard, when set, limits the run to its part of the vantage's checks
 	// (plan.Shard says how they are split); the report records it.
 	Shard *plan.Shard
+	// Resolve looks up the names the plan dials before anything is sent;
+	// nil is the system's resolver.
+	Resolve Resolver
 }
 
 // Located is where the run stands and how that is known.
@@ -74,6 +77,10 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 	if err != nil {
 		return nil, err
 	}
+	doubts, err := resolveNames(ctx, f, p, opt.Resolve)
+	if err != nil {
+		return nil, err
+	}
 	rep := &report.Report{
 		SchemaVersion: report.SchemaVersion,
 		Tool:          "probe " + probes.Version(),
@@ -93,6 +100,7 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 	eng := &engine.Engine{Concurrency: f.Defaults.Concurrency, RatePerTarget: f.Defaults.RatePerTarget, Progress: opt.Progress}
 	res := eng.Run(ctx, p)
 	Assemble(rep, f, p, res, opt.Vantage)
+	applyDoubts(rep, doubts)
 	rep.Finished = time.Now().UTC()
 	if ctx.Err() != nil || res.Interrupted {
 		rep.Partial = true

@@ -25,7 +25,8 @@ want_match() {
 
 name_of() {
 	case $1 in
-	"$API_ADDR") echo api ;; "$FS_ADDR") echo freeswitch ;; "$DB_ADDR") echo database ;;
+	"$API_ADDR") echo "api (public)" ;; "$FS_ADDR") echo "freeswitch (public)" ;; "$DB_ADDR") echo database ;;
+	"$API_PRIV") echo "api (private)" ;; "$FS_PRIV") echo "freeswitch (private)" ;;
 	"$REDIS_ADDR") echo redis ;; *) echo "$1" ;;
 	esac
 }
@@ -96,18 +97,22 @@ check_ssh() {
 		out=$(nsx "$v" timeout 10 ssh -i "$RUNDIR/ssh/id_ed25519" -o BatchMode=yes -o IdentitiesOnly=yes \
 			-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o ConnectTimeout=3 \
 			"root@$addr" 'ip -4 -o addr show dev eth0' 2>/dev/null || true)
+		# The server holds its private address only; the public one is the gateway's.
+		if [[ $role == api ]]; then addr=$API_PRIV; else addr=$FS_PRIV; fi
 		want_match "from $v: $role ssh login with the testbed key lands on $addr" " $addr/32 " "$out"
 	done
 }
 
 check_esl() {
 	local out
-	out=$(nsx api timeout 5 nc -w 2 "$FS_ADDR" 8021 </dev/null 2>&1 || true)
-	want_match "from api: freeswitch 8021 greets auth/request" '^Content-Type: auth/request' "$out"
-	out=$(printf 'auth ClueCon\n\n' | nsx api timeout 5 nc -w 2 "$FS_ADDR" 8021 2>&1 || true)
+	out=$(nsx api timeout 5 nc -w 2 "$FS_PRIV" 8021 </dev/null 2>&1 || true)
+	want_match "from api: freeswitch's private 8021 greets auth/request" '^Content-Type: auth/request' "$out"
+	out=$(printf 'auth ClueCon\n\n' | nsx api timeout 5 nc -w 2 "$FS_PRIV" 8021 2>&1 || true)
 	want_match "from api: ESL refuses the default password" 'Reply-Text: -ERR invalid' "$out"
-	out=$(nsx freeswitch timeout 5 nc -w 2 "$FS_ADDR" 8021 </dev/null 2>&1 || true)
-	want_match "from freeswitch itself (outside the ESL ACL): rude rejection" '^Content-Type: text/rude-rejection' "$out"
+	out=$(nsx freeswitch timeout 5 nc -w 2 127.0.0.1 8021 </dev/null 2>&1 || true)
+	want_match "from freeswitch itself: its loopback 8021 greets auth/request" '^Content-Type: auth/request' "$out"
+	out=$(nsx freeswitch timeout 5 nc -w 2 "$FS_PRIV" 8021 </dev/null 2>&1 || true)
+	want_match "from freeswitch itself, at its private address (outside the ESL ACL): rude rejection" '^Content-Type: text/rude-rejection' "$out"
 }
 
 # check_db: the data tier as the profile has it (server-database.bash), from
@@ -202,7 +207,12 @@ run_checks() {
 		tcp internet "$FS_ADDR" "22=filtered 80=filtered 443=filtered 5060=open 8021=filtered"
 		tcp admin "$API_ADDR" "22=open 80=open 443=open 3000=filtered 5060=filtered"
 		tcp admin "$FS_ADDR" "22=open 5060=open 8021=filtered 80=filtered"
-		tcp api "$FS_ADDR" "22=filtered 5060=open 8021=open"
+		# A group rule matches private sources: from api, ESL is open at
+		# FreeSWITCH's private address, filtered at its public one.
+		tcp api "$FS_PRIV" "22=filtered 5060=open 8021=open"
+		tcp api "$FS_ADDR" "22=filtered 5060=open 8021=filtered"
+		tcp api "$API_ADDR" "443=open 3000=filtered"
+		tcp freeswitch "$API_PRIV" "22=filtered 80=open 3000=filtered"
 		udp internet "$API_ADDR" 5060 "open|filtered"
 		udp internet "$API_ADDR" 20000 "open|filtered"
 		;;
@@ -211,7 +221,8 @@ run_checks() {
 		tcp internet "$FS_ADDR" "22=open 80=closed 443=closed 5060=open 8021=filtered"
 		tcp admin "$API_ADDR" "22=open 5060=closed"
 		tcp admin "$FS_ADDR" "22=open 8021=filtered"
-		tcp api "$FS_ADDR" "22=open 5060=open 8021=open"
+		tcp api "$FS_PRIV" "22=open 5060=open 8021=open"
+		tcp api "$FS_ADDR" "22=open 5060=open 8021=filtered"
 		udp internet "$API_ADDR" 5060 closed
 		udp internet "$API_ADDR" 20000 closed
 		;;
@@ -220,6 +231,13 @@ run_checks() {
 		tcp internet "$FS_ADDR" "22=filtered 5060=open 8021=open"
 		tcp admin "$FS_ADDR" "22=open 8021=open"
 		tcp internet "$API_ADDR" "22=filtered 443=open 8021=filtered"
+		;;
+	cidr-esl)
+		# ESL's rule is a CIDR of the API server's public address: the
+		# other way round from the group rule.
+		tcp api "$FS_PRIV" "22=filtered 5060=open 8021=filtered"
+		tcp api "$FS_ADDR" "22=filtered 5060=open 8021=open"
+		tcp internet "$FS_ADDR" "8021=filtered"
 		;;
 	*) fail "unknown profile $profile" ;;
 	esac
@@ -232,16 +250,20 @@ run_checks() {
 	tcp admin "$DB_ADDR" "5432=filtered"
 	tcp api "$DB_ADDR" "5432=open"
 	tcp freeswitch "$REDIS_ADDR" "6379=open"
+	tcp internet "$API_PRIV" "22=filtered 80=filtered"
+	tcp api 127.0.0.1 "3000=open"
+	tcp api "$API_PRIV" "3000=closed"
 	check_http
 	sip_options internet udp
 	sip_options internet tcp
 	check_ssh admin
 	[[ $profile == before ]] && check_ssh internet
-	check_esl
+	[[ $profile == cidr-esl ]] || check_esl
 	check_db "$profile"
 	stun admin "$ADMIN_ADDR"
 	stun internet "$INET_ADDR"
 	stun api "$API_ADDR"
+	stun freeswitch "$FS_ADDR"
 	check_isolation
 	echo "took $((SECONDS - t0)) s"
 	echo "check: $CHECK_PASS passed, $CHECK_FAIL failed"

@@ -56,8 +56,8 @@ fault_rif() {
 # Addresses the router routes to each role's link.
 fault_addrs() {
 	case $1 in
-	api) echo "$API_ADDR" ;;
-	freeswitch) echo "$FS_ADDR" ;;
+	api) echo "$API_PRIV" ;;
+	freeswitch) echo "$FS_PRIV" ;;
 	database) echo "$DB_ADDR $REDIS_ADDR" ;;
 	internet) echo "$INET_ADDR" ;;
 	admin) echo "$ADMIN_INNER" ;;

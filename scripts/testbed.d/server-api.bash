@@ -8,7 +8,7 @@
 API_LISTENERS=("tcp 0.0.0.0:22" "tcp 0.0.0.0:80" "tcp 0.0.0.0:443" "tcp 127.0.0.1:3000")
 
 api_files() {
-	leaf api "$TLS_NAME" "DNS:$TLS_NAME,IP:$API_ADDR"
+	leaf api "$TLS_NAME" "DNS:$TLS_NAME,IP:$API_ADDR,IP:$API_PRIV"
 	write_sshd api
 	write_nginx
 }

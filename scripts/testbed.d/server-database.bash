@@ -75,7 +75,7 @@ database_configs() {
 	local d=$RUNDIR/database kind=$1 src
 	{
 		echo "local   all all                 peer"
-		for src in "$API_ADDR" "$FS_ADDR"; do
+		for src in "$API_PRIV" "$FS_PRIV"; do # the servers reach it by their private addresses
 			# TLS only: hostssl lines and no `host` line, so a plaintext
 			# client gets "no pg_hba.conf entry ... no encryption".
 			echo "hostssl all all $src/32    scram-sha-256"

@@ -4,7 +4,7 @@
 # the *_ADDR address plan).
 # shellcheck shell=bash
 
-FREESWITCH_LISTENERS=("tcp 0.0.0.0:22" "udp $FS_ADDR:5060" "tcp $FS_ADDR:5060" "tcp $FS_ADDR:8021")
+FREESWITCH_LISTENERS=("tcp 0.0.0.0:22" "udp $FS_PRIV:5060" "tcp $FS_PRIV:5060" "tcp *:8021")
 
 freeswitch_files() {
 	write_sshd freeswitch
@@ -31,8 +31,9 @@ tcp_children=2
 dns=no
 rev_dns=no
 auto_aliases=no
-listen=udp:$FS_ADDR:5060
-listen=tcp:$FS_ADDR:5060
+listen=udp:$FS_PRIV:5060
+listen=tcp:$FS_PRIV:5060
+alias="$FS_PRIV"
 alias="$FS_ADDR"
 server_signature=no
 mpath="$mpath"
@@ -63,8 +64,9 @@ freeswitch_start() {
 	bg freeswitch kamailio kamailio -f "$RUNDIR/freeswitch/kamailio/kamailio.cfg" \
 		-P "$RUNDIR/freeswitch/kamailio/kamailio.pid" -Y "$RUNDIR/freeswitch/kamailio" -DD -E -m 32 -M 4 \
 		-u kamailio -g kamailio
-	# ESL's own ACL (FreeSWITCH's apply-inbound-acl): loopback and the API server.
+	# On every address, loopback too; ESL's own ACL (FreeSWITCH's
+	# apply-inbound-acl) lets in loopback and the API server's private address.
 	bg freeswitch esl setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
-		"$RUNDIR/bin/esl" -listen "$FS_ADDR:8021" -allow "127.0.0.0/8,$API_ADDR/32" \
+		"$RUNDIR/bin/esl" -listen "0.0.0.0:8021" -allow "127.0.0.0/8,$API_PRIV/32" \
 		-password "$(cat "$RUNDIR/freeswitch/esl.password")"
 }

@@ -27,12 +27,21 @@ profiles() {
 	for d in "$SG_DIR"/*/; do basename "$d"; done
 }
 
-# sg_defines: the nftables variables a rule file may use.
+# sg_defines: the nftables variables a rule file may use. A security
+# group's members are named by their PRIVATE addresses: that is what a rule
+# whose source is the group matches.
+#   $admin                            the office's address (a CIDR rule's source)
+#   $api_public, $freeswitch_public   the servers' public addresses
+#   $sg_api, $sg_freeswitch           each server's group, as its members' private addresses
+#   $sg_shared                        both servers' (the "before" profile's one group)
 sg_defines() {
 	cat <<EOF
 define admin = $ADMIN_ADDR
-define api = $API_ADDR
-define freeswitch = $FS_ADDR
+define api_public = $API_ADDR
+define freeswitch_public = $FS_ADDR
+define sg_api = { $API_PRIV }
+define sg_freeswitch = { $FS_PRIV }
+define sg_shared = { $API_PRIV, $FS_PRIV }
 EOF
 }
 

@@ -34,26 +34,48 @@ make_topology() {
 		# RTP probe must meet the real rate limit of ICMP port unreachable.
 	done
 	nsx router sysctl -qw net.ipv4.ip_forward=1
-	link api api "$SRV_GW" "$API_ADDR"
-	link fs freeswitch "$SRV_GW" "$FS_ADDR"
+	# A server's packet to a public address comes back out of the link it
+	# came in by (the gateway's hairpin): no ICMP redirect for that.
+	nsx router sysctl -qw net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
+	link api api "$VPC_GW" "$API_PRIV"
+	link fs freeswitch "$VPC_GW" "$FS_PRIV"
 	link db database "$DB_GW" "$DB_ADDR" "$REDIS_ADDR"
 	link inet internet "$RUN_GW" "$INET_ADDR"
 	link admin admin "$RUN_GW" "$ADMIN_INNER"
 	link stun stun "$RUN_GW" "$STUN_ADDR"
 
-	# The router: the office NAT for admin, and the private subnet's isolation.
+	# The router: the internet gateway's 1:1 NAT of the servers, the office
+	# NAT for admin, and the isolation of private addresses.
 	nsx router nft -f - <<EOF
 table ip testbed {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		# A public address is the gateway's: it maps to the server's private one.
+		ip daddr $API_ADDR dnat to $API_PRIV
+		ip daddr $FS_ADDR dnat to $FS_PRIV
+	}
 	chain forward {
 		type filter hook forward priority filter; policy accept;
+		# Replies (and their ICMP errors) pass: what follows judges who may start.
+		ct state established,related accept
 		# Private subnet (RDS, ElastiCache): reachable only from the servers.
-		ip daddr 192.0.2.0/24 iifname != { "api", "fs" } counter drop
-		ip saddr 192.0.2.0/24 ct state new oifname != { "api", "fs" } counter drop
+		ip daddr 10.0.2.0/24 iifname != { "api", "fs" } counter drop
+		ip saddr 10.0.2.0/24 ct state new oifname != { "api", "fs" } counter drop
+		# From the internet side, a private address is reached only as the
+		# translation of a public one.
+		iifname { "inet", "admin", "stun" } ip daddr 10.0.0.0/8 ct status dnat accept
+		iifname { "inet", "admin", "stun" } ip daddr 10.0.0.0/8 counter drop
 		# The office's inside address is not reachable from outside the NAT.
 		ip daddr $ADMIN_INNER ct status != dnat ct state new counter drop
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
+		# A server's packet to the internet, or to any public address (it
+		# went through the gateway), leaves with the server's public address.
+		ip saddr $API_PRIV oifname { "inet", "admin", "stun" } snat to $API_ADDR
+		ip saddr $FS_PRIV oifname { "inet", "admin", "stun" } snat to $FS_ADDR
+		ip saddr $API_PRIV ct status dnat snat to $API_ADDR
+		ip saddr $FS_PRIV ct status dnat snat to $FS_ADDR
 		# The admin runner leaves through the office NAT with the allowlisted address.
 		ip saddr $ADMIN_INNER snat to $ADMIN_ADDR
 	}

@@ -1,0 +1,165 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"probe/internal/config"
+	"probe/internal/plan"
+	"probe/internal/report"
+)
+
+// Resolver looks a name up; net.DefaultResolver's LookupHost is one.
+type Resolver func(ctx context.Context, name string) ([]string, error)
+
+// resolveTimeout bounds the lookup of one name.
+const resolveTimeout = 5 * time.Second
+
+// nameDoubt is why the verdicts at one target path cannot pass: the name
+// resolved to an address of another network than the one it stands for.
+type nameDoubt map[string]string // plan.Path -> reason
+
+// resolveNames looks up every name the plan dials, before anything is
+// probed. A name that does not exist (NXDOMAIN, or no address) is a
+// configuration error, located at the key that gave it, and nothing is
+// probed; a resolver that fails (no answer, refused) is left to the probes,
+// whose rows then say so. A public name that resolves to a private address
+// is a doubt: probed from here it tests the prober's own network.
+func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Resolver) (nameDoubt, error) {
+	type use struct {
+		target, at string
+	}
+	uses := map[string][]use{} // name -> where it is used
+	var names []string
+	for _, t := range p.Tasks {
+		host := t.Target.Host
+		if _, err := netip.ParseAddr(host); err == nil {
+			continue
+		}
+		target, at, _ := strings.Cut(t.Target.Name, "@")
+		u := use{target, at}
+		if !slices.Contains(uses[host], u) {
+			if len(uses[host]) == 0 {
+				names = append(names, host)
+			}
+			uses[host] = append(uses[host], u)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupHost
+	}
+	doubts := nameDoubt{}
+	var problems []string
+	for _, name := range names {
+		lctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+		addrs, err := lookup(lctx, name)
+		cancel()
+		for _, u := range uses[name] {
+			key := u.at
+			if key == "" {
+				key = "address"
+			}
+			where := f.Target(u.target).Where(key)
+			var dnsErr *net.DNSError
+			switch {
+			case err == nil && len(addrs) == 0:
+				problems = append(problems, fmt.Sprintf("%s: %q does not resolve (no address)", where, name))
+				continue
+			case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+				problems = append(problems, fmt.Sprintf("%s: %q does not resolve (%s)", where, name, err))
+				continue
+			case err != nil:
+				// The resolver itself failed (timeout, refused): the
+				// prober's trouble at run time, not the file's. The
+				// probes of that name say so, one by one.
+				continue
+			}
+			if u.at == config.AtPrivate {
+				continue // a private name inside the VPC: what it resolves to is the VPC's business
+			}
+			for _, a := range addrs {
+				ip, err := netip.ParseAddr(a)
+				if err == nil && config.AddressClass(ip) == config.AtPrivate {
+					doubts[plan.Path(u.target, u.at)] = fmt.Sprintf("%s resolves to the private address %s: probed from here, that is this prober's own network, not the target's public side (%s)", name, ip, where)
+					break
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s\nnothing was probed", strings.Join(problems, "\n"))
+	}
+	return doubts, nil
+}
+
+// applyDoubts keeps a result at a doubted path from passing.
+func applyDoubts(rep *report.Report, doubts nameDoubt) {
+	if len(doubts) == 0 {
+		return
+	}
+	for i := range rep.Results {
+		r := &rep.Results[i]
+		why, ok := doubts[plan.Path(r.Target, r.At)]
+		if !ok {
+			continue
+		}
+		if r.Verdict == "pass" {
+			r.Verdict = "inconclusive"
+		}
+		r.Reason = why + "; " + r.Reason
+	}
+	note := rep.Summary.Note
+	rep.Summary = report.Count(rep.Results)
+	rep.Summary.Note = note
+}
+
+// localAddrs lists the addresses this machine's interfaces hold; a variable
+// for tests.
+var localAddrs = func() ([]netip.Addr, error) {
+	as, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, a := range as {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr())
+		}
+	}
+	return out, nil
+}
+
+// checkHost holds a vantage that runs on a target against this machine: an
+// interface here must hold the target's private address, when the file
+// gives it as an IP. STUN shows only the public address, which every
+// machine behind the same gateway shares.
+func checkHost(f *config.File, vantage string) error {
+	v := f.Vantage(vantage)
+	if v == nil || v.Host == "" {
+		return nil
+	}
+	t := f.Target(v.Host)
+	want, err := netip.ParseAddr(t.Private)
+	if err != nil {
+		return nil // a name: nothing to hold it against
+	}
+	have, err := localAddrs()
+	if err != nil {
+		return fmt.Errorf("vantage %s runs on %s, but this machine's addresses cannot be listed: %v", vantage, t.Name, err)
+	}
+	for _, a := range have {
+		if a.Unmap() == want.Unmap() {
+			return nil
+		}
+	}
+	return fmt.Errorf("vantage %s runs on %s, but no interface here holds its private address %s (%s); run it on that server, or fix the address", vantage, t.Name, want, t.Where(config.AtPrivate))
+}

@@ -1,0 +1,186 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"probe/internal/config"
+	"probe/internal/plan"
+	"probe/internal/report"
+)
+
+// networkedFile writes a file with a runner on "app", whose loopback port
+// is a listener of the test's, and a database reached by name.
+func networkedFile(t *testing.T, port int) *config.File {
+	t.Helper()
+	src := fmt.Sprintf(`
+[[vantage]]
+name = "app"
+network = "vpc"
+host = "app"
+cidrs = ["203.0.113.10/32"]
+
+[[vantage]]
+name = "internet"
+network = "internet"
+catch_all = true
+
+[[target]]
+name = "app"
+public = "203.0.113.10"
+private = "10.0.1.10"
+
+[[target]]
+name = "db"
+private = "db.internal.example"
+
+[[target]]
+name = "cdn"
+public = "cdn.example"
+
+[[expectation]]
+id = "app-local"
+target = "app"
+port = %d
+transport = "tcp"
+probe = "tcp"
+at = "loopback"
+expect = { app = "open" }
+
+[[expectation]]
+id = "db"
+target = "db"
+port = 5432
+transport = "tcp"
+probe = "tcp"
+expect = { app = "open" }
+
+[[expectation]]
+id = "cdn"
+target = "cdn"
+port = %d
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered" }
+`, port, port)
+	path := filepath.Join(t.TempDir(), "net.toml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestNameThatDoesNotResolveProbesNothing: the run stops before the first
+// packet, and the error says where the name was given.
+func TestNameThatDoesNotResolveProbesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	f := networkedFile(t, ln.Addr().(*net.TCPAddr).Port)
+	nxdomain := func(ctx context.Context, name string) ([]string, error) {
+		return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+	}
+	rep, err := Run(context.Background(), f, Options{Vantage: Located{Name: "app"}, Resolve: nxdomain})
+	if err == nil {
+		t.Fatalf("Run made a report (%d results) from a name that does not resolve", len(rep.Results))
+	}
+	want := f.Path + ":20:1: target[1].private: \"db.internal.example\" does not resolve"
+	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "nothing was probed") {
+		t.Errorf("error %q; want it to say %q and that nothing was probed", err, want)
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("%d connections reached the loopback target; want none", n)
+	}
+	// A resolver that does not answer is the run's trouble, not the
+	// file's: the run goes on, and the name's rows say so.
+	down := func(ctx context.Context, name string) ([]string, error) {
+		return nil, &net.DNSError{Err: "connection refused", Name: name, Server: "198.51.100.1:53"}
+	}
+	p, err := plan.Make(f, "app", plan.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resolveNames(context.Background(), f, p, down); err != nil {
+		t.Errorf("a resolver outage stopped the run: %v", err)
+	}
+}
+
+func TestPublicNameResolvingPrivatelyCannotPass(t *testing.T) {
+	f := networkedFile(t, 1)
+	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lan := func(ctx context.Context, name string) ([]string, error) { return []string{"192.168.1.20"}, nil }
+	doubts, err := resolveNames(context.Background(), f, p, lan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &report.Report{Results: []report.Result{
+		{ID: "cdn", Target: "cdn", At: config.AtPublic, Verdict: "pass", Reason: "filtered, as expected"},
+	}}
+	applyDoubts(rep, doubts)
+	r := rep.Results[0]
+	if r.Verdict != "inconclusive" || !strings.Contains(r.Reason, "192.168.1.20") || !strings.Contains(r.Reason, "own network") {
+		t.Errorf("verdict %s, reason %q; want inconclusive, naming the private address", r.Verdict, r.Reason)
+	}
+	if rep.Summary.Inconclusive != 1 || rep.Summary.Pass != 0 {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+	// The same name resolving publicly casts no doubt.
+	wan := func(ctx context.Context, name string) ([]string, error) { return []string{"198.51.100.80"}, nil }
+	if doubts, err := resolveNames(context.Background(), f, p, wan); err != nil || len(doubts) != 0 {
+		t.Errorf("public resolution: doubts %v, err %v; want none", doubts, err)
+	}
+}
+
+func TestCheckHostWantsThePrivateAddressHere(t *testing.T) {
+	f := networkedFile(t, 1)
+	defer func(old func() ([]netip.Addr, error)) { localAddrs = old }(localAddrs)
+	tests := []struct {
+		have []netip.Addr
+		err  error
+		want string // "" for no error
+	}{
+		{[]netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("10.0.1.10")}, nil, ""},
+		{[]netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("10.0.1.20")}, nil,
+			"vantage app runs on app, but no interface here holds its private address 10.0.1.10 (" + f.Path + ":16:1: target[0].private)"},
+		{nil, errors.New("no netlink"), "cannot be listed: no netlink"},
+	}
+	for _, tt := range tests {
+		localAddrs = func() ([]netip.Addr, error) { return tt.have, tt.err }
+		err := checkHost(f, "app")
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("with %v: error %v; want %q", tt.have, err, tt.want)
+		}
+	}
+	localAddrs = func() ([]netip.Addr, error) { return nil, nil }
+	if err := checkHost(f, "internet"); err != nil {
+		t.Errorf("a vantage with no host: %v", err)
+	}
+}
