@@ -5,6 +5,7 @@
 # shellcheck shell=bash
 
 # The listening sockets `up` waits for: PROTO ADDR:PORT.
+# shellcheck disable=SC2034 # read by listeners() in scripts/testbed
 API_LISTENERS=("tcp 0.0.0.0:22" "tcp 0.0.0.0:80" "tcp 0.0.0.0:443" "tcp 127.0.0.1:3000")
 
 api_files() {

@@ -17,6 +17,7 @@
 # the *_ADDR address plan).
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034 # read by listeners() in scripts/testbed
 DATABASE_LISTENERS=("tcp $DB_ADDR:5432" "tcp $REDIS_ADDR:6379")
 DATABASE_PROFILES=(pg-plaintext redis-nopass redis-notls)
 

@@ -4,6 +4,7 @@
 # the *_ADDR address plan).
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034 # read by listeners() in scripts/testbed
 FREESWITCH_LISTENERS=("tcp 0.0.0.0:22" "udp $FS_PRIV:5060" "tcp $FS_PRIV:5060" "tcp *:8021")
 
 freeswitch_files() {

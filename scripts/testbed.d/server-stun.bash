@@ -4,6 +4,7 @@
 # the *_ADDR address plan).
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034 # read by listeners() in scripts/testbed
 STUN_LISTENERS=("udp $STUN_ADDR:$STUN_PORT")
 
 stun_files() { :; }
