@@ -89,6 +89,8 @@ expect = { internet = "filtered" }
 `))
 	if err == nil || !strings.Contains(err.Error(), "types.toml:10:8: expectation.port: cannot decode TOML string into struct field config.Expectation.Port of type int") {
 		t.Errorf("err = %v; want the located type error naming config.Expectation.Port", err)
+	}
+}
 
 // TestReferenceFileStatesGroupRulesByAddress: the security document's
 // group-scoped claims are stated at the address AWS matches them by.
