@@ -20,15 +20,15 @@ var dataTierFaults = []struct {
 	{"redis-notls", "redis", "tls", false},
 }
 
-// From inside the VPC, each way the data tier can be wrong fails exactly
-// its row of the reference file, for the reason the document's promise
-// names, and the other data-tier row still passes.
+// From inside the VPC (both servers' runners), each way the data tier can be
+// wrong fails exactly its row of the reference file, for the reason the
+// document's promise names, and the other data-tier row still passes.
 func TestDataTierProfilesFailTheirRow(t *testing.T) {
 	defer profile(t, "after")
 	for _, f := range dataTierFaults {
 		t.Run(f.profile, func(t *testing.T) {
 			profile(t, f.profile)
-			for _, runner := range []string{"api"} {
+			for _, runner := range []string{"api", "freeswitch"} {
 				r, code, out := probe(t, runner, "--from", runner, "--only", "database-postgres,redis")
 				if got := r.with("fail"); len(got) != 1 || got[0] != f.row {
 					t.Errorf("from %s: failed rows %v; want exactly [%s]\n%s\n%s", runner, got, f.row, r.table(), out)
