@@ -7,42 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pion/stun/v3"
-
 	"probe/internal/config"
 	"probe/internal/testutil"
 	"probe/internal/vantage"
 )
-
-// stunSays answers STUN Binding requests on a loopback port with a fixed
-// address, as a STUN server behind a NAT would, and returns its address.
-func stunSays(t *testing.T, ip string) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
-			if req.Decode() != nil {
-				continue
-			}
-			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
-				&stun.XORMappedAddress{IP: net.ParseIP(ip), Port: 40000}, stun.Fingerprint)
-			if err == nil {
-				_, _ = pc.WriteTo(res.Raw, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
-}
 
 // silentSTUN is a loopback UDP port that reads and never answers.
 func silentSTUN(t *testing.T) string {
@@ -92,7 +60,7 @@ expect = { admin = "open", internet = "filtered" }
 
 func TestLocate(t *testing.T) {
 	here := testutil.STUNResponder(t) // says 127.0.0.1
-	elsewhere := stunSays(t, "198.51.100.7")
+	elsewhere := testutil.STUNSays(t, "198.51.100.7")
 	silent := silentSTUN(t)
 	cases := []struct {
 		name      string

@@ -12,7 +12,19 @@ import (
 // STUNResponder answers STUN Binding requests on a loopback UDP port with
 // the sender's address, as a STUN server on the internet side would, and
 // returns its address. It stops when the test ends.
-func STUNResponder(t testing.TB) string {
+func STUNResponder(t testing.TB) string { return stunServer(t, nil) }
+
+// STUNSays answers STUN Binding requests on a loopback UDP port with the
+// fixed address ip, as a STUN server seen through a NAT would, and returns
+// its address. It stops when the test ends.
+func STUNSays(t testing.TB, ip string) string {
+	t.Helper()
+	return stunServer(t, net.ParseIP(ip))
+}
+
+// stunServer answers with mapped, or with the sender's address when mapped
+// is nil.
+func stunServer(t testing.TB, mapped net.IP) string {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -31,8 +43,11 @@ func STUNResponder(t testing.TB) string {
 				continue
 			}
 			ua := from.(*net.UDPAddr)
-			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess,
-				&stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}, stun.Fingerprint)
+			addr := &stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}
+			if mapped != nil {
+				addr = &stun.XORMappedAddress{IP: mapped, Port: 40000}
+			}
+			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess, addr, stun.Fingerprint)
 			if err == nil {
 				_, _ = pc.WriteTo(res.Raw, from)
 			}
