@@ -157,6 +157,10 @@ type Facts struct {
 	// Second is the port's second packet, when it got one (see Second);
 	// Answer is then what the two packets together showed.
 	Second *Second `json:"second,omitempty"`
+	// Neighbours are the packets sent once each to ports beside this
+	// refused one, outside the sample, when it was the range's only
+	// refused port and a second bracket was needed (see Second.Port).
+	Neighbours []Second `json:"neighbours,omitempty"`
 }
 
 // Sent is the observation's description of what goes to each port.

@@ -3,6 +3,7 @@ package rtp
 import (
 	"context"
 	"encoding/binary"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -542,3 +543,113 @@ func TestSecondPacketLossExplains(t *testing.T) {
 // unlimited paces by the live budget with no ICMP limit assumed: loopback
 // has none.
 var unlimited = Options{Wait: 200 * time.Millisecond, RateLimit: RateLimit{Burst: 6, Interval: -1}}
+
+// block binds n consecutive loopback UDP ports below Linux's ephemeral
+// range (so no socket of this process is given one meanwhile) and returns
+// the first with the sockets holding them; the caller closes the ones
+// that stand for closed ports.
+func block(t *testing.T, n int) (int, []*net.UDPConn) {
+	t.Helper()
+	for try := 0; try < 50; try++ {
+		base := 20000 + rand.IntN(10000)
+		var conns []*net.UDPConn
+		for i := range n {
+			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: base + i})
+			if err != nil {
+				break
+			}
+			conns = append(conns, c)
+		}
+		if len(conns) == n {
+			t.Cleanup(func() {
+				for _, c := range conns {
+					c.Close()
+				}
+			})
+			return base, conns
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	t.Fatalf("no %d consecutive free UDP ports on loopback", n)
+	return 0, nil
+}
+
+// count drains c and returns how many datagrams had reached it.
+func count(c *net.UDPConn) int {
+	buf := make([]byte, 2048)
+	n := 0
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, _, err := c.ReadFromUDP(buf); err != nil {
+			return n
+		}
+		n++
+	}
+}
+
+// A narrowed range whose sample holds a single refused port (the range's
+// low end, say, when only a short block is let in): that port cannot be
+// both brackets, so its neighbour, outside the sample, is sent once as the
+// first and the refused port again as the second. The eight silent ports
+// get their second packet between them and are decided, more than the
+// loss bound of three closed-port packets explains: no doubt left.
+func TestSecondPacketNeighbourBracket(t *testing.T) {
+	base, conns := block(t, 10)
+	conns[0].Close() // the sample's one refused port
+	conns[1].Close() // its neighbour, not in the sample
+	ports := []int{base}
+	for i := 2; i < 10; i++ {
+		ports = append(ports, base+i) // silent: bound, never read
+	}
+	obs := ProbePorts(context.Background(), "127.0.0.1", ports, unlimited)
+	r := facts(t, obs[0])
+	if obs[0].State != probes.Closed || r.Second == nil || !r.Second.Bracket || r.Second.Answer != AnswerPortUnreachable || obs[0].Attempts != 2 {
+		t.Errorf("refused port: state %q attempts %d second %+v; want closed, refused again as a bracket", obs[0].State, obs[0].Attempts, r.Second)
+	}
+	if len(r.Neighbours) != 1 || r.Neighbours[0].Port != base+1 || r.Neighbours[0].Answer != AnswerPortUnreachable {
+		t.Errorf("neighbours %+v; want one, port %d, refused", r.Neighbours, base+1)
+	}
+	for i, o := range obs[1:] {
+		if o.State != probes.OpenFiltered || o.SilenceDoubt != "" || o.Attempts != 2 {
+			t.Errorf("silent port %d: state %q doubt %q attempts %d; want open|filtered after 2 packets, no doubt", ports[i+1], o.State, o.SilenceDoubt, o.Attempts)
+		}
+		if got := count(conns[i+2]); got != 2 {
+			t.Errorf("silent port %d got %d packets; want 2", ports[i+1], got)
+		}
+	}
+}
+
+// When the single refused port's neighbours are silent too (a block edge
+// right beside it, or loss), there is no first bracket: the silent ports
+// get no second packet and keep their doubt, and each neighbour got one
+// packet, no more than two neighbours tried.
+func TestSecondPacketNeighbourSilent(t *testing.T) {
+	base, conns := block(t, 8)
+	conns[0].Close()
+	ports := []int{base}
+	for i := 3; i < 8; i++ {
+		ports = append(ports, base+i)
+	}
+	obs := ProbePorts(context.Background(), "127.0.0.1", ports, unlimited)
+	r := facts(t, obs[0])
+	if len(r.Neighbours) != 2 || r.Neighbours[0].Port != base+1 || r.Neighbours[1].Port != base+2 {
+		t.Errorf("neighbours %+v; want ports %d and %d tried", r.Neighbours, base+1, base+2)
+	}
+	for _, n := range r.Neighbours {
+		if n.Answer != AnswerSilence {
+			t.Errorf("neighbour %d: %q; want silence", n.Port, n.Answer)
+		}
+	}
+	for i := 1; i <= 2; i++ {
+		if got := count(conns[i]); got != 1 {
+			t.Errorf("neighbour %d got %d packets; want 1", base+i, got)
+		}
+	}
+	for i, o := range obs[1:] {
+		if o.SilenceDoubt == "" || o.Attempts != 1 {
+			t.Errorf("silent port %d: doubt %q attempts %d; want the doubt kept after 1 packet", ports[i+1], o.SilenceDoubt, o.Attempts)
+		}
+	}
+}

@@ -20,6 +20,10 @@ import (
 // in-range port that stayed silent, or, as a bracket, to one that was
 // refused. A port gets at most these two packets in a run.
 type Second struct {
+	// Port is where it went when that is not the port whose facts hold
+	// it: a neighbour of a refused port, sent once as a bracket (see
+	// neighbour).
+	Port int `json:"port,omitempty"`
 	// Bracket marks a refused port sent again to show, just before or
 	// after silent ports were, that the host still answered for the
 	// range: its ICMP bucket had a token and the path delivered.
@@ -45,8 +49,9 @@ const lossAlpha = 0.001
 // ICMP bucket, as the live account has it, holds a token. A port refused
 // the second time is closed; one silent twice between brackets that were
 // both refused is a filter's silence, unless the path's measured loss
-// explains that many twice-silent ports (lossAlpha). Ports never get a
-// third packet. Silent controls are not asked again: their silence is
+// explains that many twice-silent ports (lossAlpha). When the sample holds
+// a single refused port, a neighbour of it stands in for the first bracket
+// (neighbour). Ports never get a third packet. Silent controls are not asked again: their silence is
 // what the security group owes them.
 func second(ctx context.Context, addr netip.Addr, sent []*port, opt Options, wait time.Duration, start time.Time) {
 	var brackets, silent []*port
@@ -63,15 +68,10 @@ func second(ctx context.Context, addr netip.Addr, sent []*port, opt Options, wai
 			silent = append(silent, p)
 		}
 	}
-	if len(brackets) < 2 || len(silent) == 0 {
+	if len(brackets) == 0 || len(silent) == 0 {
 		return
 	}
 	deadline, hasDeadline := ctx.Deadline()
-	// Groups of silent ports, each between two brackets.
-	groups := make([][]*port, min(len(silent), len(brackets)-1))
-	for i, p := range silent {
-		groups[i%len(groups)] = append(groups[i%len(groups)], p)
-	}
 	send := func(p *port, bracket bool) (Answer, bool) {
 		t := take(ctx, opt.Budget, deadline, hasDeadline, wait)
 		if t == nil {
@@ -85,9 +85,25 @@ func second(ctx context.Context, addr netip.Addr, sent []*port, opt Options, wai
 		}
 		return a, true
 	}
-	before, ok := send(brackets[0], true)
-	if !ok {
-		return
+	var before Answer
+	if len(brackets) == 1 {
+		// One refused port cannot be both brackets (it may get one more
+		// packet): a neighbour of it, never sent before, is the first.
+		var ok bool
+		if before, ok = neighbour(ctx, addr, brackets[0], sent, opt, wait, start, deadline, hasDeadline); !ok {
+			return
+		}
+		brackets = append([]*port{nil}, brackets...) // brackets[0], the neighbour, is not sent again
+	} else {
+		var ok bool
+		if before, ok = send(brackets[0], true); !ok {
+			return
+		}
+	}
+	// Groups of silent ports, each between two brackets.
+	groups := make([][]*port, min(len(silent), len(brackets)-1))
+	for i, p := range silent {
+		groups[i%len(groups)] = append(groups[i%len(groups)], p)
 	}
 	var twice []*port // silent twice between refused brackets
 	for g, group := range groups {
@@ -115,6 +131,11 @@ func second(ctx context.Context, addr netip.Addr, sent []*port, opt Options, wai
 		if p.facts.Control || p.obs.State != probes.Closed {
 			continue
 		}
+		for _, n := range p.facts.Neighbours {
+			if n.Answer == AnswerPortUnreachable {
+				total++ // a neighbour counts once it is shown closed
+			}
+		}
 		total++ // the first packet: lost when a second one was owed
 		sec := p.facts.Second
 		if sec != nil && !sec.Bracket {
@@ -140,10 +161,58 @@ func second(ctx context.Context, addr netip.Addr, sent []*port, opt Options, wai
 	if pr := lossExplains(sent, twice, inRange, q*q); pr >= lossAlpha {
 		for _, p := range twice {
 			p.obs.SilenceDoubt = fmt.Sprintf(
-				"the path lost %d of %d packets to ports of this range shown closed, and loss alone leaves %d of %d ports silent twice (as they lie in the range) with probability %.2f",
+				"the path lost %d of %d packets to ports of this range shown closed, and loss alone leaves %d of %d ports silent twice (as they lie in the range) with probability %.2g",
 				lost, total, len(twice), inRange, pr)
 		}
 	}
+}
+
+// neighbourTries is how many neighbours of a single refused port are sent,
+// one packet each, looking for one that is refused too.
+const neighbourTries = 2
+
+// neighbour stands in for the first bracket when only one in-range port of
+// the sample, r, was refused: a port beside it (r+1, r-1, r+2, …), inside
+// the span of the sampled in-range ports, neither sampled nor a control,
+// sent one packet. A filter lets in or drops a block of a range, so the
+// neighbour of a refused port is refused too unless a block edge is right
+// there; a silent one is tried no further than neighbourTries. It reports
+// the answer of the last neighbour sent, and false when none could be sent
+// or none was refused. The packets are kept in r's facts.
+func neighbour(ctx context.Context, addr netip.Addr, r *port, sent []*port, opt Options, wait time.Duration, start, deadline time.Time, hasDeadline bool) (Answer, bool) {
+	taken := map[int]bool{}
+	lo, hi := r.target.Port, r.target.Port
+	for _, p := range sent {
+		taken[p.target.Port] = true
+		if !p.facts.Control {
+			lo, hi = min(lo, p.target.Port), max(hi, p.target.Port)
+		}
+	}
+	for _, c := range opt.Controls {
+		taken[c] = true
+	}
+	tries := 0
+	for d := 1; tries < neighbourTries && (r.target.Port-d >= lo || r.target.Port+d <= hi); d++ {
+		for _, n := range []int{r.target.Port + d, r.target.Port - d} {
+			if tries == neighbourTries || n < lo || n > hi || taken[n] {
+				continue
+			}
+			tries++
+			t := take(ctx, opt.Budget, deadline, hasDeadline, wait)
+			if t == nil {
+				return AnswerNotSent, false
+			}
+			target := r.target
+			target.Port = n
+			a, s := sendOnce(ctx, addr, target, opt.Rand, opt.Budget, t, wait, start)
+			s.Port, s.Bracket = n, true
+			r.facts.Neighbours = append(r.facts.Neighbours, s)
+			if a == AnswerPortUnreachable {
+				return a, true
+			}
+		}
+	}
+	return AnswerNotSent, false
 }
 
 // lossExplains is the probability that loss alone, striking each of the
