@@ -85,35 +85,48 @@ func second(ctx context.Context, addr netip.Addr, sent []*port, opt Options, wai
 		}
 		return a, true
 	}
+	// next sends refused ports of the range again, each at most once,
+	// until one is refused: a bracket lost on the way is the path's loss
+	// (it is counted below), not a reason to leave the silences undecided
+	// while unused brackets remain. false when nothing could be sent.
+	queue := brackets
+	next := func() (Answer, bool) {
+		a, sentAny := AnswerNotSent, false
+		for len(queue) > 0 && a != AnswerPortUnreachable {
+			var ok bool
+			if a, ok = send(queue[0], true); !ok {
+				return a, sentAny
+			}
+			queue, sentAny = queue[1:], true
+		}
+		return a, sentAny
+	}
 	var before Answer
+	var ok bool
 	if len(brackets) == 1 {
 		// One refused port cannot be both brackets (it may get one more
 		// packet): a neighbour of it, never sent before, is the first.
-		var ok bool
-		if before, ok = neighbour(ctx, addr, brackets[0], sent, opt, wait, start, deadline, hasDeadline); !ok {
-			return
-		}
-		brackets = append([]*port{nil}, brackets...) // brackets[0], the neighbour, is not sent again
+		before, ok = neighbour(ctx, addr, brackets[0], sent, opt, wait, start, deadline, hasDeadline)
 	} else {
-		var ok bool
-		if before, ok = send(brackets[0], true); !ok {
-			return
-		}
+		before, ok = next()
 	}
-	// Groups of silent ports, each between two brackets.
-	groups := make([][]*port, min(len(silent), len(brackets)-1))
-	for i, p := range silent {
-		groups[i%len(groups)] = append(groups[i%len(groups)], p)
+	if !ok {
+		return
 	}
+	// The silent ports go in groups, each between two brackets: as many
+	// groups as there are brackets left to close them.
 	var twice []*port // silent twice between refused brackets
-	for g, group := range groups {
+	for rest := silent; len(rest) > 0 && len(queue) > 0; {
+		size := (len(rest) + len(queue) - 1) / len(queue)
+		group := rest[:size]
+		rest = rest[size:]
 		var asked []*port
 		for _, p := range group {
 			if _, ok := send(p, false); ok {
 				asked = append(asked, p)
 			}
 		}
-		after, ok := send(brackets[g+1], true)
+		after, ok := next()
 		for _, p := range asked {
 			p.concludeSecond(before == AnswerPortUnreachable && ok && after == AnswerPortUnreachable)
 			if p.facts.Answer == AnswerSilence && p.obs.SilenceDoubt == "" {
