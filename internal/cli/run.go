@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,7 @@ func cmdRun(args []string, env Env) int {
 	var formats multi
 	fs.Var(&formats, "format", "also write a rendering: `FMT[=PATH]`, FMT one of "+report.FormatNames()+
 		" (repeatable; PATH defaults to beside the JSON report, - is stdout instead of the table)")
+	tcpSweep := fs.String("tcp-sweep", "", "send TCP sweeps as `HOW`: auto (half-open SYNs where the process has CAP_NET_RAW, else connects), syn or connect (default: the file's defaults.tcp_sweep)")
 	shardSpec := fs.String("shard", "", "run only part `I/N` of this vantage's checks, split by target across N runners; merge puts them together")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -84,6 +86,10 @@ func cmdRun(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "probe run: with the JSON report on stdout (--out -), give every --format its own file path")
 		return ExitUsage
 	}
+	if *tcpSweep != "" && !slices.Contains(config.TCPSweepMethods, *tcpSweep) {
+		fmt.Fprintf(env.Stderr, "probe run: --tcp-sweep %s: want one of %s\n", *tcpSweep, strings.Join(config.TCPSweepMethods, ", "))
+		return ExitUsage
+	}
 	var shard *plan.Shard
 	if *shardSpec != "" {
 		s, err := plan.ParseShard(*shardSpec)
@@ -127,7 +133,7 @@ func cmdRun(args []string, env Env) int {
 		}
 		return ExitUsage // a --from that STUN contradicts, or no vantage holds the address
 	}
-	opt := runner.Options{Overrides: overrides, Vantage: loc, Seed: tf.seed, CAFile: tf.caFile, Only: ids, Shard: shard}
+	opt := runner.Options{Overrides: overrides, Vantage: loc, Seed: tf.seed, CAFile: tf.caFile, Only: ids, Shard: shard, TCPSweep: *tcpSweep}
 	if env.StderrTTY {
 		opt.Progress = progress(env)
 	}

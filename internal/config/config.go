@@ -40,7 +40,25 @@ type Defaults struct {
 	RatePerTarget float64 `toml:"rate_per_target"`
 	// Deadline bounds the whole run.
 	Deadline Duration `toml:"deadline"`
+	// TCPSweep is how a sweep of TCP ports is sent: TCPSweepAuto (half-open
+	// SYNs where the process may open a raw socket, connects otherwise),
+	// TCPSweepSYN or TCPSweepConnect.
+	TCPSweep string `toml:"tcp_sweep"`
 }
+
+// The ways a TCP sweep may be sent (defaults.tcp_sweep, run --tcp-sweep).
+const (
+	// TCPSweepAuto: half-open SYNs when the process has CAP_NET_RAW (a
+	// raw socket opens), else connects. The default.
+	TCPSweepAuto = "auto"
+	// TCPSweepSYN: half-open SYNs, or no run at all.
+	TCPSweepSYN = "syn"
+	// TCPSweepConnect: one full connect per port.
+	TCPSweepConnect = "connect"
+)
+
+// TCPSweepMethods are the words tcp_sweep takes.
+var TCPSweepMethods = []string{TCPSweepAuto, TCPSweepSYN, TCPSweepConnect}
 
 // The defaults' defaults, each with why.
 const (

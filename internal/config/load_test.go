@@ -79,6 +79,8 @@ func TestLoadMalformedFiles(t *testing.T) {
 		{"cidr_33", replace(`"73.6.78.238/32"`, `"73.6.78.238/33"`), `"73.6.78.238/33" is not a CIDR`},
 		{"port_as_string", replace("port = 22", `port = "22"`), "expectation.port"},
 		{"negative_timeout", "[defaults]\ntimeout = \"-3s\"\n" + base(t), "a duration must not be negative"},
+		{"tcp_sweep_misspelt", "[defaults]\ntimeout = \"3s\"\ntcp_sweep = \"sync\"\n" + base(t),
+			`:3:1: defaults.tcp_sweep: "sync" is not a way to sweep (want one of auto, syn, connect)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +96,32 @@ func TestLoadMalformedFiles(t *testing.T) {
 				t.Errorf("error = %q; want it to name the file and say %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// tcp_sweep is auto unless the file says, and takes each of its words.
+func TestTCPSweepDefault(t *testing.T) {
+	dir := t.TempDir()
+	for _, word := range []string{"", "auto", "syn", "connect"} {
+		doc := base(t)
+		if word != "" {
+			doc = "[defaults]\ntcp_sweep = \"" + word + "\"\n" + doc
+		}
+		path := filepath.Join(dir, "f.toml")
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := Load(path)
+		if err != nil {
+			t.Fatalf("tcp_sweep %q: %v", word, err)
+		}
+		want := word
+		if want == "" {
+			want = TCPSweepAuto
+		}
+		if f.Defaults.TCPSweep != want {
+			t.Errorf("tcp_sweep %q: loaded as %q; want %q", word, f.Defaults.TCPSweep, want)
+		}
 	}
 }
 

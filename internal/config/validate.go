@@ -85,6 +85,12 @@ func (v *validator) defaults() {
 	if d.Deadline == 0 {
 		d.Deadline = Duration(DefaultDeadline)
 	}
+	switch {
+	case d.TCPSweep == "":
+		d.TCPSweep = TCPSweepAuto
+	case !slices.Contains(TCPSweepMethods, d.TCPSweep):
+		v.problem("defaults.tcp_sweep", "%q is not a way to sweep (want one of %s)", d.TCPSweep, strings.Join(TCPSweepMethods, ", "))
+	}
 	if d.Deadline.Std() < d.Timeout.Std() {
 		v.problem("defaults.deadline", "the run's deadline (%s) is shorter than one probe's timeout (%s)", d.Deadline.Std(), d.Timeout.Std())
 	}

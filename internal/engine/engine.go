@@ -5,6 +5,7 @@
 // A run goes through named phases, each in a file of its own:
 //
 //	ranges.go     paced ranges (RTP), beside everything else
+//	halfopen.go   the TCP sweeps as half-open SYNs, beside the first pass
 //	passes.go     the first pass over the single tasks, then the re-probes
 //	              of silences (adaptive, and where an answer is owed)
 //	identify.go   a second look at a sweep's open ports
@@ -21,6 +22,7 @@ import (
 	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/probes"
+	"probe/probes/syn"
 	"probe/probes/udp"
 )
 
@@ -40,6 +42,10 @@ type Engine struct {
 	// clock when nil. Probes keep the system clock: their deadlines are
 	// the network stack's.
 	Clock udp.Clock
+	// HalfOpen, when set, sends the TCP sweeps (a sweep's bare connects
+	// to an IPv4 address) as half-open SYNs from its raw sockets, in one
+	// scan beside the rest of the run; nil sweeps with connects.
+	HalfOpen *syn.Scanner
 }
 
 // Results are what a run observed.
@@ -65,6 +71,9 @@ type Results struct {
 	RTT map[string]RTT
 	// Reprobed counts the silent ports probed a second time.
 	Reprobed int
+	// HalfOpen lists the addresses whose sweep tasks were sent as
+	// half-open SYNs (Engine.HalfOpen); the other sweeps were connects.
+	HalfOpen []string
 }
 
 // RTT is a target's round-trip estimate at the end of the run.
@@ -94,12 +103,15 @@ const notRun = "not run: the run ended first"
 func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 	r := e.start(ctx, p)
 	ranges, single := splitTasks(p)
+	swept, single := r.splitHalfOpen(single)
 	r.cheapAgain = cheapAgain(p, single, r.limit, e.RatePerTarget)
 	paced := r.runRanges(ranges)
+	scan := r.runHalfOpen(swept)
 	r.firstPass(interleave(p, single))
 	r.reprobeShortSilences(single)
 	r.reprobeOwed(single)
-	r.identify(single)
+	scan.Wait()
+	r.identify(append(single, swept.tasks()...))
 	paced.Wait()
 	doubtOtherICMP(p, r.res, ranges.groups, single)
 	return r.end()

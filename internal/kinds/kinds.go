@@ -134,6 +134,11 @@ type Kind struct {
 	// bare connect: cheap enough for 65535 ports). A kind with neither
 	// Sweeps nor RunPorts takes listed ports only.
 	Sweeps bool
+	// HalfOpen says the kind's probe, when OneRoundTrip holds, learns no
+	// more than a TCP handshake's first answer (SYN-ACK, RST, ICMP or
+	// silence), so its sweep may be sent as half-open SYNs from a raw
+	// socket (probes/syn) instead of connects.
+	HalfOpen bool
 	// Run probes one port. Nil means the kind is declared but not yet
 	// implemented.
 	Run func(ctx context.Context, t probes.Target, p Params) probes.Observation

@@ -67,9 +67,10 @@ func init() {
 		Transports: []string{"tcp"},
 		Section:    func() Section { return new(TCPSection) },
 		// A bare connect: cheap enough to probe a whole range, port by port.
-		Sweeps: true,
-		Run:    runTCP,
-		Assert: checkTCP,
+		Sweeps:   true,
+		HalfOpen: true,
+		Run:      runTCP,
+		Assert:   checkTCP,
 		// Without a banner to wait for, the probe is the handshake alone.
 		OneRoundTrip: func(p Params) bool { return !SectionOf[*TCPSection](p).wantsBanner() },
 		Identify: func(ctx context.Context, t probes.Target, _ Params) probes.Observation {

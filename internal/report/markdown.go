@@ -143,7 +143,7 @@ func statusCell(res Result) string {
 // sampled)".
 func markdownPorts(res Result) string {
 	if res.Range != "" {
-		return fmt.Sprintf("%s (%d sampled)", res.Range, len(res.Ports))
+		return fmt.Sprintf("%s (%s)", res.Range, rangeNote(res))
 	}
 	ps := make([]string, len(res.Ports))
 	for i, p := range res.Ports {

@@ -1,5 +1,7 @@
 package report
 
+import "fmt"
+
 // Sweep describes a check of every port of a range (a "nothing else is
 // open" expectation). Its result's ports and evidence list only the ports
 // that answered (open or closed) or did not conform; this says how many
@@ -20,4 +22,25 @@ type Sweep struct {
 	Reprobed int `json:"reprobed,omitempty"`
 	// Timeouts says how long a silent port was waited for, and why.
 	Timeouts string `json:"timeouts,omitempty"`
+	// Method says how a TCP sweep was sent: "syn" (half-open SYNs from a
+	// raw socket, never a handshake completed) or "connect" (one connect
+	// per port). Absent in reports from before it was recorded.
+	Method string `json:"method,omitempty"`
+	// MethodReason says why that method ran (defaults.tcp_sweep or run
+	// --tcp-sweep, and whether the raw socket opened).
+	MethodReason string `json:"method_reason,omitempty"`
+}
+
+// rangeNote says how a range's ports were probed, for its port label: "10
+// sampled", or for a sweep "65530 swept", with its method when recorded
+// ("65530 swept by syn").
+func rangeNote(r Result) string {
+	if r.Sweep == nil {
+		return fmt.Sprintf("%d sampled", len(r.Ports))
+	}
+	note := fmt.Sprintf("%d swept", r.Sweep.Probed)
+	if r.Sweep.Method != "" {
+		note += " by " + r.Sweep.Method
+	}
+	return note
 }

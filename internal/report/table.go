@@ -59,11 +59,10 @@ func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
 }
 
 // PortLabel shows a result's ports and transport: "22/tcp", "80,443/tcp",
-// "16384-32768/udp (10 sampled)".
+// "16384-32768/udp (10 sampled)", "1-65535/tcp (65530 swept by syn)".
 func PortLabel(r Result) string {
 	if r.Range != "" {
-		n := len(r.Ports)
-		return fmt.Sprintf("%s/%s (%d sampled)", r.Range, r.Transport, n)
+		return fmt.Sprintf("%s/%s (%s)", r.Range, r.Transport, rangeNote(r))
 	}
 	ps := make([]string, len(r.Ports))
 	for i, p := range r.Ports {

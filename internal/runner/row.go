@@ -20,13 +20,14 @@ import (
 // r.Sweep, and tallies the verdict as the ports come, so a 65535-port
 // report stays a few kilobytes when all is well and names every port that
 // answered. It reports whether some port was not probed.
-func assembleRow(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results, ev judge.Evidence) (notRun bool) {
+func assembleRow(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results, ev judge.Evidence, method sweepMethod) (notRun bool) {
 	kind := kinds.Lookup(c.Expectation.Probe)
 	var acc judge.Accumulator = &judge.Listed{}
 	states := map[string]int{}
 	var sw *report.Sweep
 	if c.Sweep {
 		sw = &report.Sweep{Excluded: c.Excluded, States: states}
+		sw.Method, sw.MethodReason = method.method(c, res)
 		acc = &judge.Tally{}
 		r.Ports = []int{}
 	}

@@ -41,6 +41,9 @@ type Options struct {
 	// Resolve looks up the names the plan dials before anything is sent;
 	// nil is the system's resolver.
 	Resolve Resolver
+	// TCPSweep, when set, overrides the file's defaults.tcp_sweep (run
+	// --tcp-sweep): auto, syn or connect.
+	TCPSweep string
 }
 
 // Located is where the run stands and how that is known.
@@ -97,9 +100,20 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 			CIDRs: f.Vantage(opt.Vantage.Name).CIDRs,
 		},
 	}
-	eng := &engine.Engine{Concurrency: f.Defaults.Concurrency, RatePerTarget: f.Defaults.RatePerTarget, Progress: opt.Progress}
+	choice, from := f.Defaults.TCPSweep, "tcp_sweep"
+	if opt.TCPSweep != "" {
+		choice, from = opt.TCPSweep, "--tcp-sweep"
+	}
+	sweep, err := openSweep(p, choice, from)
+	if err != nil {
+		return nil, err
+	}
+	if sweep.scanner != nil {
+		defer sweep.scanner.Close()
+	}
+	eng := &engine.Engine{Concurrency: f.Defaults.Concurrency, RatePerTarget: f.Defaults.RatePerTarget, Progress: opt.Progress, HalfOpen: sweep.scanner}
 	res := eng.Run(ctx, p)
-	Assemble(rep, f, p, res, opt.Vantage)
+	assemble(rep, f, p, res, opt.Vantage, sweep)
 	applyDoubts(rep, doubts)
 	rep.Finished = time.Now().UTC()
 	if ctx.Err() != nil || res.Interrupted {
@@ -117,6 +131,10 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 // Assemble judges res against p and fills the report's results, liveness
 // and summary.
 func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Results, loc Located) {
+	assemble(rep, f, p, res, loc, sweepMethod{why: "no half-open scanner was given"})
+}
+
+func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Results, loc Located, sweep sweepMethod) {
 	var all []judge.TargetObservation
 	for i, t := range p.Tasks {
 		if !res.Observations[i].Answered() {
@@ -149,7 +167,7 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 		if c.Sample != nil {
 			r.Sample = &report.Sample{Seed: c.Sample.Seed, Size: len(c.Sample.InRange), Controls: c.Sample.Controls}
 		}
-		if assembleRow(&r, c, p, res, ev) {
+		if assembleRow(&r, c, p, res, ev, sweep) {
 			rep.NotRun = append(rep.NotRun, c.ID)
 		}
 		rep.Results = append(rep.Results, r)
