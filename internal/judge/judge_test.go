@@ -211,3 +211,72 @@ func TestLiveness(t *testing.T) {
 		t.Errorf("a refusal counted as network evidence: %q", ev.Network)
 	}
 }
+
+// The reason a user reads names the state and, when the probe said more,
+// its outcome in brackets; a bare state has no empty brackets.
+func TestPortReasonNamesStateAndOutcome(t *testing.T) {
+	bare := obs(probes.Open)
+	bare.Outcome = ""
+	timedOut := obs(probes.Filtered)
+	timedOut.Outcome = "no answer after 2 tries"
+	tests := []struct {
+		name string
+		word config.Word
+		o    probes.Observation
+		want string
+	}{
+		{"bare_state", config.Unreachable, bare, "expected unreachable, but it is open"},
+		{"state_and_outcome", config.Open, timedOut, "expected open, but filtered (no answer after 2 tries)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Port(PortCase{Target: "api", Port: 22, Expected: tt.word, Obs: tt.o}, alive, false)
+			if got.Verdict != Fail || got.Reason != tt.want {
+				t.Errorf("got %s %q; want fail %q", got.Verdict, got.Reason, tt.want)
+			}
+		})
+	}
+}
+
+// The reason of a row names the first port that decided it in full, and
+// the others that agree by number: ten of them at most, then how many more.
+func TestCombineReasonListsTheAgreeingPorts(t *testing.T) {
+	fail := PortVerdict{Verdict: Fail, Reason: "open"}
+	pass := PortVerdict{Verdict: Pass, Reason: "filtered"}
+	// row makes n ports from 1001, failing where fails says.
+	row := func(n int, fails func(i int) bool) ([]int, []PortVerdict) {
+		var ports []int
+		var pvs []PortVerdict
+		for i := range n {
+			ports = append(ports, 1001+i)
+			if fails(i) {
+				pvs = append(pvs, fail)
+			} else {
+				pvs = append(pvs, pass)
+			}
+		}
+		return ports, pvs
+	}
+	all := func(int) bool { return true }
+	tests := []struct {
+		name  string
+		n     int
+		fails func(i int) bool
+		want  string
+	}{
+		{"one_port_speaks_alone", 1, all, "open"},
+		{"one_of_two_names_its_port", 2, func(i int) bool { return i == 1 }, "port 1002: open"},
+		{"two_agree", 2, all, "port 1001: open; likewise port(s) 1002"},
+		{"ten_alike_listed", 11, all, "port 1001: open; likewise port(s) 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011"},
+		{"eleven_alike_one_counted", 12, all, "port 1001: open; likewise port(s) 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011, and 1 more"},
+		{"many_alike_counted", 20, all, "port 1001: open; likewise port(s) 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011, and 9 more"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ports, pvs := row(tt.n, tt.fails)
+			if got := Combine(false, alive, ports, pvs); got.Verdict != Fail || got.Reason != tt.want {
+				t.Errorf("Combine = %s %q; want fail %q", got.Verdict, got.Reason, tt.want)
+			}
+		})
+	}
+}

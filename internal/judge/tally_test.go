@@ -88,3 +88,35 @@ func BenchmarkJudge1000x100(b *testing.B) {
 		}
 	}
 }
+
+// A sweep whose word differs between vantages cannot pass or fail from a
+// vantage that was not confirmed, as Combine decides for listed ports; an
+// error stays an error, and a word the same everywhere is not doubted.
+func TestTallyUnconfirmedVantage(t *testing.T) {
+	doubt := Evidence{Network: "STUN answered", VantageDoubt: "the STUN server did not answer"}
+	pass := PortVerdict{Verdict: Pass, Reason: "filtered"}
+	fail := PortVerdict{Verdict: Fail, Reason: "open"}
+	errv := PortVerdict{Verdict: Error, Reason: "no route"}
+	tests := []struct {
+		name    string
+		pv      PortVerdict
+		differs bool
+		ev      Evidence
+		want    PortVerdict
+	}{
+		{"pass_doubted", pass, true, doubt, PortVerdict{Verdict: Inconclusive, Reason: "what this vantage should see differs from the others, and the STUN server did not answer; port 9: filtered"}},
+		{"fail_doubted", fail, true, doubt, PortVerdict{Verdict: Inconclusive, Reason: "what this vantage should see differs from the others, and the STUN server did not answer; port 9: open"}},
+		{"error_stays", errv, true, doubt, PortVerdict{Verdict: Error, Reason: "port 9: no route"}},
+		{"same_everywhere", pass, false, doubt, PortVerdict{Verdict: Pass, Reason: "port 9: filtered"}},
+		{"vantage_confirmed", fail, true, alive, PortVerdict{Verdict: Fail, Reason: "port 9: open"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tl Tally
+			tl.Add(9, tt.pv)
+			if got := tl.Verdict(tt.differs, tt.ev); got != tt.want {
+				t.Errorf("got %+v; want %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package plan
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"probe/internal/config"
 )
@@ -167,5 +168,252 @@ func TestMakeDetails(t *testing.T) {
 func TestMakeUnknownVantage(t *testing.T) {
 	if _, err := Make(load(t), "office", Options{}); err == nil {
 		t.Errorf("planning for an undeclared vantage succeeded")
+	}
+}
+
+// planOf plans src, a whole file, for vantage with the run's seed 42.
+func planOf(t *testing.T, src, vantage string) *Plan {
+	t.Helper()
+	f, err := config.Parse("plan.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Make(f, vantage, Options{Seed: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// rowOf finds the row id of p.
+func rowOf(t *testing.T, p *Plan, id string) Row {
+	t.Helper()
+	for _, r := range p.Rows {
+		if r.ID == id {
+			return r
+		}
+	}
+	t.Fatalf("no row %s in the plan", id)
+	return Row{}
+}
+
+const twoVantages = `
+[[vantage]]
+name = "admin"
+cidrs = ["198.51.100.238/32"]
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "203.0.113.10"
+`
+
+// An expectation's own timeout is what its probes wait; the others wait
+// the file's default.
+func TestMakeTimeoutPerExpectation(t *testing.T) {
+	p := planOf(t, twoVantages+`
+[defaults]
+timeout = "2s"
+[[expectation]]
+id = "default"
+target = "api"
+port = 22
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered" }
+[[expectation]]
+id = "own"
+target = "api"
+port = 80
+transport = "tcp"
+probe = "tcp"
+timeout = "500ms"
+expect = { internet = "open" }
+`, "internet")
+	for _, tt := range []struct {
+		id   string
+		want time.Duration
+	}{
+		{"default", 2 * time.Second},
+		{"own", 500 * time.Millisecond},
+	} {
+		if got := p.Tasks[rowOf(t, p, tt.id).Ports[0].Task].Params.Timeout; got != tt.want {
+			t.Errorf("%s waits %v; want %v", tt.id, got, tt.want)
+		}
+	}
+}
+
+// A seed pinned in [expectation.rtp] draws the same ports whatever the
+// run's seed, and is the seed the report records for that range.
+func TestMakePinnedRangeSeed(t *testing.T) {
+	src := twoVantages + `
+[[expectation]]
+id = "rtp"
+target = "api"
+range = "16384-32768"
+transport = "udp"
+probe = "rtp"
+expect = { internet = "unreachable" }
+[expectation.rtp]
+sample = 6
+seed = 7
+`
+	f, err := config.Parse("plan.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first []int
+	for _, runSeed := range []int64{42, 43, 1 << 40} {
+		p, err := Make(f, "internet", Options{Seed: runSeed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rowOf(t, p, "rtp")
+		if r.Sample == nil || r.Sample.Seed != 7 {
+			t.Fatalf("run seed %d: sample %+v; want the pinned seed 7", runSeed, r.Sample)
+		}
+		var ports []int
+		for _, pt := range r.Ports {
+			ports = append(ports, pt.Port)
+		}
+		if first == nil {
+			first = ports
+		} else if !slices.Equal(ports, first) {
+			t.Errorf("run seed %d probes %v; run seed 42 probed %v", runSeed, ports, first)
+		}
+	}
+}
+
+// An expectation whose word is the same for every vantage of the file does
+// not depend on where the run stands; one that names another word, or
+// leaves a vantage out, does.
+func TestMakeDiffersBetweenVantages(t *testing.T) {
+	tests := []struct {
+		expect string
+		want   bool
+	}{
+		{`{ admin = "open", internet = "open" }`, false},
+		{`{ admin = "open", internet = "filtered" }`, true},
+		{`{ internet = "open" }`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expect, func(t *testing.T) {
+			p := planOf(t, twoVantages+`
+[[expectation]]
+id = "web"
+target = "api"
+port = 443
+transport = "tcp"
+probe = "tcp"
+expect = `+tt.expect+"\n", "internet")
+			if got := rowOf(t, p, "web").Differs; got != tt.want {
+				t.Errorf("differs = %v; want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// A run without a seed takes one from the clock, the same for the same
+// instant, and small enough to survive a JSON number (2^53), so the seed in
+// the report repeats the run.
+func TestMakeSeedFromClock(t *testing.T) {
+	// Bit 53 of this instant's UnixNano is set: the seed must drop it.
+	at := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	seedAt := func(at time.Time) int64 {
+		p, err := Make(load(t), "internet", Options{Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Seed
+	}
+	s := seedAt(at)
+	if s <= 0 || s >= 1<<53 {
+		t.Errorf("seed %d; want 0 < seed < 2^53", s)
+	}
+	if again := seedAt(at); again != s {
+		t.Errorf("the same instant gave seeds %d and %d", s, again)
+	}
+	if later := seedAt(at.Add(time.Nanosecond)); later == s {
+		t.Errorf("two instants gave the same seed %d", s)
+	}
+}
+
+// A port whose check expects an answer is asked twice before a silence
+// decides; a deny-expectation's, a control's and a range sample's (one
+// packet per port) are not. Two checks of one port share a task that owes
+// an answer if either does, whichever comes first in the file.
+func TestMakeAnswerOwed(t *testing.T) {
+	p := planOf(t, twoVantages+`
+[[expectation]]
+id = "web-again"
+target = "api"
+port = 443
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "not_open", admin = "open" }
+[[expectation]]
+id = "web"
+target = "api"
+port = 443
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "open" }
+[[expectation]]
+id = "ssh"
+target = "api"
+port = 22
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered" }
+[[expectation]]
+id = "ssh-again"
+target = "api"
+port = 22
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered" }
+[[expectation]]
+id = "rtp"
+target = "api"
+range = "16384-32768"
+transport = "udp"
+probe = "rtp"
+expect = { internet = "reachable" }
+`, "internet")
+	owed := func(id string, control bool) []bool {
+		var out []bool
+		for _, pt := range rowOf(t, p, id).Ports {
+			if pt.Control == control {
+				out = append(out, p.Tasks[pt.Task].AnswerOwed)
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		id      string
+		control bool
+		want    bool
+	}{
+		{"web", false, true},
+		{"web-again", false, true}, // not owed alone; merged with web's task, planned after it
+		{"ssh", false, false},
+		{"ssh-again", false, false},
+		{"rtp", false, false},
+		{"rtp", true, false},
+	}
+	for _, tt := range tests {
+		got := owed(tt.id, tt.control)
+		if len(got) == 0 {
+			t.Fatalf("%s has no ports (control %v)", tt.id, tt.control)
+		}
+		for _, o := range got {
+			if o != tt.want {
+				t.Errorf("%s (control %v): answer owed %v; want %v", tt.id, tt.control, o, tt.want)
+			}
+		}
+	}
+	if rowOf(t, p, "web").Ports[0].Task != rowOf(t, p, "web-again").Ports[0].Task {
+		t.Errorf("two checks of 443/tcp were not merged into one task")
 	}
 }
