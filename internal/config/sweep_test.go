@@ -137,10 +137,10 @@ func TestSweepFileDeclaresWhatTheReferenceDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	declared := func(f *File, target string) []int {
+	declared := func(f *File, target, transport string) []int {
 		var ports []int
 		for _, e := range f.Expectations {
-			if e.Target != target || L4(e.Transport) != "tcp" || e.ExceptDeclared {
+			if e.Target != target || L4(e.Transport) != transport || e.ExceptDeclared {
 				continue
 			}
 			ports = append(ports, e.PortList...)
@@ -157,11 +157,43 @@ func TestSweepFileDeclaresWhatTheReferenceDoes(t *testing.T) {
 			continue
 		}
 		swept++
-		if got, want := e.Excluded, declared(ref, e.Target); !slices.Equal(got, want) {
-			t.Errorf("%s leaves out %v; expectations.toml declares %v for %s over TCP", e.ID, got, want, e.Target)
+		if got, want := e.Excluded, declared(ref, e.Target, L4(e.Transport)); !slices.Equal(got, want) {
+			t.Errorf("%s leaves out %d ports; expectations.toml declares %d for %s over %s", e.ID, len(got), len(want), e.Target, e.Transport)
 		}
 	}
-	if swept != 2 {
-		t.Errorf("sweep.toml sweeps %d servers; want 2", swept)
+	if swept != 4 {
+		t.Errorf("sweep.toml has %d sweeps; want 4, both servers over TCP and over UDP", swept)
+	}
+}
+
+// A UDP sweep states only whether something answered: a closed port whose
+// ICMP error the target's rate limit withheld is silent, as a filtered one
+// is, so the words that tell them apart are refused at their line.
+func TestUDPSweepStatesOpenOrNotOpen(t *testing.T) {
+	cases := []struct {
+		word string
+		ok   bool
+	}{
+		{"not_open", true}, {"open", true},
+		{"filtered", false}, {"unreachable", false}, {"closed", false}, {"reachable", false},
+	}
+	for _, c := range cases {
+		_, err := Parse("udp.toml", []byte(sweepBase+`
+[[expectation]]
+id = "udp-nothing-else"
+target = "other"
+range = "1-65535"
+except_declared = true
+transport = "udp"
+probe = "udp"
+expect = { internet = "`+c.word+`" }
+`))
+		want := `udp.toml:61:12: expectation[5].expect.internet: probe udp cannot decide "` + c.word + `" (it states open or not_open)`
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%s: %v; want it accepted", c.word, err)
+		case !c.ok && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v; want %s", c.word, err, want)
+		}
 	}
 }

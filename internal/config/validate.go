@@ -371,6 +371,8 @@ func (v *validator) expected(path string, e *Expectation) {
 		}
 		if !Word(word).Valid() {
 			v.problem(path+".expect."+name, "%q is not an expected state (want one of %s)", word, strings.Join(words, ", "))
+		} else if k := kinds.Lookup(e.Probe); k != nil && k.Words != nil && !slices.Contains(k.Words, word) {
+			v.problem(path+".expect."+name, "probe %s cannot decide %q (it states %s)", e.Probe, word, strings.Join(k.Words, " or "))
 		}
 	}
 }

@@ -467,3 +467,76 @@ func TestICMPBudgetRunsOnTheEnginesClock(t *testing.T) {
 		t.Errorf("%d of %d refused probes ran (interrupted %v); want the bucket's %d, the rest waiting on a clock that never moves", ran, len(p.Tasks), res.Interrupted, udp.ICMPBurst)
 	}
 }
+
+func init() {
+	// A sweeping UDP kind whose every port refuses, as a host without a
+	// firewall's closed ports do.
+	kinds.Register(&kinds.Kind{Name: "refusing_sweep", Transports: []string{"udp"}, Sweeps: true,
+		Run: func(ctx context.Context, t probes.Target, p kinds.Params) probes.Observation {
+			o := probes.Start("payloads").Settle(t, nil)
+			o.State, o.ICMPError = probes.Closed, true
+			return o
+		}})
+}
+
+// A UDP sweep waits for no ICMP token: on a clock that never gives one
+// back, where a seventh single UDP probe waits forever, every port of the
+// sweep runs; the next single UDP probe of the same target, which waits
+// for a token, finds the bucket spent by the sweep's refusals.
+func TestUDPSweepWaitsForNoICMPToken(t *testing.T) {
+	p := &plan.Plan{}
+	const ports = 200
+	for port := range ports {
+		p.Tasks = append(p.Tasks, plan.Task{
+			Kind:   "refusing_sweep",
+			Target: probes.Target{Name: "h", Host: "10.0.0.1", Port: 1 + port, Transport: "udp"},
+			Params: kinds.Params{Timeout: time.Second},
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e := &Engine{Concurrency: 16, Clock: frozenClock{time.Unix(1e9, 0)}}
+	r := e.start(ctx, p)
+	r.firstPass(interleave(p, allTasks(p)))
+	for i, ran := range r.res.Ran {
+		if !ran || r.res.Observations[i].State != probes.Closed {
+			t.Fatalf("sweep port %d: ran %v, %+v; want run, closed", i+1, ran, r.res.Observations[i])
+		}
+	}
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancelShort()
+	if _, err := r.budgets.get("10.0.0.1").Take(short, udp.ClaimExchange); err == nil {
+		t.Error("after the sweep's 200 refusals a single UDP probe got a token at once: the sweep's errors were not counted")
+	}
+}
+
+func allTasks(p *plan.Plan) []int {
+	idx := make([]int, len(p.Tasks))
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// A sweep's silence beside ICMP errors is not made doubtful (it states
+// not_open, which a withheld refusal is too), but its errors make a single
+// UDP probe's silence doubtful.
+func TestSweepSilenceIsNotDoubtedButItsErrorsDoubtOthers(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+	silent := probes.Observation{State: probes.OpenFiltered, Started: t0, Duration: 3 * time.Second}
+	refused := probes.Observation{State: probes.Closed, ICMPError: true, Started: t0.Add(time.Second), Duration: time.Millisecond}
+	sipSilent := probes.Observation{State: probes.Filtered, Started: t0, Duration: 3 * time.Second}
+	p := &plan.Plan{Tasks: []plan.Task{
+		{Kind: "udp", Target: probes.Target{Host: "a", Port: 9999, Transport: "udp"}},
+		{Kind: "udp", Target: probes.Target{Host: "a", Port: 10000, Transport: "udp"}},
+		{Kind: "sip", Target: probes.Target{Host: "a", Port: 5060, Transport: "udp"}},
+	}}
+	res := &Results{Observations: []probes.Observation{silent, refused, sipSilent}, Ran: []bool{true, true, true}}
+	doubtOtherICMP(p, res, nil, []int{0, 1, 2})
+	if d := res.Observations[0].BesideICMP; d != "" {
+		t.Errorf("the sweep's silent port is doubted: %q", d)
+	}
+	if d := res.Observations[2].BesideICMP; !strings.Contains(d, "10000/udp") {
+		t.Errorf("the SIP probe's silence beside the sweep's refusal: doubt %q; want it to name 10000/udp", d)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/probes"
 	"probe/probes/udp"
@@ -51,7 +52,7 @@ func (b *budgets) get(host string) *udp.Budget {
 // UDP port, another range's refusals), so the silence may be the limit's.
 // It applies to the silent ports of a range, over the range's whole time
 // (its own replay cannot see other probes), and to a single UDP probe's
-// silence.
+// silence, not a sweep's.
 func doubtOtherICMP(p *plan.Plan, res *Results, groups map[string][]int, single []int) {
 	type answer struct {
 		task     int
@@ -108,6 +109,12 @@ func doubtOtherICMP(p *plan.Plan, res *Results, groups map[string][]int, single 
 	for _, i := range single {
 		t, o := p.Tasks[i].Target, &res.Observations[i]
 		if t.Transport != "udp" || !res.Ran[i] || !silent(*o) {
+			continue
+		}
+		if k := kinds.Lookup(p.Tasks[i].Kind); k != nil && k.Sweeps {
+			// A sweep states only whether something answered: a
+			// silence that may be a withheld refusal is not_open either
+			// way. Its errors still cast doubt on the other probes'.
 			continue
 		}
 		if why := others(t.Host, o.Started, o.Started.Add(o.Duration), func(task int) bool { return task == i }); why != "" {

@@ -179,7 +179,9 @@ func (r *run) attempt(ctx context.Context, i int, pass attempt) (obs probes.Obse
 		return obs, 0, false
 	}
 	var ticket *udp.Ticket
-	if t.Target.Transport == "udp" {
+	k := kinds.Lookup(t.Kind)
+	sweeping := t.Target.Transport == "udp" && k != nil && k.Sweeps
+	if t.Target.Transport == "udp" && !sweeping {
 		var err error
 		if ticket, err = r.budgets.get(t.Target.Host).Take(ctx, udp.ClaimExchange); err != nil {
 			return obs, 0, false
@@ -194,6 +196,11 @@ func (r *run) attempt(ctx context.Context, i int, pass attempt) (obs probes.Obse
 		ticket.Silent()
 	case ticket != nil:
 		ticket.Done()
+	case sweeping && obs.ICMPError:
+		// A sweep's send waits for no token (65535 ports at one refusal
+		// a second would take 18 hours), but the target paid one for
+		// the error: the other UDP probes of the target must know.
+		r.budgets.get(t.Target.Host).Spend()
 	case obs.RTT > 0 && t.Target.Transport == "tcp":
 		// The target's round trip, for its UDP sends' answer windows.
 		r.budgets.get(t.Target.Host).Hint(est.timeout(r.floor, t.Params.Timeout))

@@ -131,14 +131,26 @@ type Kind struct {
 	// section; a section given for another kind is an error.
 	Section func() Section
 	// Sweeps says a range may be probed in full, one probe per port (a
-	// bare connect: cheap enough for 65535 ports). A kind with neither
-	// Sweeps nor RunPorts takes listed ports only.
+	// bare connect, or the UDP payloads: cheap enough for 65535 ports). A
+	// kind with neither Sweeps nor RunPorts takes listed ports only. Over
+	// UDP, a sweeping kind's sends do not wait for the target's ICMP
+	// budget (65535 ports cannot go at one refusal a second); the errors
+	// they draw are counted in it all the same.
 	Sweeps bool
 	// HalfOpen says the kind's probe, when OneRoundTrip holds, learns no
 	// more than a TCP handshake's first answer (SYN-ACK, RST, ICMP or
 	// silence), so its sweep may be sent as half-open SYNs from a raw
 	// socket (probes/syn) instead of connects.
 	HalfOpen bool
+	// Words, when set, are the only expected states the kind can decide
+	// (config refuses the others): a UDP sweep cannot tell a closed port
+	// whose ICMP error the target's rate limit withheld from a filtered
+	// one, so it states open or not_open only. Nil: every word.
+	Words []string
+	// SweepSends and SweepSilence, when set, say in a sweep's report what
+	// each port was sent (the UDP payloads by port) and what a silent
+	// port means (not simply a firewall's drop).
+	SweepSends, SweepSilence string
 	// Run probes one port. Nil means the kind is declared but not yet
 	// implemented.
 	Run func(ctx context.Context, t probes.Target, p Params) probes.Observation

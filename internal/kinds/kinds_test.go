@@ -18,6 +18,7 @@ import (
 	"probe/probes/redis"
 	"probe/probes/sip"
 	"probe/probes/ssh"
+	"probe/probes/udpsweep"
 )
 
 // factCase is, for one kind, the facts its probe writes, and a change to
@@ -57,6 +58,11 @@ var factCases = map[string]factCase{
 		probeFacts: func() any { return new(sip.Facts) },
 		change:     func(f any) { f.(*sip.Facts).UserAgent = "FreeSWITCH-mod_sofia/1.10.13" },
 		changeKind: "sip-agent-changed",
+	},
+	"udp": {
+		probeFacts: func() any { return new(udpsweep.Facts) },
+		change:     func(f any) { f.(*udpsweep.Facts).Said = "SIP/2.0 200 OK; User-Agent: FreeSWITCH-mod_sofia/1.10.13" },
+		changeKind: "udp-answer-changed",
 	},
 	"ssh": {
 		probeFacts: func() any { return new(ssh.Facts) },

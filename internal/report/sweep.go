@@ -29,6 +29,13 @@ type Sweep struct {
 	// MethodReason says why that method ran (defaults.tcp_sweep or run
 	// --tcp-sweep, and whether the raw socket opened).
 	MethodReason string `json:"method_reason,omitempty"`
+	// Sent says what each port was sent, when the probe kind sends more
+	// than a handshake (a UDP sweep's payloads, by port).
+	Sent string `json:"sent,omitempty"`
+	// Silence says what a silent port means, when it is not simply a
+	// firewall's drop (UDP: a withheld ICMP error, a service that ignores
+	// every payload).
+	Silence string `json:"silence,omitempty"`
 }
 
 // rangeNote says how a range's ports were probed, for its port label: "10

@@ -26,7 +26,7 @@ func assembleRow(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results
 	states := map[string]int{}
 	var sw *report.Sweep
 	if c.Sweep {
-		sw = &report.Sweep{Excluded: c.Excluded, States: states}
+		sw = &report.Sweep{Excluded: c.Excluded, States: states, Sent: kind.SweepSends, Silence: kind.SweepSilence}
 		sw.Method, sw.MethodReason = method.method(c, res)
 		acc = &judge.Tally{}
 		r.Ports = []int{}
@@ -76,7 +76,7 @@ func assembleRow(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results
 	r.Observed = summarise(states)
 	if sw != nil {
 		if len(c.Ports) > 0 {
-			sw.Timeouts = timeouts(c, p, res)
+			sw.Timeouts = timeouts(c, p, res, sw.Reprobed > 0)
 		}
 		r.Sweep = sw
 	}
@@ -84,13 +84,17 @@ func assembleRow(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results
 }
 
 // timeouts says how long the sweep's silent ports were waited for.
-func timeouts(c plan.Row, p *plan.Plan, res *engine.Results) string {
+func timeouts(c plan.Row, p *plan.Plan, res *engine.Results, reprobed bool) string {
 	t := p.Tasks[c.Ports[0].Task]
 	full := t.Params.Timeout
 	rtt, ok := res.RTT[t.Target.Host]
 	if !ok {
 		return fmt.Sprintf("every silent port waited the full %s: no answer from %s measured its round-trip time", full, t.Target.Host)
 	}
-	return fmt.Sprintf("silent ports waited %s (RFC 6298 from %d answers, SRTT %s; floor %s, ceiling %s), and a port silent under it was probed once more",
-		min(rtt.Timeout, full).Round(time.Millisecond), rtt.Samples, rtt.SRTT.Round(time.Microsecond), engine.DefaultMinTimeout, full)
+	again := ""
+	if reprobed {
+		again = ", and a port silent under it was probed once more"
+	}
+	return fmt.Sprintf("silent ports waited %s (RFC 6298 from %d answers, SRTT %s; floor %s, ceiling %s)%s",
+		min(rtt.Timeout, full).Round(time.Millisecond), rtt.Samples, rtt.SRTT.Round(time.Microsecond), engine.DefaultMinTimeout, full, again)
 }

@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -249,31 +247,12 @@ func TestDiscoverNoServers(t *testing.T) {
 // coturn, as the testbed runs it, in STUN-only mode on loopback: the mapped
 // address must be loopback itself.
 func TestDiscoverCoturn(t *testing.T) {
-	bin := testutil.RequireBinary(t, "coturn", "turnserver")
-	port := testutil.FreeUDPTCPPort(t)
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "-n", "--stun-only", "--no-auth", "--listening-ip", "127.0.0.1",
-		"--listening-port", strconv.Itoa(port), "--no-cli", "--no-tls", "--no-dtls", "--no-rfc5780",
-		"--log-file", "stdout", "--simple-log", "--pidfile", filepath.Join(dir, "turn.pid"),
-		"--db", filepath.Join(dir, "turndb"))
-	logPath := filepath.Join(dir, "turn.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	port, logPath := testutil.Coturn(t)
 	server := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	// coturn takes a moment to bind (until then its port refuses); ask
 	// until it answers, for at most a generous while.
 	var d Discovery
+	var err error
 	for start := time.Now(); time.Since(start) < 15*time.Second; time.Sleep(100 * time.Millisecond) {
 		d, err = Discover(context.Background(), []string{"stun:" + server}, 500*time.Millisecond)
 		if err == nil {

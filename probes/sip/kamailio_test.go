@@ -203,6 +203,33 @@ func TestAgainstKamailio(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the UDP sweep's request", func(t *testing.T) {
+		// The OPTIONS the UDP sweep sends on its own socket, and what it
+		// makes of Kamailio's answer.
+		tg := probes.Target{Name: "kamailio", Host: "127.0.0.1", Port: k.port, Transport: "udp"}
+		conn, err := net.Dial("udp", net.JoinHostPort(tg.Host, strconv.Itoa(tg.Port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		req := NewRequest(tg, conn.LocalAddr())
+		if _, err := conn.Write(req.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 65535)
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "SIP/2.0 200 OK; Server: " + kamailioServer // a reply of its own: Server, no User-Agent
+		if said, ok := req.Said(buf[:n]); !ok || said != want {
+			t.Errorf("said %q (%v); want %q", said, ok, want)
+		}
+		if _, ok := NewRequest(tg, conn.LocalAddr()).Said(buf[:n]); ok {
+			t.Error("another request's Said accepts this answer: its branch is not checked")
+		}
+	})
 	t.Run("closed udp port next to it", func(t *testing.T) {
 		// Same host, a port nothing listens on: ICMP port unreachable.
 		tg := probes.Target{Name: "kamailio", Host: "127.0.0.1", Port: testutil.FreeUDPTCPPort(t), Transport: "udp"}

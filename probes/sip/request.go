@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"fmt"
 	"net"
 	"strings"
 
@@ -67,4 +68,35 @@ func newRequest(t probes.Target, local net.Addr, ua string) request {
 		line:   req.StartLine(),
 		via:    via.Value(),
 	}
+}
+
+// Request is one OPTIONS for a caller that sends it on a socket of its own
+// (the UDP sweep, which sends it to ports nobody declared SIP on).
+type Request struct{ r request }
+
+// NewRequest builds an OPTIONS for t, naming local (the socket's own
+// address) as newRequest does, with the tool's User-Agent.
+func NewRequest(t probes.Target, local net.Addr) Request {
+	return Request{newRequest(t, local, userAgent(Options{}))}
+}
+
+// Bytes is the request as it goes on the wire.
+func (r Request) Bytes() []byte { return r.r.raw }
+
+// Said says what a datagram answered to r: the status line and the headers
+// that name the software ("SIP/2.0 200 OK; User-Agent: FreeSWITCH"); ok is
+// false when it is not a SIP response to r.
+func (r Request) Said(reply []byte) (said string, ok bool) {
+	a, ok := parseAnswer(reply, r.r.branch)
+	if !ok {
+		return "", false
+	}
+	said = strings.TrimSpace(fmt.Sprintf("SIP/2.0 %d %s", a.status, a.reason))
+	if a.userAgent != "" {
+		said += "; User-Agent: " + a.userAgent
+	}
+	if a.server != "" {
+		said += "; Server: " + a.server
+	}
+	return said, true
 }

@@ -190,6 +190,18 @@ func (t *Ticket) Silent() {
 	b.releaseLocked(t)
 }
 
+// Spend counts an ICMP error drawn by a send that took no ticket (a
+// sweep's, which may not wait for tokens): the target spent a token on it
+// all the same, and from now on it is refusing.
+func (b *Budget) Spend() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	b.refusing = true
+	b.tokens = max(0, b.tokensLocked(now)-1)
+	b.signalLocked()
+}
+
 // Done releases the ticket without spending: the send never left, or
 // failed on the prober's side.
 func (t *Ticket) Done() {

@@ -151,3 +151,33 @@ func TestBudgetSilenceAfterARefusalCountsAsSpent(t *testing.T) {
 		t.Errorf("a send allowed after a refusal and a silence beside it, of a bucket of 2")
 	}
 }
+
+// A sweep's errors take no ticket, but spend the target's tokens all the
+// same: the sends with tickets that follow find the bucket as the target
+// has it.
+func TestBudgetSpendWithoutTicket(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	b := NewBudget(LinuxICMPLimit, clock)
+	for range 4 {
+		b.Spend()
+	}
+	first := takeAll(b, ClaimOneSend)
+	if len(first) != 2 {
+		t.Errorf("after 4 errors without tickets, %d sends may go; want 2", len(first))
+	}
+	for _, tk := range first {
+		tk.Answered()
+	}
+	clock.advance(time.Hour)
+	for range 10 {
+		b.Spend() // more errors than tokens: the bucket empties, no lower
+	}
+	clock.advance(ICMPInterval)
+	ts := takeAll(b, ClaimOneSend)
+	if len(ts) != 1 {
+		t.Fatalf("one interval after the bucket emptied, %d sends may go; want 1", len(ts))
+	}
+	if !ts[0].doubt {
+		t.Error("a send after the target refused is not marked doubtful: its silence may be a lost error")
+	}
+}
