@@ -127,3 +127,72 @@ func TestCIDRESLProfileFailsTheFile(t *testing.T) {
 		})
 	}
 }
+
+// TestDataTierNamesResolvePrivately: the data tier's names, looked up by
+// each runner's own resolver (the testbed's hosts files answer as AWS's
+// DNS does), resolve only to private addresses, from outside the VPC too.
+// When the RDS endpoint is made publicly accessible (`fault public-name`),
+// the internet and admin runners fail its row and the runners inside still
+// pass it: only a look from outside sees the exposure.
+func TestDataTierNamesResolvePrivately(t *testing.T) {
+	profile(t, "after")
+	var byName []string // the overrides, less the data tier's IPs: their names are looked up
+	for i := 0; i < len(bed.Overrides); i++ {
+		if bed.Overrides[i] == "--target" && i+1 < len(bed.Overrides) &&
+			(strings.HasPrefix(bed.Overrides[i+1], "database.") || strings.HasPrefix(bed.Overrides[i+1], "redis.")) {
+			i++
+			continue
+		}
+		byName = append(byName, bed.Overrides[i])
+	}
+	file := filepath.Join(bed.Root, "expectations.toml")
+	check := func(t *testing.T, runner string, want map[string]string) {
+		t.Helper()
+		r, code, out, _ := probeFile(t, runner, file, byName, "--from", runner, "--only", "database-name,redis-name")
+		failed := false
+		for id, w := range want {
+			if r.verdicts()[id] != w {
+				t.Errorf("%s from %s: %s; want %s", id, runner, r.verdicts()[id], w)
+				failed = true
+			}
+		}
+		for _, res := range r.Results {
+			name := bed.Info["DATABASE_NAME"]
+			if res.ID == "redis-name" {
+				name = bed.Info["REDIS_NAME"]
+			}
+			if !strings.Contains(res.Reason, name) {
+				t.Errorf("%s from %s: reason %q does not name the name looked up, %s", res.ID, runner, res.Reason, name)
+			}
+		}
+		wantCode := 0
+		if slices.Contains([]string{want["database-name"], want["redis-name"]}, "fail") {
+			wantCode = 1
+		}
+		if code != wantCode || failed {
+			t.Errorf("exit %d; want %d\n%s\n%s", code, wantCode, r.table(), out)
+		}
+	}
+	for _, runner := range runners {
+		t.Run(runner, func(t *testing.T) {
+			check(t, runner, map[string]string{"database-name": "pass", "redis-name": "pass"})
+		})
+	}
+	t.Run("made_publicly_accessible", func(t *testing.T) {
+		if out, err := bed.Run("fault", "public-name"); err != nil {
+			t.Fatalf("fault public-name: %v\n%s", err, out)
+		}
+		defer func() {
+			if out, err := bed.Run("fault", "clear"); err != nil {
+				t.Errorf("fault clear: %v\n%s", err, out)
+			}
+		}()
+		for _, runner := range runners {
+			want := map[string]string{"database-name": "pass", "redis-name": "pass"}
+			if runner == "internet" || runner == "admin" {
+				want["database-name"] = "fail"
+			}
+			check(t, runner, want)
+		}
+	})
+}

@@ -32,7 +32,7 @@ func cmdPlan(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "probe plan:", err)
 		return ExitUsage
 	}
-	fmt.Fprintf(env.Stdout, "plan from vantage %q: %d expectations, %d probes, sample seed %d\n\n", p.Vantage, len(p.Rows), len(p.Tasks), p.Seed)
+	fmt.Fprintf(env.Stdout, "plan from vantage %q: %d expectations, %d probes, sample seed %d\n\n", p.Vantage, len(p.Rows)+len(p.Lookups), len(p.Tasks), p.Seed)
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tPROBE\tADDRESS\tPORT\tEXPECT\tNOTE")
 	for _, c := range p.Rows {
@@ -52,6 +52,13 @@ func cmdPlan(args []string, env Env) int {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%s\t%s\t%s\n", c.ID, t.Kind, addr, pt.Port, t.Target.Transport, word, note)
 		}
+	}
+	for _, l := range p.Lookups {
+		addr := l.Name
+		if l.At != "" {
+			addr += " (" + l.At + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t-\t%s\t%s\n", l.ID, l.Expectation.Probe, addr, l.Expected, "looked up here; nothing is sent to the target")
 	}
 	if err := tw.Flush(); err != nil {
 		return ExitIO // Main reports the write error

@@ -239,6 +239,36 @@ func (f *File) Reach(e *Expectation, vantage string) (addr, at string, err error
 	return t.Addr(at), at, nil
 }
 
+// NameOf is the address a resolve expectation (kinds.Kind.Resolves) looks
+// up, from any vantage: the one its at names, else the target's private
+// address when it has one (an RDS or ElastiCache name), else its public
+// one, else its one address.
+func (f *File) NameOf(e *Expectation) (name, at string, err error) {
+	t := f.Target(e.Target)
+	if t == nil {
+		return "", "", fmt.Errorf("no target is named %q", e.Target)
+	}
+	if t.Address != "" {
+		if e.At != "" {
+			return "", "", fmt.Errorf("target %q has one address for every vantage, so at = %q means nothing", t.Name, e.At)
+		}
+		return t.Address, "", nil
+	}
+	at = e.At
+	switch {
+	case at == "" && t.Private != "":
+		at = AtPrivate
+	case at == "":
+		at = AtPublic
+	case at != AtPublic && at != AtPrivate:
+		return "", "", fmt.Errorf("%q is not an address to look up (want public or private)", at)
+	}
+	if t.Addr(at) == "" {
+		return "", at, fmt.Errorf("target %q has no %s address to look up", t.Name, at)
+	}
+	return t.Addr(at), at, nil
+}
+
 // Expectation is one row of the table: what each vantage should see of a
 // target's port(s).
 type Expectation struct {

@@ -14,7 +14,7 @@ func TestReferenceFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load(expectations.toml): %v", err)
 	}
-	if got, want := len(f.Expectations), 22; got != want {
+	if got, want := len(f.Expectations), 24; got != want {
 		t.Errorf("expectations = %d; want %d", got, want)
 	}
 	e := f.Expectations[0]

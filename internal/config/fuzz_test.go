@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"probe/internal/kinds"
 	"testing"
 )
 
@@ -25,8 +26,12 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, e := range cfg.Expectations {
-			if len(e.PortList) == 0 && !e.IsRange() {
-				t.Fatalf("accepted expectation %q with no ports", e.ID)
+			k := kinds.Lookup(e.Probe)
+			if k == nil {
+				t.Fatalf("accepted expectation %q of no kind %q", e.ID, e.Probe)
+			}
+			if k.Resolves != (len(e.PortList) == 0 && !e.IsRange()) {
+				t.Fatalf("accepted expectation %q of kind %s with ports %v, range %q (only a kind that resolves a name takes none)", e.ID, e.Probe, e.PortList, e.Range)
 			}
 			if cfg.Target(e.Target) == nil {
 				t.Fatalf("accepted expectation %q with unknown target", e.ID)

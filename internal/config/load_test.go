@@ -31,7 +31,7 @@ func TestLoadFixtures(t *testing.T) {
 			`testdata/invalid-references.toml:16:27: expectation[0].expect.internet: no vantage is named "internet" (declared: admin)`,
 			`testdata/invalid-references.toml:19:1: expectation[1].id: id "api-ssh" is used twice`,
 			`testdata/invalid-references.toml:21:1: expectation[1].range: range "32768-16384": the first port is above the last`,
-			`testdata/invalid-references.toml:23:1: expectation[1].probe: "smtp" is not a probe kind (want one of http, postgres, redis, rtp, sip, ssh, tcp, udp)`,
+			`testdata/invalid-references.toml:23:1: expectation[1].probe: "smtp" is not a probe kind (want one of http, postgres, redis, resolve, rtp, sip, ssh, tcp, udp)`,
 			`testdata/invalid-references.toml:24:1: expectation[1].expect: the expectation says nothing for any vantage; add e.g. expect = { internet = "filtered" }`,
 		}},
 		{"testdata/invalid-wrong-section.toml", []string{

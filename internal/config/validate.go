@@ -229,11 +229,15 @@ func (v *validator) expectations() {
 		} else if f.Target(e.Target) == nil {
 			v.problem(path+".target", "no target is named %q (declared: %s)", e.Target, v.targetNames())
 		}
-		v.ports(path, e)
 		kind := kinds.Lookup(e.Probe)
 		if kind == nil {
 			v.problem(path+".probe", "%q is not a probe kind (want one of %s)", e.Probe, strings.Join(kinds.Names(), ", "))
 		}
+		if kind != nil && kind.Resolves {
+			v.resolveRow(path, e)
+			continue
+		}
+		v.ports(path, e)
 		if e.Transport == "" {
 			v.problem(path+".transport", "an expectation needs a transport (tcp or udp)")
 		} else if kind != nil && !slices.Contains(kind.Transports, e.Transport) {
@@ -487,6 +491,48 @@ func (v *validator) reach(path string, e *Expectation) {
 		}
 		if _, _, err := v.file.Reach(e, name); err != nil {
 			v.problem(path+".expect."+name, "%v", err)
+		}
+	}
+}
+
+// resolveRow checks an expectation of a kind that judges the target's name
+// (kinds.Kind.Resolves): no port, transport or range, its own words, and
+// an address of the target to look up. Any vantage may ask: the lookup
+// sends nothing to the target.
+func (v *validator) resolveRow(path string, e *Expectation) {
+	for _, k := range []struct {
+		key   string
+		given bool
+	}{
+		{"port", e.Port != 0}, {"ports", e.Ports != nil}, {"range", e.Range != ""}, {"transport", e.Transport != ""},
+		{"except_declared", e.ExceptDeclared}, {"timeout", e.Timeout != 0},
+	} {
+		if k.given {
+			v.problem(path+"."+k.key, "probe %s looks the target's name up and sends nothing to it; leave %s out", e.Probe, k.key)
+		}
+	}
+	for _, s := range e.Sections.Present() {
+		v.problem(path+"."+s, "a [%s] section does not apply to probe %s", s, e.Probe)
+	}
+	if len(e.Expect) == 0 {
+		v.problem(path+".expect", "the expectation says nothing for any vantage; add e.g. expect = { internet = %q }", kinds.ResolvesPrivate)
+	}
+	names := make([]string, 0, len(e.Expect))
+	for name := range e.Expect {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if v.file.Vantage(name) == nil {
+			v.problem(path+".expect."+name, "no vantage is named %q (declared: %s)", name, v.vantageNames())
+		}
+		if !slices.Contains(kinds.ResolveWords, e.Expect[name]) {
+			v.problem(path+".expect."+name, "%q is not what probe %s expects (want one of %s: what every address the name resolves to is)", e.Expect[name], e.Probe, strings.Join(kinds.ResolveWords, ", "))
+		}
+	}
+	if t := v.file.Target(e.Target); t != nil {
+		if _, _, err := v.file.NameOf(e); err != nil {
+			v.problem(path+".at", "%v", err)
 		}
 	}
 }

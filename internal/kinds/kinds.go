@@ -191,6 +191,12 @@ type Kind struct {
 	// Changes, when set, lists what changed in one port's facts between
 	// two reports (old and new, each a value Facts made); diff reports it.
 	Changes func(old, new any) []FactChange
+	// Resolves marks a kind that judges what the target's name resolves
+	// to from the vantage, not a port: its expectation names no port or
+	// transport, its words are ResolveWords, nothing is sent to the
+	// target, and the runner judges it when it looks the run's names up
+	// (JudgeResolved).
+	Resolves bool
 }
 
 // Metric is a Prometheus gauge family fed by a kind's facts. Two kinds may

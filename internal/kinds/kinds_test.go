@@ -272,7 +272,11 @@ func TestEveryKindInTheREADME(t *testing.T) {
 		t.Fatal("the README has no section \"Probe kinds and their sections\"")
 	}
 	for _, name := range Names() {
-		row := fmt.Sprintf("\n| `%s` | %s |", name, strings.Join(Lookup(name).Transports, ", "))
+		transports := strings.Join(Lookup(name).Transports, ", ")
+		if Lookup(name).Resolves {
+			transports = "none: a name lookup"
+		}
+		row := fmt.Sprintf("\n| `%s` | %s |", name, transports)
 		if !strings.Contains(table, row) {
 			t.Errorf("no README row for kind %s with its transports (%q)", name, strings.TrimSpace(row))
 		}

@@ -31,6 +31,25 @@ type Plan struct {
 	// NotApplicable lists the ids of expectations that say nothing for this
 	// vantage.
 	NotApplicable []string
+	// Lookups are the rows that judge what a target's name resolves to
+	// (kinds.Kind.Resolves): nothing is sent for them, the runner looks
+	// the names up.
+	Lookups []Lookup
+}
+
+// Lookup is a row judged on what a name resolves to from this vantage.
+type Lookup struct {
+	// ID is the expectation's id.
+	ID string
+	// Expectation is the row of the file.
+	Expectation *config.Expectation
+	// Name is the address looked up (an IP is taken as given).
+	Name string
+	// At is which of the target's addresses it is; empty for a target
+	// with one address.
+	At string
+	// Expected is the word for this vantage (kinds.ResolveWords).
+	Expected string
 }
 
 // Row is one expectation, a row of the table, as this vantage must judge it.
@@ -145,6 +164,14 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 		}
 		t := targets[e.Target]
 		kind := kinds.Lookup(e.Probe)
+		if kind.Resolves {
+			name, at, err := f.NameOf(e)
+			if err != nil {
+				return nil, fmt.Errorf("expectation %s: %w", e.ID, err)
+			}
+			p.Lookups = append(p.Lookups, Lookup{ID: e.ID, Expectation: e, Name: name, At: at, Expected: word})
+			continue
+		}
 		addr, at, err := f.Reach(e, vantage)
 		if err != nil {
 			return nil, fmt.Errorf("expectation %s from vantage %s: %w", e.ID, vantage, err)

@@ -171,10 +171,19 @@ type Result struct {
 	// Sweep describes a check of every port of a range; its ports and
 	// evidence then list only the ports that did not conform.
 	Sweep *Sweep `json:"sweep,omitempty"`
+	// Resolved is what the name resolved to, for a row that judges a
+	// target's name rather than a port (probe resolve).
+	Resolved *Resolved `json:"resolved,omitempty"`
 	// Evidence has one entry per probed port.
 	Evidence []PortEvidence `json:"evidence"`
 	// DurationMS is the longest port probe's duration.
 	DurationMS int64 `json:"duration_ms"`
+}
+
+// Resolved is a name and the addresses it resolved to from the vantage.
+type Resolved struct {
+	Name      string   `json:"name"`
+	Addresses []string `json:"addresses"`
 }
 
 // Sample describes the ports chosen from a range.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"probe/internal/config"
+	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/internal/report"
 )
@@ -162,4 +163,93 @@ func checkHost(f *config.File, vantage string) error {
 		}
 	}
 	return fmt.Errorf("vantage %s runs on %s, but no interface here holds its private address %s (%s); run it on that server, or fix the address", vantage, t.Name, want, t.Where(config.AtPrivate))
+}
+
+// looked is one resolve row's lookup, made before anything is probed.
+type looked struct {
+	row   plan.Lookup
+	addrs []netip.Addr
+	err   error
+	given bool // the address was an IP: nothing was looked up
+}
+
+// lookUp resolves the name of every resolve row of the plan (kinds.Kind's
+// Resolves), each once, with the run's resolver.
+func lookUp(ctx context.Context, p *plan.Plan, lookup Resolver) []looked {
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupHost
+	}
+	out := make([]looked, 0, len(p.Lookups))
+	for _, l := range p.Lookups {
+		lk := looked{row: l}
+		if a, err := netip.ParseAddr(l.Name); err == nil {
+			lk.addrs, lk.given = []netip.Addr{a.Unmap()}, true
+			out = append(out, lk)
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+		names, err := lookup(lctx, l.Name)
+		cancel()
+		lk.err = err
+		for _, n := range names {
+			if a, err := netip.ParseAddr(n); err == nil {
+				lk.addrs = append(lk.addrs, a.Unmap())
+			}
+		}
+		out = append(out, lk)
+	}
+	return out
+}
+
+// judgeLookups judges each resolve row on what its name resolved to. A
+// vantage that was not confirmed cannot pass one: a runner that stands
+// inside the VPC by mistake gets the VPC resolver's private answer for an
+// endpoint that the internet sees at a public address.
+func judgeLookups(ls []looked, vantageDoubt string) []report.Result {
+	out := make([]report.Result, 0, len(ls))
+	for _, l := range ls {
+		e := l.row.Expectation
+		r := report.Result{
+			ID: l.row.ID, Target: e.Target, Address: l.row.Name, At: l.row.At, Ports: []int{},
+			Probe: e.Probe, Purpose: e.Purpose, Expected: l.row.Expected, Evidence: []report.PortEvidence{},
+			Resolved: &report.Resolved{Name: l.row.Name, Addresses: []string{}},
+		}
+		var dnsErr *net.DNSError
+		switch {
+		case errors.As(l.err, &dnsErr) && dnsErr.IsNotFound || l.err == nil && len(l.addrs) == 0:
+			r.Observed, r.Verdict = "none", "inconclusive"
+			r.Reason = fmt.Sprintf("%s does not resolve from this vantage, so what it resolves to cannot be judged here (a name of a private hosted zone resolves only inside the VPC: ask this only of vpc vantages)", l.row.Name)
+		case l.err != nil:
+			r.Observed, r.Verdict = "error", "error"
+			r.Reason = fmt.Sprintf("looking %s up failed: %v", l.row.Name, l.err)
+		default:
+			observed, described, pass := kinds.JudgeResolved(l.row.Expected, l.addrs, func(a netip.Addr) string {
+				if c := config.AddressClass(a); c == config.AtPrivate || c == config.AtPublic {
+					return c
+				}
+				return ""
+			})
+			for _, a := range l.addrs {
+				r.Resolved.Addresses = append(r.Resolved.Addresses, a.String())
+			}
+			r.Observed = observed
+			how := "resolves to " + described
+			if l.given {
+				how = "is given as the IP address " + described + " (nothing to look up)"
+			}
+			switch {
+			case !pass:
+				r.Verdict = "fail"
+				r.Reason = fmt.Sprintf("expected every address to be %s; %s %s", l.row.Expected, l.row.Name, how)
+			case vantageDoubt != "":
+				r.Verdict = "inconclusive"
+				r.Reason = fmt.Sprintf("%s %s, but %s: inside the VPC its resolver answers privately whatever the internet sees", l.row.Name, how, vantageDoubt)
+			default:
+				r.Verdict = "pass"
+				r.Reason = fmt.Sprintf("%s %s", l.row.Name, how)
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }

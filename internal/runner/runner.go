@@ -84,6 +84,7 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 	if err != nil {
 		return nil, err
 	}
+	looked := lookUp(ctx, p, opt.Resolve)
 	rep := &report.Report{
 		SchemaVersion: report.SchemaVersion,
 		Tool:          "probe " + probes.Version(),
@@ -115,6 +116,12 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 	res := eng.Run(ctx, p)
 	assemble(rep, f, p, res, opt.Vantage, sweep)
 	applyDoubts(rep, doubts)
+	if len(looked) > 0 {
+		rep.Results = append(rep.Results, judgeLookups(looked, vantageDoubt(opt.Vantage))...)
+		note := rep.Summary.Note
+		rep.Summary = report.Count(rep.Results)
+		rep.Summary.Note = note
+	}
 	rep.Finished = time.Now().UTC()
 	if ctx.Err() != nil || res.Interrupted {
 		rep.Partial = true
@@ -126,6 +133,18 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 		}
 	}
 	return rep, nil
+}
+
+// vantageDoubt is why the vantage cannot be taken as where the run stands,
+// or "" when it was confirmed (or trusted by the user's choice).
+func vantageDoubt(loc Located) string {
+	if e := vantage.Establishment(loc.Established); e.Confirmed() || e == vantage.TrustedUnconfirmed {
+		return ""
+	}
+	if loc.Doubt != "" {
+		return "the vantage was not confirmed over STUN (" + loc.Doubt + ")"
+	}
+	return "the vantage was not confirmed over STUN"
 }
 
 // Assemble judges res against p and fills the report's results, liveness
@@ -146,12 +165,7 @@ func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 		all = append(all, judge.TargetObservation{Target: name, Port: rc.Port, Transport: rc.Transport + " (closing re-check)", Obs: rc.Obs})
 	}
 	ev := judge.Liveness(loc.NetworkEvidence, all)
-	if e := vantage.Establishment(loc.Established); !e.Confirmed() && e != vantage.TrustedUnconfirmed {
-		ev.VantageDoubt = "the vantage was not confirmed over STUN"
-		if loc.Doubt != "" {
-			ev.VantageDoubt += " (" + loc.Doubt + ")"
-		}
-	}
+	ev.VantageDoubt = vantageDoubt(loc)
 	rep.Network = report.Network{Working: ev.Network != "", Evidence: ev.Network}
 	if ev.Network == "" {
 		rep.Network.Evidence = "nothing answered the prober in this run: no STUN answer and no open port"

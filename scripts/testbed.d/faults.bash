@@ -33,6 +33,10 @@
 #   fault dns RUNNER             the runner's resolver asks the router (port 53,
 #                                where nothing listens), so a name fails at once
 #                                and no query can leave the testbed
+#   fault public-name            the RDS endpoint made publicly accessible: outside
+#                                the VPC (internet, admin) its name resolves to a
+#                                public address (203.0.113.30); inside, still
+#                                to its private one
 #   fault clear                  undo every fault
 #   fault list                   the faults in force
 #
@@ -202,13 +206,17 @@ cmd_fault() {
 		printf '# scripts/testbed fault dns: a resolver inside the testbed where nothing answers\nnameserver %s\noptions timeout:1 attempts:1\n' "$gw" >"/etc/netns/$(ns "$1")/resolv.conf"
 		fault_record "dns $1"
 		;;
+	public-name)
+		make_names 203.0.113.30
+		fault_record "names -"
+		;;
 	clear)
 		fault_clear
 		;;
 	list)
 		[[ -s $RUNDIR/faults ]] && cat "$RUNDIR/faults" || true
 		;;
-	*) die "fault: unknown fault '$what' (cut, blackhole, reject, down, loss, narrow-rtp, icmp-limit, stun-down, ban, dns, clear, list)" ;;
+	*) die "fault: unknown fault '$what' (cut, blackhole, reject, down, loss, narrow-rtp, icmp-limit, stun-down, ban, dns, public-name, clear, list)" ;;
 	esac
 }
 
@@ -220,7 +228,8 @@ fault_clear() {
 		table) nsx "$role" nft delete table inet fault 2>/dev/null || true ;;
 		link) fault_link_up "$role" ;;
 		icmp) nsx "$role" sysctl -qw net.ipv4.icmp_ratelimit=1000 ;;
-		dns) rm -rf "/etc/netns/$(ns "$role")" ;;
+		dns) rm -f "/etc/netns/$(ns "$role")/resolv.conf" ;;
+		names) make_names ;;
 		esac
 	done <"$RUNDIR/faults"
 	rm -f "$RUNDIR/faults"

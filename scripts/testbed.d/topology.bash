@@ -82,3 +82,24 @@ table ip testbed {
 }
 EOF
 }
+
+# The data tier's names, as AWS answers them: an RDS or ElastiCache endpoint
+# that is not publicly accessible resolves to its private address from
+# anywhere, inside the VPC or out. `ip netns exec` bind-mounts
+# /etc/netns/NAME/hosts over /etc/hosts for what it runs in that namespace,
+# so each runner resolves the names without a DNS server and no query leaves
+# the testbed. make_names [PUBLIC_DB]: with an address, the runners outside
+# the VPC get it for the database's name instead (`fault public-name`).
+DB_NAME=database.irisx.internal
+REDIS_NAME=redis.irisx.internal
+make_names() {
+	local role db
+	for role in internet admin api freeswitch; do
+		db=$DB_ADDR
+		[[ -n ${1:-} && ( $role == internet || $role == admin ) ]] && db=$1
+		mkdir -p "/etc/netns/$(ns "$role")"
+		printf '# scripts/testbed: the data tier names, as AWS resolves them\n127.0.0.1 localhost\n::1 localhost\n%s %s\n%s %s\n' \
+			"$db" "$DB_NAME" "$REDIS_ADDR" "$REDIS_NAME" >"/etc/netns/$(ns "$role")/hosts"
+	done
+}
+
