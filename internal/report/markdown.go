@@ -140,8 +140,11 @@ func statusCell(res Result) string {
 }
 
 // markdownPorts is the Port column: "22", "80, 443", "16384-32768 (10
-// sampled)".
+// sampled)"; "name" for a row that judges a name.
 func markdownPorts(res Result) string {
+	if res.Resolved != nil {
+		return "name"
+	}
 	if res.Range != "" {
 		return fmt.Sprintf("%s (%s)", res.Range, rangeNote(res))
 	}
