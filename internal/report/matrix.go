@@ -24,19 +24,35 @@ func writeMatrix(w io.Writer, r *Report, opt TableOptions) error {
 	type row struct {
 		id, target, port string
 		cells            map[string]string
+		ats              map[string]string // vantage -> the address probed (public, private, loopback)
 	}
 	var rows []*row
 	byID := map[string]*row{}
 	for _, res := range r.Results {
 		rw := byID[res.ID]
 		if rw == nil {
-			rw = &row{id: res.ID, target: res.Target, port: PortLabel(res), cells: map[string]string{}}
+			rw = &row{id: res.ID, target: res.Target, port: PortLabel(res), cells: map[string]string{}, ats: map[string]string{}}
 			byID[res.ID] = rw
 			rows = append(rows, rw)
 		}
 		rw.cells[r.VantageOf(res)] = paint(res.Verdict, opt.Color)
+		rw.ats[r.VantageOf(res)] = res.At
 	}
 	for _, rw := range rows {
+		// A row asked at different addresses from different vantages
+		// (the public one from outside, the private one from inside)
+		// says which each cell is: they are different facts.
+		ats := map[string]bool{}
+		for _, at := range rw.ats {
+			ats[at] = true
+		}
+		if len(ats) > 1 {
+			for v, at := range rw.ats {
+				if at != "" {
+					rw.cells[v] += " (" + at + ")"
+				}
+			}
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s", rw.id, rw.target, rw.port)
 		for _, v := range vantages {
 			c, ok := rw.cells[v]

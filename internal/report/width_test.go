@@ -86,3 +86,44 @@ func TestTableCutsReasonsByCharacter(t *testing.T) {
 		t.Errorf("the matrix is not valid UTF-8 or lacks the reason:\n%s", b.String())
 	}
 }
+
+// A row asked at the public address from one vantage and at the private
+// one from another shows, in the matrix, which each cell is; a row asked
+// at one address everywhere shows none.
+func TestMatrixSaysTheAddressWhenVantagesDiffer(t *testing.T) {
+	api, _ := load(t, "after-api")
+	admin, _ := load(t, "after-admin")
+	for i := range api.Results {
+		api.Results[i].At = "private"
+	}
+	for i := range admin.Results {
+		admin.Results[i].At = "public"
+	}
+	shared := api.Results[0].ID
+	m, err := Merge([]*Report{api, admin}, MergeOptions{Tool: "probe test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := writeMatrix(&b, m, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, shared+" ") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, "(private)") || !strings.Contains(row, "(public)") {
+		t.Errorf("row %q; want each cell to say its address\n%s", row, b.String())
+	}
+	for i := range admin.Results {
+		admin.Results[i].At = "private"
+	}
+	m, _ = Merge([]*Report{api, admin}, MergeOptions{Tool: "probe test"})
+	b.Reset()
+	_ = writeMatrix(&b, m, TableOptions{})
+	if strings.Contains(b.String(), "(private)") {
+		t.Errorf("one address everywhere, yet the cells name it:\n%s", b.String())
+	}
+}
