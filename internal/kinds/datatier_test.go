@@ -27,14 +27,13 @@ func TestPostgresSectionValidate(t *testing.T) {
 		keys []string
 	}{
 		{"empty", PostgresSection{}, nil},
-		{"reference", PostgresSection{TLS: ptrBool(true), PlaintextRejected: ptrBool(true), AuthRequired: ptrBool(true),
-			ServerName: "database.irisx.internal", ChainVerifies: ptrBool(true), MinDaysLeft: ptrInt(14), MinTLSVersion: "1.2", User: "probe"}, nil},
+		{"reference", PostgresSection{TLS: ptrBool(true), PlaintextRejected: ptrBool(true), AuthRequired: ptrBool(true), User: "probe", TLSChecks: TLSChecks{ServerName: "database.irisx.internal", ChainVerifies: ptrBool(true), MinDaysLeft: ptrInt(14), MinTLSVersion: "1.2"}}, nil},
 		{"user with spaces", PostgresSection{User: " probe"}, []string{"user"}},
 		{"database with a control character", PostgresSection{Database: "a\x00b"}, []string{"database"}},
 		{"no TLS and plaintext rejected", PostgresSection{TLS: ptrBool(false), PlaintextRejected: ptrBool(true)}, []string{"plaintext_rejected"}},
-		{"bad TLS version", PostgresSection{MinTLSVersion: "TLSv1.3"}, []string{"min_tls_version"}},
-		{"negative days", PostgresSection{MinDaysLeft: ptrInt(-1)}, []string{"min_days_left"}},
-		{"server name with port", PostgresSection{ServerName: "db:5432"}, []string{"server_name"}},
+		{"bad TLS version", PostgresSection{TLSChecks: TLSChecks{MinTLSVersion: "TLSv1.3"}}, []string{"min_tls_version"}},
+		{"negative days", PostgresSection{TLSChecks: TLSChecks{MinDaysLeft: ptrInt(-1)}}, []string{"min_days_left"}},
+		{"server name with port", PostgresSection{TLSChecks: TLSChecks{ServerName: "db:5432"}}, []string{"server_name"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantProblemsAt(t, c.s.Validate(), c.keys) })
@@ -48,10 +47,10 @@ func TestRedisSectionValidate(t *testing.T) {
 		keys []string
 	}{
 		{"empty", RedisSection{}, nil},
-		{"reference", RedisSection{TLS: ptrBool(true), AuthRequired: ptrBool(true), ChainVerifies: ptrBool(true), MinDaysLeft: ptrInt(14)}, nil},
-		{"certificate checks without TLS", RedisSection{TLS: ptrBool(false), MinDaysLeft: ptrInt(1), ChainVerifies: ptrBool(true), MinTLSVersion: "1.2"},
+		{"reference", RedisSection{TLS: ptrBool(true), AuthRequired: ptrBool(true), TLSChecks: TLSChecks{ChainVerifies: ptrBool(true), MinDaysLeft: ptrInt(14)}}, nil},
+		{"certificate checks without TLS", RedisSection{TLS: ptrBool(false), TLSChecks: TLSChecks{MinDaysLeft: ptrInt(1), ChainVerifies: ptrBool(true), MinTLSVersion: "1.2"}},
 			[]string{"chain_verifies", "min_days_left", "min_tls_version"}},
-		{"bad TLS version", RedisSection{MinTLSVersion: "1.4"}, []string{"min_tls_version"}},
+		{"bad TLS version", RedisSection{TLSChecks: TLSChecks{MinTLSVersion: "1.4"}}, []string{"min_tls_version"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantProblemsAt(t, c.s.Validate(), c.keys) })
@@ -79,8 +78,7 @@ ca_file = "rds-ca.pem"
 min_tls_version = "1.2"
 min_days_left = 14
 chain_verifies = true`, &pg)
-	wantPG := PostgresSection{User: "probe", Database: "app", TLS: ptrBool(true), PlaintextRejected: ptrBool(true), AuthRequired: ptrBool(true),
-		ServerName: "db.example", CAFile: "rds-ca.pem", MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}
+	wantPG := PostgresSection{User: "probe", Database: "app", TLS: ptrBool(true), PlaintextRejected: ptrBool(true), AuthRequired: ptrBool(true), TLSChecks: TLSChecks{ServerName: "db.example", CAFile: "rds-ca.pem", MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}}
 	if !reflect.DeepEqual(pg, wantPG) {
 		t.Errorf("decoded %+v; want %+v", pg, wantPG)
 	}
@@ -92,8 +90,7 @@ ca_file = "ca.pem"
 min_tls_version = "1.2"
 min_days_left = 14
 chain_verifies = true`, &rd)
-	wantRD := RedisSection{TLS: ptrBool(true), AuthRequired: ptrBool(true), ServerName: "cache.example", CAFile: "ca.pem",
-		MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}
+	wantRD := RedisSection{TLS: ptrBool(true), AuthRequired: ptrBool(true), TLSChecks: TLSChecks{ServerName: "cache.example", CAFile: "ca.pem", MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}}
 	if !reflect.DeepEqual(rd, wantRD) {
 		t.Errorf("decoded %+v; want %+v", rd, wantRD)
 	}
@@ -126,7 +123,7 @@ func judged(kind string, facts any, section Section) map[string]string {
 }
 
 func TestCheckPostgres(t *testing.T) {
-	all := &PostgresSection{TLS: ptrBool(true), PlaintextRejected: ptrBool(true), AuthRequired: ptrBool(true), MinDaysLeft: ptrInt(14), MinTLSVersion: "1.2", ChainVerifies: ptrBool(true)}
+	all := &PostgresSection{TLS: ptrBool(true), PlaintextRejected: ptrBool(true), AuthRequired: ptrBool(true), TLSChecks: TLSChecks{MinDaysLeft: ptrInt(14), MinTLSVersion: "1.2", ChainVerifies: ptrBool(true)}}
 	scram := &postgres.Startup{Answer: postgres.AuthRequested, AuthCode: ptrCode(10), Method: "sasl", Mechanisms: []string{"SCRAM-SHA-256"}}
 	md5 := &postgres.Startup{Answer: postgres.AuthRequested, AuthCode: ptrCode(5), Method: "md5"}
 	trust := &postgres.Startup{Answer: postgres.NoAuth, AuthCode: ptrCode(0), Method: "trust"}
@@ -177,7 +174,7 @@ func TestCheckPostgres(t *testing.T) {
 }
 
 func TestCheckRedis(t *testing.T) {
-	all := &RedisSection{TLS: ptrBool(true), AuthRequired: ptrBool(true), MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}
+	all := &RedisSection{TLS: ptrBool(true), AuthRequired: ptrBool(true), TLSChecks: TLSChecks{MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}}
 	reply := func(s string) *redis.Reply { return &redis.Reply{Type: s[:1], Text: s[1:]} }
 	noReply := redis.Exchange{Outcome: "reset"}
 	overTLS := func(s string) *redis.Exchange { return &redis.Exchange{Reply: reply(s)} }

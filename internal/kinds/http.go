@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -24,14 +23,8 @@ import (
 type HTTPSection struct {
 	// TLS speaks HTTPS (a TLS handshake before the request).
 	TLS bool `toml:"tls,omitempty" json:"tls,omitempty"`
-	// ServerName is the name sent as SNI and in the Host header, and the
-	// name the certificate must be valid for; the target's address when
-	// empty.
-	ServerName string `toml:"server_name,omitempty" json:"server_name,omitempty"`
 	// Path is the request's path ("/" when empty).
 	Path string `toml:"path,omitempty" json:"path,omitempty"`
-	// CAFile is a PEM bundle of roots trusted besides the system's.
-	CAFile string `toml:"ca_file,omitempty" json:"ca_file,omitempty"`
 	// Status lists the acceptable status codes.
 	Status []int `toml:"status,omitempty" json:"status,omitempty"`
 	// RedirectTo is a prefix the Location header must start with
@@ -42,15 +35,10 @@ type HTTPSection struct {
 	// HeaderMatches maps a response header to a regular expression its
 	// value must match; an absent header fails.
 	HeaderMatches map[string]string `toml:"header_matches,omitempty" json:"header_matches,omitempty"`
-	// MinTLSVersion is the oldest acceptable negotiated version: "1.0",
-	// "1.1", "1.2" or "1.3".
-	MinTLSVersion string `toml:"min_tls_version,omitempty" json:"min_tls_version,omitempty"`
-	// MinDaysLeft is how many whole days the certificate must still be
-	// valid for (0: not expired).
-	MinDaysLeft *int `toml:"min_days_left,omitempty" json:"min_days_left,omitempty"`
-	// ChainVerifies, when set, is whether the chain must verify for the
-	// server name against the system roots and the CA files.
-	ChainVerifies *bool `toml:"chain_verifies,omitempty" json:"chain_verifies,omitempty"`
+	// TLSChecks are the handshake's and certificate's keys: server_name
+	// (also the Host header), ca_file, min_tls_version (older versions
+	// must be refused too: see checkTLS), min_days_left, chain_verifies.
+	TLSChecks
 }
 
 // tlsVersions orders the versions min_tls_version names, as the probe
@@ -71,7 +59,7 @@ var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 // Validate checks the section.
 func (s *HTTPSection) Validate() []FieldError {
-	var errs []FieldError
+	errs := s.TLSChecks.validate()
 	add := func(key, format string, args ...any) {
 		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
@@ -99,17 +87,6 @@ func (s *HTTPSection) Validate() []FieldError {
 		}
 		if _, err := regexp.Compile(re); err != nil {
 			add("header_matches", "%s: not a valid regular expression: %v", h, err)
-		}
-	}
-	if s.MinTLSVersion != "" && !slices.Contains(tlsVersions, "TLS "+s.MinTLSVersion) {
-		add("min_tls_version", "%q is not a TLS version (want 1.0, 1.1, 1.2 or 1.3)", s.MinTLSVersion)
-	}
-	if s.MinDaysLeft != nil && *s.MinDaysLeft < 0 {
-		add("min_days_left", "%d: a certificate is judged on the days it has left, 0 or more", *s.MinDaysLeft)
-	}
-	if s.ServerName != "" {
-		if _, _, err := net.SplitHostPort(s.ServerName); err == nil || strings.ContainsAny(s.ServerName, " \t/") {
-			add("server_name", "%q is not a host name (give the name alone, without a port or scheme)", s.ServerName)
 		}
 	}
 	if s.Path != "" && (!strings.HasPrefix(s.Path, "/") || strings.ContainsFunc(s.Path, func(r rune) bool { return r <= ' ' || r == 0x7f })) {
@@ -274,7 +251,6 @@ func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Assertion {
 	if f != nil {
 		tf = f.TLS
 	}
-	hasCert := tf != nil && tf.Verified != nil
 	var out []Assertion
 	if s.MinTLSVersion != "" {
 		want := "TLS " + s.MinTLSVersion
@@ -309,30 +285,6 @@ func checkTLS(f *httpprobe.Facts, s *HTTPSection) []Assertion {
 		}
 		out = append(out, Assertion{Name: "min_tls_version", Expected: expected, Observed: seen, Pass: pass, Undecided: undecided})
 	}
-	if s.MinDaysLeft != nil {
-		seen := "no certificate"
-		if hasCert {
-			seen = fmt.Sprintf("%d days left (not after %s)", tf.DaysLeft, tf.NotAfter)
-		}
-		out = append(out, Assertion{Name: "min_days_left", Expected: fmt.Sprintf("at least %d days left", *s.MinDaysLeft), Observed: seen,
-			Pass: hasCert && tf.DaysLeft >= *s.MinDaysLeft})
-	}
-	if s.ChainVerifies != nil {
-		want := *s.ChainVerifies
-		expected, seen := "the chain verifies", "no certificate"
-		if !want {
-			expected = "the chain does not verify"
-		}
-		if tf != nil {
-			expected += " for " + tf.VerifyName
-		}
-		if hasCert {
-			seen = "verifies for " + tf.VerifyName
-			if !*tf.Verified {
-				seen = "does not verify: " + tf.VerifyError
-			}
-		}
-		out = append(out, Assertion{Name: "chain_verifies", Expected: expected, Observed: seen, Pass: hasCert && *tf.Verified == want})
-	}
-	return out
+	out = append(out, s.daysLeft(tf)...)
+	return append(out, s.chain(tf)...)
 }

@@ -27,9 +27,9 @@ func TestHTTPSectionValidate(t *testing.T) {
 	}{
 		{"empty", HTTPSection{}, nil},
 		{"reference port 80", HTTPSection{Status: []int{301, 302, 307, 308}, RedirectTo: "https://"}, nil},
-		{"reference port 443", HTTPSection{TLS: true, ServerName: "api.voip.example", ChainVerifies: ptrBool(true), MinDaysLeft: ptrInt(14), MinTLSVersion: "1.2"}, nil},
-		{"every option", HTTPSection{TLS: true, Path: "/health?x=1", CAFile: "ca.pem", HeadersPresent: []string{"Strict-Transport-Security"},
-			HeaderMatches: map[string]string{"Server": `^nginx$`}, MinDaysLeft: ptrInt(0), ChainVerifies: ptrBool(false)}, nil},
+		{"reference port 443", HTTPSection{TLS: true, TLSChecks: TLSChecks{ServerName: "api.voip.example", ChainVerifies: ptrBool(true), MinDaysLeft: ptrInt(14), MinTLSVersion: "1.2"}}, nil},
+		{"every option", HTTPSection{TLS: true, Path: "/health?x=1", HeadersPresent: []string{"Strict-Transport-Security"},
+			HeaderMatches: map[string]string{"Server": `^nginx$`}, TLSChecks: TLSChecks{CAFile: "ca.pem", MinDaysLeft: ptrInt(0), ChainVerifies: ptrBool(false)}}, nil},
 		{"status bounds", HTTPSection{Status: []int{100, 599}}, nil},
 		{"status too low", HTTPSection{Status: []int{200, 99}}, []string{"status[1]"}},
 		{"status too high", HTTPSection{Status: []int{600}}, []string{"status[0]"}},
@@ -39,14 +39,14 @@ func TestHTTPSectionValidate(t *testing.T) {
 		{"empty header name", HTTPSection{HeadersPresent: []string{""}}, []string{"headers_present[0]"}},
 		{"bad regex", HTTPSection{HeaderMatches: map[string]string{"Server": `(nginx`}}, []string{"header_matches"}},
 		{"bad header to match", HTTPSection{HeaderMatches: map[string]string{"Bad Name": `x`}}, []string{"header_matches"}},
-		{"unknown TLS version", HTTPSection{TLS: true, MinTLSVersion: "TLSv1.2"}, []string{"min_tls_version"}},
-		{"TLS 1.4", HTTPSection{TLS: true, MinTLSVersion: "1.4"}, []string{"min_tls_version"}},
-		{"negative days", HTTPSection{TLS: true, MinDaysLeft: ptrInt(-1)}, []string{"min_days_left"}},
-		{"TLS assertions without tls", HTTPSection{MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true), CAFile: "ca.pem"},
+		{"unknown TLS version", HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "TLSv1.2"}}, []string{"min_tls_version"}},
+		{"TLS 1.4", HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.4"}}, []string{"min_tls_version"}},
+		{"negative days", HTTPSection{TLS: true, TLSChecks: TLSChecks{MinDaysLeft: ptrInt(-1)}}, []string{"min_days_left"}},
+		{"TLS assertions without tls", HTTPSection{TLSChecks: TLSChecks{MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true), CAFile: "ca.pem"}},
 			[]string{"ca_file", "chain_verifies", "min_days_left", "min_tls_version"}},
-		{"server name with port", HTTPSection{ServerName: "api.example.com:443"}, []string{"server_name"}},
-		{"server name as URL", HTTPSection{ServerName: "https://api.example.com"}, []string{"server_name"}},
-		{"server name IPv6", HTTPSection{ServerName: "2001:db8::1"}, nil},
+		{"server name with port", HTTPSection{TLSChecks: TLSChecks{ServerName: "api.example.com:443"}}, []string{"server_name"}},
+		{"server name as URL", HTTPSection{TLSChecks: TLSChecks{ServerName: "https://api.example.com"}}, []string{"server_name"}},
+		{"server name IPv6", HTTPSection{TLSChecks: TLSChecks{ServerName: "2001:db8::1"}}, nil},
 		{"relative path", HTTPSection{Path: "health"}, []string{"path"}},
 		{"path with a space", HTTPSection{Path: "/a b"}, []string{"path"}},
 	}
@@ -78,9 +78,9 @@ chain_verifies = true
 	if err := dec.Decode(&s); err != nil {
 		t.Fatal(err)
 	}
-	want := HTTPSection{TLS: true, ServerName: "api.voip.example", Path: "/", CAFile: "ca.pem", Status: []int{200}, RedirectTo: "https://",
+	want := HTTPSection{TLS: true, Path: "/", Status: []int{200}, RedirectTo: "https://",
 		HeadersPresent: []string{"Strict-Transport-Security"}, HeaderMatches: map[string]string{"Server": "^nginx$"},
-		MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}
+		TLSChecks: TLSChecks{ServerName: "api.voip.example", CAFile: "ca.pem", MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("decoded %+v; want %+v", s, want)
 	}
@@ -129,7 +129,7 @@ func TestCheckHTTP(t *testing.T) {
 		{"no redirect at all", ok, &HTTPSection{Status: []int{301}, RedirectTo: "https://"}, []want{{"status", false}, {"redirect_to", false}}},
 		{"no response fails every assertion", nil,
 			&HTTPSection{TLS: true, Status: []int{200}, RedirectTo: "https://", HeadersPresent: []string{"Server"}, HeaderMatches: map[string]string{"Server": "."},
-				MinTLSVersion: "1.0", MinDaysLeft: ptrInt(0), ChainVerifies: ptrBool(false)},
+				TLSChecks: TLSChecks{MinTLSVersion: "1.0", MinDaysLeft: ptrInt(0), ChainVerifies: ptrBool(false)}},
 			[]want{{"status", false}, {"redirect_to", false}, {"headers_present", false}, {"header_matches", false}, {"min_tls_version", false}, {"min_days_left", false}, {"chain_verifies", false}}},
 		{"headers present, any case", secure, &HTTPSection{HeadersPresent: []string{"strict-transport-security", "X-Frame-Options"}},
 			[]want{{"headers_present", true}, {"headers_present", false}}},
@@ -137,19 +137,19 @@ func TestCheckHTTP(t *testing.T) {
 			[]want{{"header_matches", true}, {"header_matches", true}}},
 		{"header does not match", redirect, &HTTPSection{HeaderMatches: map[string]string{"Server": `^nginx$`}}, []want{{"header_matches", false}}},
 		{"absent header matches nothing", ok, &HTTPSection{HeaderMatches: map[string]string{"Server": `.*`}}, []want{{"header_matches", false}}},
-		{"good certificate", secure, &HTTPSection{TLS: true, MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)},
+		{"good certificate", secure, &HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}},
 			[]want{{"min_tls_version", true}, {"min_days_left", true}, {"chain_verifies", true}}},
-		{"an older version still accepted", stillOld, &HTTPSection{TLS: true, MinTLSVersion: "1.2"}, []want{{"min_tls_version", false}}},
-		{"an older version undecided", undecided, &HTTPSection{TLS: true, MinTLSVersion: "1.2"}, []want{{"min_tls_version", false}}},
-		{"older versions never tried", notTried, &HTTPSection{TLS: true, MinTLSVersion: "1.2"}, []want{{"min_tls_version", false}}},
-		{"nothing older than TLS 1.0", notTried, &HTTPSection{TLS: true, MinTLSVersion: "1.0"}, []want{{"min_tls_version", true}}},
-		{"days left is inclusive", secure, &HTTPSection{TLS: true, MinDaysLeft: ptrInt(20)}, []want{{"min_days_left", true}}},
-		{"legacy server", legacy, &HTTPSection{TLS: true, MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)},
+		{"an older version still accepted", stillOld, &HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.2"}}, []want{{"min_tls_version", false}}},
+		{"an older version undecided", undecided, &HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.2"}}, []want{{"min_tls_version", false}}},
+		{"older versions never tried", notTried, &HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.2"}}, []want{{"min_tls_version", false}}},
+		{"nothing older than TLS 1.0", notTried, &HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.0"}}, []want{{"min_tls_version", true}}},
+		{"days left is inclusive", secure, &HTTPSection{TLS: true, TLSChecks: TLSChecks{MinDaysLeft: ptrInt(20)}}, []want{{"min_days_left", true}}},
+		{"legacy server", legacy, &HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.2", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}},
 			[]want{{"min_tls_version", false}, {"min_days_left", false}, {"chain_verifies", false}}},
-		{"expired, not expired asked", expired, &HTTPSection{TLS: true, MinDaysLeft: ptrInt(0)}, []want{{"min_days_left", false}}},
-		{"expected not to verify", expired, &HTTPSection{TLS: true, ChainVerifies: ptrBool(false), MinTLSVersion: "1.2"},
+		{"expired, not expired asked", expired, &HTTPSection{TLS: true, TLSChecks: TLSChecks{MinDaysLeft: ptrInt(0)}}, []want{{"min_days_left", false}}},
+		{"expected not to verify", expired, &HTTPSection{TLS: true, TLSChecks: TLSChecks{ChainVerifies: ptrBool(false), MinTLSVersion: "1.2"}},
 			[]want{{"min_tls_version", true}, {"chain_verifies", true}}},
-		{"handshake failed", noHandshake, &HTTPSection{TLS: true, MinTLSVersion: "1.0", ChainVerifies: ptrBool(false)},
+		{"handshake failed", noHandshake, &HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.0", ChainVerifies: ptrBool(false)}},
 			[]want{{"min_tls_version", false}, {"chain_verifies", false}}},
 	}
 	for _, c := range cases {
@@ -175,7 +175,7 @@ func TestCheckHTTP(t *testing.T) {
 func TestCheckHTTPSaysWhatIsWrong(t *testing.T) {
 	f := &httpprobe.Facts{StatusCode: 302, Status: "302 Found", Location: "http://api.example/",
 		TLS: &tlsinfo.Facts{Version: "TLS 1.2", DaysLeft: 3, NotAfter: "2030-01-04T00:00:00Z", VerifyName: "api.example", Verified: ptrBool(false), VerifyError: "x509: certificate is valid for www.example, not api.example"}}
-	s := &HTTPSection{TLS: true, RedirectTo: "https://", MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}
+	s := &HTTPSection{TLS: true, RedirectTo: "https://", TLSChecks: TLSChecks{MinDaysLeft: ptrInt(14), ChainVerifies: ptrBool(true)}}
 	checks := checkHTTP(probes.Observation{State: probes.Open, Facts: f}, Params{Section: s})
 	want := map[string][2]string{
 		"redirect_to":    {"Location starts with https://", "Location: http://api.example/"},
@@ -214,8 +214,8 @@ func TestHTTPKind(t *testing.T) {
 	tg := probes.Target{Name: "api", Host: host, Port: p, Transport: "tcp"}
 	kind := Lookup("http")
 	section := func(ca string) *HTTPSection {
-		return &HTTPSection{TLS: true, ServerName: "api.example.test", Path: "/health", CAFile: ca, Status: []int{200},
-			HeaderMatches: map[string]string{"X-Frame-Options": "^DENY$"}, ChainVerifies: ptrBool(true), MinTLSVersion: "1.2"}
+		return &HTTPSection{TLS: true, Path: "/health", Status: []int{200},
+			HeaderMatches: map[string]string{"X-Frame-Options": "^DENY$"}, TLSChecks: TLSChecks{ServerName: "api.example.test", CAFile: ca, ChainVerifies: ptrBool(true), MinTLSVersion: "1.2"}}
 	}
 
 	cases := []struct {
@@ -248,9 +248,9 @@ func TestHTTPExchanges(t *testing.T) {
 		{nil, 1},
 		{&HTTPSection{Status: []int{301}}, 1},
 		{&HTTPSection{TLS: true}, 1},
-		{&HTTPSection{TLS: true, MinTLSVersion: "1.0"}, 1},
-		{&HTTPSection{TLS: true, MinTLSVersion: "1.2"}, 3},
-		{&HTTPSection{TLS: true, MinTLSVersion: "1.3"}, 4},
+		{&HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.0"}}, 1},
+		{&HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.2"}}, 3},
+		{&HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.3"}}, 4},
 	} {
 		if got := exchanges(Params{Section: tc.s}); got != tc.want {
 			t.Errorf("section %+v: %d exchanges; want %d", tc.s, got, tc.want)
@@ -276,7 +276,7 @@ func TestMinTLSVersionUndecided(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &httpprobe.Facts{StatusCode: 200, Status: "200 OK", TLS: tls13, OlderVersions: tc.tries}
-			checks := checkTLS(f, &HTTPSection{TLS: true, MinTLSVersion: "1.2"})
+			checks := checkTLS(f, &HTTPSection{TLS: true, TLSChecks: TLSChecks{MinTLSVersion: "1.2"}})
 			if len(checks) != 1 || checks[0].Pass != tc.pass || checks[0].Undecided != tc.undecided {
 				t.Errorf("checks %+v; want pass %v, undecided %v", checks, tc.pass, tc.undecided)
 			}

@@ -37,32 +37,14 @@ type PostgresSection struct {
 	// probe in without one (trust). Asked over TLS when the server speaks
 	// it. When false, trust is expected.
 	AuthRequired *bool `toml:"auth_required,omitempty" json:"auth_required,omitempty"`
-	// ServerName is sent as SNI and is the name the certificate must be
-	// valid for; the target's address when empty.
-	ServerName string `toml:"server_name,omitempty" json:"server_name,omitempty"`
-	// CAFile is a PEM bundle of roots trusted besides the system's (the
-	// RDS certificate bundle).
-	CAFile string `toml:"ca_file,omitempty" json:"ca_file,omitempty"`
-	// MinTLSVersion is the oldest acceptable negotiated version: "1.0",
-	// "1.1", "1.2" or "1.3". Older versions are not tried: that would take
-	// a connection each.
-	MinTLSVersion string `toml:"min_tls_version,omitempty" json:"min_tls_version,omitempty"`
-	// MinDaysLeft is how many whole days the certificate must still be
-	// valid for (0: not expired).
-	MinDaysLeft *int `toml:"min_days_left,omitempty" json:"min_days_left,omitempty"`
-	// ChainVerifies, when set, is whether the chain must verify for the
-	// server name against the system roots and the CA file.
-	ChainVerifies *bool `toml:"chain_verifies,omitempty" json:"chain_verifies,omitempty"`
-}
-
-func (s *PostgresSection) cert() certChecks {
-	return certChecks{serverName: s.ServerName, caFile: &s.CAFile, minTLSVersion: s.MinTLSVersion,
-		minDaysLeft: s.MinDaysLeft, chainVerifies: s.ChainVerifies}
+	// TLSChecks are the handshake's and certificate's keys: server_name,
+	// ca_file, min_tls_version, min_days_left, chain_verifies.
+	TLSChecks
 }
 
 // Validate checks the section.
 func (s *PostgresSection) Validate() []FieldError {
-	errs := s.cert().validate()
+	errs := s.TLSChecks.validate()
 	add := func(key, format string, args ...any) {
 		errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
@@ -79,16 +61,16 @@ func (s *PostgresSection) Validate() []FieldError {
 }
 
 // ResolveFiles takes a relative ca_file from dir, and checks it is a file.
-func (s *PostgresSection) ResolveFiles(dir string) []FieldError { return s.cert().resolveFiles(dir) }
+func (s *PostgresSection) ResolveFiles(dir string) []FieldError { return s.TLSChecks.resolveFiles(dir) }
 
 // options turns the section and the command line into probe options. A
 // nil section probes the SSLRequest and the handshake only.
 func (s *PostgresSection) options(p Params) postgres.Options {
 	if s == nil {
-		return postgres.Options{CAFiles: certChecks{}.caFiles(p)}
+		return postgres.Options{CAFiles: (*TLSChecks)(nil).caFiles(p)}
 	}
 	return postgres.Options{
-		User: s.User, Database: s.Database, ServerName: s.ServerName, CAFiles: s.cert().caFiles(p),
+		User: s.User, Database: s.Database, ServerName: s.ServerName, CAFiles: s.TLSChecks.caFiles(p),
 		AskAuth: s.AuthRequired != nil, Plaintext: s.PlaintextRejected != nil,
 	}
 }
@@ -145,7 +127,7 @@ func checkPostgres(o probes.Observation, p Params) []Assertion {
 		a.Pass = f.SSLAnswer != "" && f.TLSUp() == *s.TLS
 		out = append(out, a)
 	}
-	out = append(out, s.cert().assert(f.TLS)...)
+	out = append(out, s.TLSChecks.assert(f.TLS)...)
 	slices.SortStableFunc(out, func(a, b Assertion) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }

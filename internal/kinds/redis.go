@@ -24,30 +24,14 @@ type RedisSection struct {
 	// who reaches the port can read and write the cache. When false, +PONG
 	// is expected.
 	AuthRequired *bool `toml:"auth_required,omitempty" json:"auth_required,omitempty"`
-	// ServerName is sent as SNI and is the name the certificate must be
-	// valid for; the target's address when empty.
-	ServerName string `toml:"server_name,omitempty" json:"server_name,omitempty"`
-	// CAFile is a PEM bundle of roots trusted besides the system's.
-	CAFile string `toml:"ca_file,omitempty" json:"ca_file,omitempty"`
-	// MinTLSVersion is the oldest acceptable negotiated version: "1.0",
-	// "1.1", "1.2" or "1.3".
-	MinTLSVersion string `toml:"min_tls_version,omitempty" json:"min_tls_version,omitempty"`
-	// MinDaysLeft is how many whole days the certificate must still be
-	// valid for (0: not expired).
-	MinDaysLeft *int `toml:"min_days_left,omitempty" json:"min_days_left,omitempty"`
-	// ChainVerifies, when set, is whether the chain must verify for the
-	// server name against the system roots and the CA file.
-	ChainVerifies *bool `toml:"chain_verifies,omitempty" json:"chain_verifies,omitempty"`
-}
-
-func (s *RedisSection) cert() certChecks {
-	return certChecks{serverName: s.ServerName, caFile: &s.CAFile, minTLSVersion: s.MinTLSVersion,
-		minDaysLeft: s.MinDaysLeft, chainVerifies: s.ChainVerifies}
+	// TLSChecks are the handshake's and certificate's keys: server_name,
+	// ca_file, min_tls_version, min_days_left, chain_verifies.
+	TLSChecks
 }
 
 // Validate checks the section.
 func (s *RedisSection) Validate() []FieldError {
-	errs := s.cert().validate()
+	errs := s.TLSChecks.validate()
 	if s.TLS != nil && !*s.TLS {
 		for key, set := range map[string]bool{
 			"min_tls_version": s.MinTLSVersion != "", "min_days_left": s.MinDaysLeft != nil, "chain_verifies": s.ChainVerifies != nil,
@@ -62,13 +46,13 @@ func (s *RedisSection) Validate() []FieldError {
 }
 
 // ResolveFiles takes a relative ca_file from dir, and checks it is a file.
-func (s *RedisSection) ResolveFiles(dir string) []FieldError { return s.cert().resolveFiles(dir) }
+func (s *RedisSection) ResolveFiles(dir string) []FieldError { return s.TLSChecks.resolveFiles(dir) }
 
 func (s *RedisSection) options(p Params) redis.Options {
 	if s == nil {
-		return redis.Options{CAFiles: certChecks{}.caFiles(p)}
+		return redis.Options{CAFiles: (*TLSChecks)(nil).caFiles(p)}
 	}
-	return redis.Options{ServerName: s.ServerName, CAFiles: s.cert().caFiles(p)}
+	return redis.Options{ServerName: s.ServerName, CAFiles: s.TLSChecks.caFiles(p)}
 }
 
 func init() {
@@ -128,7 +112,7 @@ func checkRedis(o probes.Observation, p Params) []Assertion {
 		}
 		out = append(out, a)
 	}
-	out = append(out, s.cert().assert(f.TLS)...)
+	out = append(out, s.TLSChecks.assert(f.TLS)...)
 	slices.SortStableFunc(out, func(a, b Assertion) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
