@@ -14,16 +14,53 @@ import (
 	"probe/internal/testutil"
 )
 
-// runTo runs the reference file from runner and returns its report's path.
-func runTo(t *testing.T, runner string) (string, Report) {
+// groupsJSON is a profile's describe-security-groups output, or its
+// describe-instances output when instances is set.
+func groupsJSON(profile string, instances bool) string {
+	name := "groups.json"
+	if instances {
+		name = "instances.json"
+	}
+	return filepath.Join(bed.Root, "scripts/testbed.d/sg", profile, name)
+}
+
+// importTable runs probe import of the profile's groups and instances (the
+// testbed's addresses), naming the office's CIDR admin, and returns the
+// draft's path.
+func importTable(t *testing.T, profile string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "imported.toml")
+	cmd := exec.Command(bed.Binary, "import", "--instances", groupsJSON(profile, true),
+		"--vantage", "admin="+bed.Info["ADMIN_ADDR"]+"/32", "--out", out, groupsJSON(profile, false))
+	if stdout, stderr, code := testutil.Run(t, cmd); code != 0 {
+		t.Fatalf("probe import: exit %d\n%s%s", code, stdout, stderr)
+	}
+	return out
+}
+
+// stunOnly is the testbed's STUN override alone: an imported table has the
+// testbed's addresses already, and no STUN server of its own.
+func stunOnly() []string {
+	for i, o := range bed.Overrides {
+		if o == "--stun" && i+1 < len(bed.Overrides) {
+			return bed.Overrides[i : i+2]
+		}
+	}
+	return nil
+}
+
+// runImported runs the table from runner and returns its report's path and
+// the report.
+func runImported(t *testing.T, runner, file string) (string, Report) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), runner+".json")
-	_, stderr, _ := testutil.Run(t, bed.Command(runner, out, "--from", runner))
+	stdout, stderr, code := testutil.Run(t, bed.CommandFile(runner, out, file, stunOnly(), "--from", runner))
 	bed.Finished(runner)
 	b, err := os.ReadFile(out)
 	if err != nil {
-		t.Fatalf("%s: no report: %v\n%s", runner, err, stderr)
+		t.Fatalf("%s: exit %d, no report: %v\n%s%s", runner, code, err, stdout, stderr)
 	}
+	testutil.ValidateReport(t, b)
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
@@ -31,70 +68,74 @@ func runTo(t *testing.T, runner string) (string, Report) {
 	return out, r
 }
 
-// drift runs probe drift of the profile's groups JSON and the testbed's
-// table against the reports, and returns its findings as "kind target
-// vantage ports/transport" and its exit code.
-func drift(t *testing.T, profile string, reports ...string) ([]string, int) {
+// drift runs probe drift of the profile's groups JSON and the table against
+// the reports, and returns its findings as "kind target vantage
+// ports/transport rule" and its exit code.
+func drift(t *testing.T, profile, file string, reports ...string) ([]string, int) {
 	t.Helper()
-	args := append([]string{"drift", "--format", "json",
-		filepath.Join(bed.Root, "scripts/testbed.d/sg", profile, "groups.json"),
-		filepath.Join(bed.Root, "internal/drift/testdata/testbed.toml")}, reports...)
+	args := append([]string{"drift", "--format", "json", groupsJSON(profile, false), file}, reports...)
 	stdout, stderr, code := testutil.Run(t, exec.Command(bed.Binary, args...))
 	var res struct {
-		Findings []struct{ Kind, Target, Vantage, Ports, Transport string }
+		Findings []struct{ Kind, Target, Vantage, Ports, Transport, Rule string }
 	}
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("drift: exit %d, %v\n%s%s", code, err, stdout, stderr)
 	}
 	var out []string
 	for _, f := range res.Findings {
-		out = append(out, strings.TrimSpace(f.Kind+" "+f.Target+" "+f.Vantage+" "+f.Ports+"/"+f.Transport))
+		out = append(out, strings.Join(strings.Fields(f.Kind+" "+f.Target+" "+f.Vantage+" "+f.Ports+"/"+f.Transport+" "+f.Rule), " "))
 	}
+	slices.Sort(out)
 	return out, code
 }
 
-// The testbed's security groups written from the groups' JSON (profile
-// "groups", by internal/sgnft) behave as the hand-written "after" profile,
-// and probe drift of that JSON, the table and the runs finds them agreeing.
-// One stray rule in the JSON (8021 from 0.0.0.0/0) opens exactly ESL to
-// the outside runners, and drift names exactly that rule.
-//
-// The table's api vantage stands at the API server's address, the only one
-// this testbed gives it: so drift says the group reference (ESL from the
-// API server's group) does not admit it there, which is AWS's rule. That
-// finding is the file's, and is the same in both runs.
-func TestGroupsJSONProfileAndDrift(t *testing.T) {
+// End to end, as a user would: probe import of the groups' JSON and the
+// instances' (the testbed's addresses), a run of that table from every
+// runner on the network whose firewall internal/sgnft wrote from the same
+// JSON (profile "groups"), and probe drift of the three: every verdict
+// passes and drift finds nothing. Then one stray rule in the JSON (8021
+// from 0.0.0.0/0, profile "groups-stray"): the same table fails exactly
+// ESL, from the outside runners and at the public address from the API
+// server, and drift names exactly that rule.
+func TestImportRunDrift(t *testing.T) {
+	file := importTable(t, "groups")
 	profile(t, "groups")
 	defer profile(t, "after")
 	var reps []string
-	for _, runner := range []string{"internet", "admin"} {
-		path, r := runTo(t, runner)
-		if r.Summary.Fail != 0 || r.Summary.Pass != r.Summary.Total {
-			t.Fatalf("%s on the groups profile: %+v\n%s", runner, r.Summary, r.table())
+	for _, runner := range runners {
+		path, r := runImported(t, runner, file)
+		if r.Summary.Total == 0 || r.Summary.Pass != r.Summary.Total {
+			t.Errorf("%s, imported table on the groups it came from: %+v; want every verdict pass\n%s", runner, r.Summary, r.table())
 		}
 		reps = append(reps, path)
 	}
-	got, code := drift(t, "groups", reps...)
-	want := []string{"no-rule-for-expectation freeswitch api 8021/tcp"}
-	if !slices.Equal(got, want) || code != 1 {
-		t.Errorf("drift of the healthy groups: exit %d, findings %q; want %q", code, got, want)
+	if got, code := drift(t, "groups", file, reps...); len(got) != 0 || code != 0 {
+		t.Errorf("drift of the healthy groups: exit %d, findings %q; want none, exit 0", code, got)
 	}
 
 	profile(t, "groups-stray")
+	want := map[string][]string{
+		"internet":   {"freeswitch-tcp-8021"},
+		"admin":      {"freeswitch-tcp-8021"},
+		"api":        {"freeswitch-tcp-8021-public"},
+		"freeswitch": nil,
+	}
 	reps = nil
-	for _, runner := range []string{"internet", "admin"} {
-		path, r := runTo(t, runner)
-		if failed := r.with("fail"); !slices.Equal(failed, []string{"freeswitch-esl-public"}) {
-			t.Errorf("%s with the stray rule: failed %v; want exactly freeswitch-esl-public\n%s", runner, failed, r.table())
+	for _, runner := range runners {
+		path, r := runImported(t, runner, file)
+		if failed := r.with("fail"); !slices.Equal(failed, want[runner]) || r.Summary.Pass+len(failed) != r.Summary.Total {
+			t.Errorf("%s with the stray rule: failed %v, %+v; want exactly %v failed, the rest passed\n%s", runner, failed, r.Summary, want[runner], r.table())
 		}
 		reps = append(reps, path)
 	}
-	got, code = drift(t, "groups-stray", reps...)
-	want = []string{
-		"rule-contradicts-file freeswitch admin 8021/tcp",
-		"rule-contradicts-file freeswitch internet 8021/tcp",
+	const stray = "sg-0460ce5af3265896a tcp 8021 from 0.0.0.0/0"
+	got, code := drift(t, "groups-stray", file, reps...)
+	wantDrift := []string{
+		"rule-contradicts-file freeswitch admin 8021/tcp " + stray,
+		"rule-contradicts-file freeswitch api 8021/tcp " + stray,
+		"rule-contradicts-file freeswitch internet 8021/tcp " + stray,
 	}
-	if !slices.Equal(got, want) || code != 1 {
-		t.Errorf("drift of the stray rule: exit %d, findings %q; want %q", code, got, want)
+	if !slices.Equal(got, wantDrift) || code != 1 {
+		t.Errorf("drift of the stray rule: exit %d, findings %q; want %q", code, got, wantDrift)
 	}
 }

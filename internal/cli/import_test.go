@@ -15,7 +15,7 @@ func TestImport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import: exit %d\n%s", code, errs)
 	}
-	if !strings.Contains(errs, "4 vantages, 2 targets, 9 expectations") {
+	if !strings.Contains(errs, "4 vantages, 2 targets, 10 expectations") {
 		t.Errorf("stderr: %s", errs)
 	}
 	// What it wrote validates, and names the rule behind each row.

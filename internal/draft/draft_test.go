@@ -59,7 +59,9 @@ var admin = Options{Names: map[string]string{"73.6.78.238/32": "admin"}}
 // The document's two groups after the fix become its port tables, row by
 // row, seen from the office, the internet and a runner on each server; the
 // ESL rule, a group reference, is open at the private address from the API
-// server and filtered at the public one.
+// server and filtered at the public one; SIP, open to the world, is asked of
+// the API server's runner at the public address too, so that silence there
+// has a live address to stand on.
 func TestAfter(t *testing.T) {
 	d := build(t, td+"groups-after.json", td+"instances-after.json", admin)
 	var vs []string
@@ -78,12 +80,13 @@ func TestAfter(t *testing.T) {
 		"irisx-prod-api-tcp-443 http -: internet=open admin=open irisx-prod-freeswitch=open",
 		"irisx-prod-freeswitch-tcp-22 ssh -: internet=filtered admin=open irisx-prod-api=filtered",
 		"irisx-prod-freeswitch-tcp-5060 sip -: internet=open admin=open irisx-prod-api=open",
+		"irisx-prod-freeswitch-tcp-5060-public sip public: irisx-prod-api=open",
 		"irisx-prod-freeswitch-udp-5060 sip -: internet=open admin=open irisx-prod-api=open",
 		"irisx-prod-freeswitch-tcp-8021 tcp -: internet=filtered admin=filtered irisx-prod-api=open",
 		"irisx-prod-freeswitch-tcp-8021-public tcp public: irisx-prod-api=filtered",
 		"irisx-prod-freeswitch-udp-16384-32768 rtp -: internet=reachable admin=reachable irisx-prod-api=reachable",
 	})
-	if e := d.Expectations[6]; e.Purpose != "sg-0460ce5af3265896a from sg-03f77311c140b8f2e: ESL (API server only)" {
+	if e := d.Expectations[7]; e.Purpose != "sg-0460ce5af3265896a from sg-03f77311c140b8f2e: ESL (API server only)" {
 		t.Errorf("purpose %q", e.Purpose)
 	}
 	if d.Targets[1].Private != "172.31.10.20" || d.Targets[1].Public != "54.160.220.243" || !slices.Equal(d.Targets[1].Groups, []string{"sg-0460ce5af3265896a"}) {

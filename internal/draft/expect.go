@@ -75,6 +75,49 @@ func (d *Draft) expectations(set *secgroups.Set) {
 		for _, k := range ks {
 			d.expectation(t, family(t.Public), rulesOf(set, t.Groups), k)
 		}
+		d.publicAlive(t, rulesOf(set, t.Groups))
+	}
+}
+
+// publicAlive gives each runner that t's public half of a group reference
+// expects filtered an answer at t's public address too: a silence there
+// passes only once the same address has answered in the same run, and
+// the runner's other rows are probed at the private address. It states, at
+// the public address, the first single port a rule opens to the runner's
+// public address (SIP, open to the world), after the row it copies.
+func (d *Draft) publicAlive(t Target, rules []*secgroups.Rule) {
+	fam := family(t.Public)
+	for _, v := range d.Vantages {
+		if v.Network != "vpc" || v.Host == t.Name {
+			continue
+		}
+		silent, alive := false, false
+		for _, e := range d.Expectations {
+			if e.Target != t.Name || e.At != "public" {
+				continue
+			}
+			switch e.Expect[v.Name] {
+			case "open", "reachable":
+				alive = true
+			case "filtered", "unreachable":
+				silent = true
+			}
+		}
+		if !silent || alive {
+			continue
+		}
+		for i, e := range d.Expectations {
+			k := portKey{e.Transport, e.Lo, e.Hi}
+			if e.Target != t.Name || e.At != "" || e.Lo != e.Hi || e.Expect[v.Name] != "open" || len(admits(rules, k, fam, originAt(v, false))) == 0 {
+				continue
+			}
+			pub := e
+			pub.ID, pub.At, pub.Comment = e.ID+"-public", "public", ""
+			pub.Expect = map[string]string{v.Name: "open"}
+			pub.Purpose = e.Purpose + " (at the public address too: it shows that address alive, for the silences there)"
+			d.Expectations = slices.Insert(d.Expectations, i+1, pub)
+			break
+		}
 	}
 }
 
