@@ -78,7 +78,7 @@ func TestResolveRows(t *testing.T) {
 		{"not confirmed: may stand inside", "db.example", answers("10.0.2.10"), "unconfirmed", "inconclusive", "private", "not confirmed over STUN", 1},
 		{"does not resolve here", "db.example", nx, "stun-confirmed", "inconclusive", "none", "does not resolve from this vantage", 0},
 		{"resolver down", "db.example", down, "stun-confirmed", "error", "error", "looking db.example up failed", 0},
-		{"an IP, taken as given", "10.0.2.10", nx, "stun-confirmed", "pass", "private", "given as the IP address 10.0.2.10", 1},
+		{"an IP, taken as given", "10.0.2.10", nx, "stun-confirmed", "pass", "private", "10.0.2.10 is given as an IP address, not a name (nothing to look up): private", 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := lookupFile(t, c.address)

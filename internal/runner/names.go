@@ -235,7 +235,7 @@ func judgeLookups(ls []looked, vantageDoubt string) []report.Result {
 			r.Observed = observed
 			how := "resolves to " + described
 			if l.given {
-				how = "is given as the IP address " + described + " (nothing to look up)"
+				how = "is given as an IP address, not a name (nothing to look up): " + observed
 			}
 			switch {
 			case !pass:
