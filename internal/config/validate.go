@@ -250,7 +250,7 @@ func (v *validator) expectations() {
 			switch {
 			case !e.IsRange():
 				v.problem(path+".except_declared", "applies to a range only (range = \"1-65535\"); it leaves out of the range the ports the file declares elsewhere")
-			case kind != nil && kind.RunPorts != nil:
+			case kind != nil && kind.RunPorts != nil && !kind.Sweeps:
 				v.problem(path+".except_declared", "probe %s samples a range; \"nothing else is open\" needs every port probed, with %s", e.Probe, sweepingKinds())
 			}
 		}

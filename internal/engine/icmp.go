@@ -82,6 +82,9 @@ func doubtOtherICMP(p *plan.Plan, res *Results, groups map[string][]int, single 
 		return (o.State == probes.OpenFiltered || o.State == probes.Filtered) && !o.ICMPError && o.BesideICMP == ""
 	}
 	for _, idx := range groups {
+		if k := kinds.Lookup(p.Tasks[idx[0]].Kind); k != nil && k.Sweeps {
+			continue // a sweep's silences: see below
+		}
 		host := p.Tasks[idx[0]].Target.Host
 		var from, to time.Time
 		for _, i := range idx {

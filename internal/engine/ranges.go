@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"sync"
 
 	"probe/internal/kinds"
@@ -42,6 +43,7 @@ func (r *run) runRanges(rs rangeTasks) *sync.WaitGroup {
 				}
 				params := first.Params
 				params.ICMP = r.budgets.get(host)
+				params.Pace = func(ctx context.Context) error { return r.limiters.wait(ctx, host) }
 				r.finish(idx, kinds.Lookup(first.Kind).RunPorts(r.ctx, targets, params))
 			}
 		})

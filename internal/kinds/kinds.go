@@ -62,6 +62,10 @@ type Params struct {
 	// UDP probes of that target; a range paces its sends by it. Nil
 	// outside an engine run.
 	ICMP *udp.Budget
+	// Pace, for a kind that sends a range's packets itself (RunPorts),
+	// waits for the target's rate limit (rate_per_target) before each
+	// port; nil outside an engine run.
+	Pace func(ctx context.Context) error
 }
 
 // SectionOf returns p's section as the kind's own type: nil when the
@@ -156,8 +160,10 @@ type Kind struct {
 	Run func(ctx context.Context, t probes.Target, p Params) probes.Observation
 	// RunPorts, when set, probes all ports of one expectation at one host
 	// together (the RTP range sample paces its packets against ICMP rate
-	// limits). It returns one observation per target, in order. A range
-	// of such a kind is sampled: see Sample.
+	// limits; the UDP sweep sends every port from one socket). It returns
+	// one observation per target, in order. A range of such a kind is
+	// sampled (see Sample), unless the kind Sweeps: then every port of it
+	// is probed, together.
 	RunPorts func(ctx context.Context, ts []probes.Target, p Params) []probes.Observation
 	// Sample, for a kind with RunPorts, says how many random ports of a
 	// range to probe besides its edges, and the seed that draws them (0:

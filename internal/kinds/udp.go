@@ -22,8 +22,18 @@ func init() {
 		Words:        []string{"open", "not_open"},
 		SweepSends:   udpsweep.Table(),
 		SweepSilence: "open|filtered: no answer to any payload, and no ICMP error. A firewall's drop, a closed port whose ICMP port unreachable the target's rate limit withheld (Linux sends a peer 6 at once, then one a second), or a service that ignores every payload sent: the sweep cannot tell them apart",
+		// Listed ports: one connected socket each.
 		Run: func(ctx context.Context, t probes.Target, _ Params) probes.Observation {
 			return udpsweep.Probe(ctx, t)
+		},
+		// A range: every port from one socket, at the target's rate,
+		// each listened for at least the timeout after its send.
+		RunPorts: func(ctx context.Context, ts []probes.Target, p Params) []probes.Observation {
+			return udpsweep.Sweep(ctx, ts, udpsweep.SweepOptions{Pace: p.Pace, Wait: p.Timeout, Refused: func() {
+				if p.ICMP != nil {
+					p.ICMP.Spend()
+				}
+			}})
 		},
 		// One send of each payload and one answer: the engine waits the
 		// target's measured round-trip timeout, not the whole timeout.

@@ -189,7 +189,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 		var ports []PortTask
 		group := ""
 		switch {
-		case e.IsRange() && kind.RunPorts != nil:
+		case e.IsRange() && kind.RunPorts != nil && !kind.Sweeps:
 			n, rangeSeed := kind.SampleOf(params)
 			if rangeSeed == 0 {
 				rangeSeed = seed // not pinned in the file: the run's
@@ -206,6 +206,9 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 			group = e.ID
 		case e.IsRange():
 			c.Sweep, c.Excluded = true, e.Excluded
+			if kind.RunPorts != nil {
+				group = e.ID // its ports go together (the UDP sweep's one socket)
+			}
 			ports = make([]PortTask, 0, e.RangeHi-e.RangeLo+1-len(e.Excluded))
 			skip := e.Excluded // sorted
 			for port := e.RangeLo; port <= e.RangeHi; port++ {
@@ -277,7 +280,7 @@ func taskCount(f *config.File, vantage string) int {
 			continue
 		}
 		switch {
-		case e.IsRange() && kinds.Lookup(e.Probe).RunPorts != nil:
+		case e.IsRange() && kinds.Lookup(e.Probe).RunPorts != nil && !kinds.Lookup(e.Probe).Sweeps:
 			size, _ := kinds.Lookup(e.Probe).SampleOf(kinds.Params{Section: e.Section()})
 			n += size + 4 // the edges and the controls
 		case e.IsRange():

@@ -75,7 +75,12 @@ func assembleRow(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results
 	r.Verdict, r.Reason = string(v.Verdict), v.Reason
 	r.Observed = summarise(states)
 	if sw != nil {
-		if len(c.Ports) > 0 {
+		switch {
+		case len(c.Ports) > 0 && kind.RunPorts != nil:
+			// Its ports went together, from one socket: each was heard
+			// from its send to the sweep's end.
+			sw.Timeouts = fmt.Sprintf("every port was listened for from its send until %s after the last port's", p.Tasks[c.Ports[0].Task].Params.Timeout)
+		case len(c.Ports) > 0:
 			sw.Timeouts = timeouts(c, p, res, sw.Reprobed > 0)
 		}
 		r.Sweep = sw

@@ -60,12 +60,22 @@ var wellKnown = []struct {
 	{19302, 19302, STUNBinding}, // STUN as Google's servers and WebRTC use it
 }
 
+// alone holds each well-known payload as a set of one, made once: a
+// sweep tells the sets apart by their first element's address.
+var alone = func() [][]*Payload {
+	out := make([][]*Payload, len(wellKnown))
+	for i, w := range wellKnown {
+		out[i] = []*Payload{w.payload}
+	}
+	return out
+}()
+
 // For returns the payloads port is sent: its well-known protocol's, else
 // Generic.
 func For(port int) []*Payload {
-	for _, w := range wellKnown {
+	for i, w := range wellKnown {
 		if port >= w.lo && port <= w.hi {
-			return []*Payload{w.payload}
+			return alone[i]
 		}
 	}
 	return Generic

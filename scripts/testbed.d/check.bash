@@ -56,9 +56,9 @@ udp() {
 }
 
 sip_options() {
-	local v=$1 transport=$2 out
-	out=$(nsx "$v" timeout 10 sipsak -vv -E "$transport" -s "sip:probe@$FS_ADDR" 2>&1 || true)
-	want_match "from $v: SIP OPTIONS over $transport gets 200 with a FreeSWITCH User-Agent" \
+	local v=$1 transport=$2 port=${3:-5060} out
+	out=$(nsx "$v" timeout 10 sipsak -vv -E "$transport" -s "sip:probe@$FS_ADDR:$port" 2>&1 || true)
+	want_match "from $v: SIP OPTIONS to $port/$transport gets 200 with a FreeSWITCH User-Agent" \
 		"^User-Agent: FreeSWITCH-mod_sofia/" "$(grep -A20 '^SIP/2.0 200 OK' <<<"$out")"
 }
 
@@ -201,6 +201,8 @@ run_checks() {
 	local groups=$profile
 	# The data tier's profiles keep after's security groups.
 	[[ $(database_kind "$profile") != healthy ]] && groups=after
+	# sip-5080 is after's groups with one rule more (checked below).
+	[[ $profile == sip-5080 ]] && groups=after
 	case $groups in
 	after | groups)
 		tcp internet "$API_ADDR" "22=filtered 80=open 443=open 3000=filtered 5060=filtered 8021=filtered"
@@ -256,6 +258,9 @@ run_checks() {
 	check_http
 	sip_options internet udp
 	sip_options internet tcp
+	# FreeSWITCH's external profile listens on 5080/udp in every profile;
+	# only sip-5080's group lets it in.
+	[[ $profile == sip-5080 ]] && sip_options internet udp 5080
 	check_ssh admin
 	[[ $profile == before ]] && check_ssh internet
 	[[ $profile == cidr-esl ]] || check_esl

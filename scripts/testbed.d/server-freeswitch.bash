@@ -5,7 +5,9 @@
 # shellcheck shell=bash
 
 # shellcheck disable=SC2034 # read by listeners() in scripts/testbed
-FREESWITCH_LISTENERS=("tcp 0.0.0.0:22" "udp $FS_PRIV:5060" "tcp $FS_PRIV:5060" "tcp *:8021")
+# 5080/udp is FreeSWITCH's stock external profile, which listens whatever the
+# security group says: the group drops it (after), or lets it in (sip-5080).
+FREESWITCH_LISTENERS=("tcp 0.0.0.0:22" "udp $FS_PRIV:5060" "tcp $FS_PRIV:5060" "udp $FS_PRIV:5080" "tcp *:8021")
 
 freeswitch_files() {
 	write_sshd freeswitch
@@ -34,6 +36,8 @@ rev_dns=no
 auto_aliases=no
 listen=udp:$FS_PRIV:5060
 listen=tcp:$FS_PRIV:5060
+# The external profile's address: UDP only, so a TCP sweep cannot see it.
+listen=udp:$FS_PRIV:5080
 alias="$FS_PRIV"
 alias="$FS_ADDR"
 server_signature=no
