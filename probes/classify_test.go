@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func opErr(err error) error {
@@ -81,6 +82,51 @@ func TestSettleMarksICMPErrors(t *testing.T) {
 			o := Start("x").Settle(Target{Host: "127.0.0.1", Port: 9, Transport: tt.transport}, tt.err)
 			if o.ICMPError != tt.want {
 				t.Errorf("ICMPError = %v; want %v (%+v)", o.ICMPError, tt.want, o)
+			}
+		})
+	}
+}
+
+// What the report shows of a settled probe: the error's own text as its
+// detail (none when it answered), and for TCP the round trip of the
+// handshake or RST, which the adaptive timeouts learn from; a UDP answer
+// or a TCP silence has none, and a round trip already measured is kept.
+func TestSettleDetailAndRTT(t *testing.T) {
+	tests := []struct {
+		name      string
+		transport string
+		rtt       time.Duration // already measured before Settle
+		err       error
+		detail    bool
+		rtt0      bool // the report has no round trip
+		keeps     bool // the measured round trip is kept
+	}{
+		{"tcp_handshake", "tcp", 0, nil, false, false, false},
+		{"tcp_rst", "tcp", 0, opErr(syscall.ECONNREFUSED), true, false, false},
+		{"tcp_handshake_measured_before", "tcp", time.Hour, nil, false, false, true},
+		{"tcp_silence", "tcp", 0, &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}, true, true, false},
+		{"tcp_icmp_prohibited", "tcp", 0, opErr(syscall.EHOSTUNREACH), true, true, false},
+		{"udp_reply", "udp", 0, nil, false, true, false},
+		{"udp_port_unreachable", "udp", 0, opErr(syscall.ECONNREFUSED), true, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Start("x")
+			o.RTT = tt.rtt
+			o = o.Settle(Target{Host: "127.0.0.1", Port: 9, Transport: tt.transport}, tt.err)
+			switch {
+			case tt.detail && (tt.err == nil || o.Detail != tt.err.Error()):
+				t.Errorf("detail %q; want the error's text", o.Detail)
+			case !tt.detail && o.Detail != "":
+				t.Errorf("detail %q; want none", o.Detail)
+			}
+			switch {
+			case tt.keeps && o.RTT != tt.rtt:
+				t.Errorf("RTT %v; want the %v measured before kept", o.RTT, tt.rtt)
+			case tt.rtt0 && o.RTT != 0:
+				t.Errorf("RTT %v; want none", o.RTT)
+			case !tt.rtt0 && !tt.keeps && (o.RTT <= 0 || o.RTT != o.Duration):
+				t.Errorf("RTT %v, duration %v; want the probe's own duration", o.RTT, o.Duration)
 			}
 		})
 	}

@@ -417,3 +417,30 @@ expect = { internet = "reachable" }
 		t.Errorf("two checks of 443/tcp were not merged into one task")
 	}
 }
+
+// A range sampled down to one port still probes its two edges, that port
+// and the two controls just outside, even as the file's only row.
+func TestMakeSmallestSample(t *testing.T) {
+	p := planOf(t, twoVantages+`
+[[expectation]]
+id = "rtp"
+target = "api"
+range = "16384-16388"
+transport = "udp"
+probe = "rtp"
+expect = { internet = "unreachable" }
+[expectation.rtp]
+sample = 1
+`, "internet")
+	var in, controls []int
+	for _, pt := range rowOf(t, p, "rtp").Ports {
+		if pt.Control {
+			controls = append(controls, p.Tasks[pt.Task].Target.Port)
+		} else {
+			in = append(in, p.Tasks[pt.Task].Target.Port)
+		}
+	}
+	if len(in) != 3 || in[0] != 16384 || in[2] != 16388 || !slices.Equal(controls, []int{16383, 16389}) {
+		t.Errorf("in range %v, controls %v; want 16384, one sampled port, 16388, and controls 16383, 16389", in, controls)
+	}
+}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,3 +132,60 @@ expect = { internet = "not_open" }
 }
 
 var benchTargets = 1000
+
+// A sweep of a small range probes exactly the ports no other expectation
+// declares, down to none.
+func TestSweepOfASmallRange(t *testing.T) {
+	tests := []struct {
+		name     string
+		rng      string
+		declared string
+		want     []int
+	}{
+		{"one_port", "8000-8000", "[80]", []int{8000}},
+		{"two_ports_one_declared", "8000-8001", "[8000]", []int{8001}},
+		{"every_port_declared", "8000-8001", "[8000, 8001]", nil},
+		{"three_ports", "8000-8002", "[80]", []int{8000, 8001, 8002}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := config.Parse("sweep.toml", []byte(fmt.Sprintf(`
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "203.0.113.10"
+[[expectation]]
+id = "declared"
+target = "api"
+ports = %s
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "open" }
+[[expectation]]
+id = "rest"
+target = "api"
+range = %q
+except_declared = true
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "not_open" }
+`, tt.declared, tt.rng)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Make(f, "internet", Options{Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, pt := range p.Rows[1].Ports {
+				got = append(got, p.Tasks[pt.Task].Target.Port)
+			}
+			if !p.Rows[1].Sweep || !slices.Equal(got, tt.want) {
+				t.Errorf("sweep %v probes %v; want %v", p.Rows[1].Sweep, got, tt.want)
+			}
+		})
+	}
+}
