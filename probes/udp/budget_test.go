@@ -181,3 +181,114 @@ func TestBudgetSpendWithoutTicket(t *testing.T) {
 		t.Error("a send after the target refused is not marked doubtful: its silence may be a lost error")
 	}
 }
+
+// A limit without a bucket (no limit, or a bucket that holds nothing)
+// cannot pace: every send goes at once rather than wait for a token that
+// never comes.
+func TestBudgetWithoutABucketNeverHoldsBack(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit ICMPLimit
+	}{
+		{"no_limit", ICMPLimit{Burst: 6, Interval: 0}},
+		{"empty_bucket", ICMPLimit{Burst: 0, Interval: time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBudget(tc.limit, &fakeClock{now: time.Unix(1e9, 0)})
+			for _, tk := range takeAll(b, ClaimOneSend) {
+				tk.Refused()
+			}
+			if got := len(takeAll(b, ClaimOneSend)); got != 100 {
+				t.Errorf("%d sends allowed at once after refusals; want every one tried (100)", got)
+			}
+		})
+	}
+}
+
+// timerClock is a fakeClock whose timers the test fires: each AfterFunc
+// is handed to the test, which reads how long the budget means to wait.
+type timerClock struct {
+	fakeClock
+	timers chan timer
+}
+
+type timer struct {
+	d time.Duration
+	f func()
+}
+
+func (c *timerClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.timers <- timer{d, f}
+	return func() bool { return true }
+}
+
+// A send held back waits exactly until the account can change: a token
+// earned back, or a claim's answer window passing, whichever comes first;
+// then it goes. This is the pace of a refused range (six at once, then one
+// an interval) and of a dropped one (a window each).
+func TestBudgetTakeWaitsUntilTheAccountChanges(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit ICMPLimit
+		// setup leaves the budget with no token free.
+		setup func(b *Budget, c *timerClock)
+		wait  time.Duration // how long the next send waits
+		goes  bool          // and it goes then
+	}{
+		{"half_a_token_earned_back", LinuxICMPLimit, func(b *Budget, c *timerClock) {
+			for _, tk := range takeAll(b, ClaimOneSend) {
+				tk.Refused()
+			}
+			c.advance(ICMPInterval / 2)
+		}, ICMPInterval / 2, true},
+		{"a_claim_lapses_first", LinuxICMPLimit, func(b *Budget, c *timerClock) {
+			b.Hint(300 * time.Millisecond)
+			takeAll(b, ClaimOneSend) // six claims, none answered
+			c.advance(100 * time.Millisecond)
+		}, 200 * time.Millisecond, true},
+		{"a_refill_comes_before_the_claim_lapses", ICMPLimit{Burst: 1, Interval: time.Second}, func(b *Budget, c *timerClock) {
+			b.Hint(5 * time.Second)
+			takeAll(b, ClaimOneSend) // the bucket's one token, claimed for 5s
+		}, time.Second, false}, // a full bucket's token is still claimed
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &timerClock{fakeClock: fakeClock{now: time.Unix(1e9, 0)}, timers: make(chan timer, 10)}
+			b := NewBudget(tt.limit, c)
+			tt.setup(b, c)
+			for len(c.timers) > 0 {
+				<-c.timers // the setup's own tries, which found no token
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			got := make(chan *Ticket, 1)
+			go func() {
+				tk, _ := b.Take(ctx, ClaimOneSend)
+				got <- tk
+			}()
+			tm := <-c.timers
+			if tm.d != tt.wait {
+				t.Fatalf("the send waits %v; want %v", tm.d, tt.wait)
+			}
+			c.advance(tm.d)
+			tm.f()
+			if !tt.goes {
+				return
+			}
+			if tk := <-got; tk == nil {
+				t.Errorf("no send once the account changed")
+			}
+		})
+	}
+}
+
+// A round trip learnt elsewhere sets the window until the budget measures
+// its own; an unknown one (zero) does not erase it.
+func TestBudgetHint(t *testing.T) {
+	b := NewBudget(LinuxICMPLimit, &fakeClock{now: time.Unix(1e9, 0)})
+	b.Hint(300 * time.Millisecond)
+	b.Hint(0)
+	if w := b.Window(); w != 300*time.Millisecond {
+		t.Errorf("window %v after a zero hint; want the 300ms hinted before", w)
+	}
+}

@@ -44,6 +44,8 @@ func TestICMPLimitReplay(t *testing.T) {
 			[]float64{1, 0, 0, 0.5, 1}},
 		{"no limit", ICMPLimit{Burst: 6, Interval: -1}, ms(0, 0, 0, 0, 0, 0, 0, 0), all(8),
 			[]float64{6, 6, 6, 6, 6, 6, 6, 6}},
+		{"a zero interval is no limit", ICMPLimit{Burst: 2, Interval: 0}, ms(0, 0, 0), all(3),
+			[]float64{2, 2, 2}},
 		{"a bucket that holds nothing", ICMPLimit{Burst: 0, Interval: time.Second}, ms(0, 5000), all(2), []float64{0, 0}},
 	}
 	for _, tc := range tests {

@@ -249,6 +249,7 @@ func TestBackoff(t *testing.T) {
 		{"total shorter than t1", 500 * time.Millisecond, 4 * time.Second, 200 * time.Millisecond, ms(200)},
 		{"exact fit", 100 * time.Millisecond, time.Second, 300 * time.Millisecond, ms(100, 200)},
 		{"zero total sends nothing", 500 * time.Millisecond, 4 * time.Second, 0, nil},
+		{"zero total and zero t1 sends nothing", 0, 4 * time.Second, 0, nil},
 		{"zero t1 sends once", 0, 4 * time.Second, 3 * time.Second, ms(3000)},
 		{"t2 below t1", time.Second, 100 * time.Millisecond, 3 * time.Second, ms(1000, 1000, 1000)},
 	}
