@@ -41,6 +41,8 @@ func TestMatch(t *testing.T) {
 		{"", vs, ""},                        // no address
 		{"10.0.0.1", []Vantage{{Name: "a", CIDRs: prefixes("10.0.0.0/8")}, {Name: "b", CIDRs: prefixes("10.0.0.0/8")}}, "a"},
 		{"10.0.0.1", []Vantage{{Name: "x", CIDRs: prefixes("10.0.0.7/8")}}, "x"}, // host bits ignored
+		{"198.51.100.7", []Vantage{{Name: "m", CIDRs: prefixes("::ffff:198.51.100.0/120")}}, "m"}, // an IPv4-mapped CIDR is its IPv4 /24
+		{"198.51.101.7", []Vantage{{Name: "m", CIDRs: prefixes("::ffff:198.51.100.0/120")}}, ""},
 	}
 	for _, tc := range tests {
 		var addr netip.Addr
@@ -104,6 +106,9 @@ func TestEstablishment(t *testing.T) {
 	}
 }
 
+// name253 is a host name of 253 bytes, the longest DNS allows.
+var name253 = strings.Repeat(strings.Repeat("a", 62)+".", 4)[:252] + "b"
+
 func TestParseServer(t *testing.T) {
 	tests := []struct {
 		in       string
@@ -126,6 +131,21 @@ func TestParseServer(t *testing.T) {
 		{in: "stun:3478", host: "stun", port: 3478},
 		{in: "stun:stun:3478", host: "stun", port: 3478},
 		{in: "turn:3478", host: "turn", port: 3478},
+		// The edges of what is accepted: ports 1 and 65535, every
+		// character class of a name, a 63-byte label, a 253-byte name.
+		{in: "stun:3490", host: "stun", port: 3490},
+		{in: "host:1", host: "host", port: 1},
+		{in: "host:65535", host: "host", port: 65535},
+		{in: "az-AZ_09.example", host: "az-AZ_09.example", port: 3478},
+		{in: strings.Repeat("a", 63) + ".example", host: strings.Repeat("a", 63) + ".example", port: 3478},
+		{in: name253, host: name253, port: 3478},
+		{in: name253 + ".", host: name253 + ".", port: 3478},
+		{in: strings.Repeat("a", 64) + ".example", wantFail: true},
+		{in: "a" + name253, wantFail: true},
+		{in: "host.1290", wantFail: true},
+		{in: "a`b", wantFail: true},
+		{in: "a{b", wantFail: true},
+		{in: "a[b", wantFail: true},
 		{in: "", wantFail: true},
 		{in: "3478", wantFail: true},
 		{in: "stun:3478:1", wantFail: true},
