@@ -292,3 +292,28 @@ func TestBudgetHint(t *testing.T) {
 		t.Errorf("window %v after a zero hint; want the 300ms hinted before", w)
 	}
 }
+
+// A reply measures the round trip as an error does, and so sets the
+// answer window; a reply to an exchange may answer a retransmission, and
+// measures nothing.
+func TestBudgetAnswerMeasuresTheRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		claim Claim
+		want  time.Duration
+	}{
+		{"one_send", ClaimOneSend, RTTFactor * 100 * time.Millisecond},
+		{"exchange", ClaimExchange, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := &fakeClock{now: time.Unix(1e9, 0)}
+			b := NewBudget(LinuxICMPLimit, clock)
+			tk := try(b, tc.claim)
+			clock.advance(100 * time.Millisecond)
+			tk.Answered()
+			if w := b.Window(); w != tc.want {
+				t.Errorf("window %v after a reply in 100ms; want %v", w, tc.want)
+			}
+		})
+	}
+}
