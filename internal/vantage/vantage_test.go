@@ -40,7 +40,7 @@ func TestMatch(t *testing.T) {
 		{"198.51.100.7", vs[:3], ""},        // no catch-all
 		{"", vs, ""},                        // no address
 		{"10.0.0.1", []Vantage{{Name: "a", CIDRs: prefixes("10.0.0.0/8")}, {Name: "b", CIDRs: prefixes("10.0.0.0/8")}}, "a"},
-		{"10.0.0.1", []Vantage{{Name: "x", CIDRs: prefixes("10.0.0.7/8")}}, "x"}, // host bits ignored
+		{"10.0.0.1", []Vantage{{Name: "x", CIDRs: prefixes("10.0.0.7/8")}}, "x"},                  // host bits ignored
 		{"198.51.100.7", []Vantage{{Name: "m", CIDRs: prefixes("::ffff:198.51.100.0/120")}}, "m"}, // an IPv4-mapped CIDR is its IPv4 /24
 		{"198.51.101.7", []Vantage{{Name: "m", CIDRs: prefixes("::ffff:198.51.100.0/120")}}, ""},
 	}
