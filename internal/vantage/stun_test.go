@@ -230,11 +230,22 @@ func TestDiscoverOneServerClosed(t *testing.T) {
 	if err != nil || !d.Consistent || d.Server != live.addr {
 		t.Fatalf("err %v consistent %v server %q; want the live server's answer", err, d.Consistent, d.Server)
 	}
-	if !strings.Contains(d.Answers[0].Error, "ICMP port unreachable") {
-		t.Errorf("closed server's error %q; want ICMP port unreachable", d.Answers[0].Error)
+	if e := d.Answers[0].Error; !strings.Contains(e, "ICMP port unreachable: ") || !strings.Contains(e, "connection refused") {
+		t.Errorf("closed server's error %q; want ICMP port unreachable and the socket's own error", e)
 	}
 	if !strings.Contains(d.Answers[2].Error, "only stun:") {
 		t.Errorf("turn: server's error %q; want it refused", d.Answers[2].Error)
+	}
+}
+
+// No timeout given (zero or less) is the default, not none.
+func TestDiscoverDefaultTimeout(t *testing.T) {
+	s := newSTUNServer(t, says("73.6.78.238"))
+	for _, timeout := range []time.Duration{0, -time.Second} {
+		d, err := Discover(context.Background(), []string{s.addr}, timeout)
+		if err != nil || d.Address != netip.MustParseAddr("73.6.78.238") {
+			t.Errorf("timeout %v: address %v, err %v; want 73.6.78.238 within the default timeout", timeout, d.Address, err)
+		}
 	}
 }
 

@@ -43,6 +43,7 @@ func TestMatch(t *testing.T) {
 		{"10.0.0.1", []Vantage{{Name: "x", CIDRs: prefixes("10.0.0.7/8")}}, "x"},                  // host bits ignored
 		{"198.51.100.7", []Vantage{{Name: "m", CIDRs: prefixes("::ffff:198.51.100.0/120")}}, "m"}, // an IPv4-mapped CIDR is its IPv4 /24
 		{"198.51.101.7", []Vantage{{Name: "m", CIDRs: prefixes("::ffff:198.51.100.0/120")}}, ""},
+		{"198.51.100.7", []Vantage{{Name: "all", CIDRs: prefixes("0.0.0.0/0")}, {Name: "internet", CatchAll: true}}, "all"}, // a /0 is a prefix too
 	}
 	for _, tc := range tests {
 		var addr netip.Addr
