@@ -24,7 +24,7 @@ type targetFlags struct {
 
 func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.from, "from", "", "the `VANTAGE` this run stands at, or \"auto\" to find it over STUN (required)")
-	fs.Var(&t.targets, "target", "replace a target's address: `NAME[.public|.private]=ADDR` (repeatable)")
+	fs.Var(&t.targets, "target", "replace a target's address: `NAME[.public|.private|.ipv6]=ADDR` (repeatable)")
 	fs.Var(&t.cidrs, "vantage-cidrs", "replace a vantage's source CIDRs: `NAME=CIDR[,CIDR...]` (repeatable)")
 	fs.Var(&t.stun, "stun", "use this STUN server instead of the file's: `HOST:PORT` (repeatable)")
 	fs.StringVar(&t.caFile, "ca-file", "", "extra CA certificates (`PEM`) for TLS checks")

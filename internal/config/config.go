@@ -118,7 +118,11 @@ type Target struct {
 	Public string `toml:"public"`
 	// Private is the address inside the VPC, or a name that resolves to
 	// one (an RDS or ElastiCache endpoint).
-	Private     string `toml:"private"`
+	Private string `toml:"private"`
+	// IPv6 is the target's IPv6 address. AWS gives an instance one global
+	// IPv6 address (no NAT), reached from the internet and from inside the
+	// VPC alike, so there is no public and private pair of them.
+	IPv6        string `toml:"ipv6"`
 	Description string `toml:"description"`
 	// NothingOpenFrom names the vantages from which no port of this target
 	// is meant to be open, so its liveness cannot be shown from there.
@@ -171,10 +175,8 @@ func (t *Target) Where(key string) string {
 }
 
 func loopbackFor(t *Target) string {
-	for _, s := range []string{t.Private, t.Public} {
-		if a, err := netip.ParseAddr(s); err == nil && a.Is6() && !a.Is4In6() {
-			return "::1"
-		}
+	if is6(t.Private) || is6(t.Public) {
+		return "::1"
 	}
 	return "127.0.0.1"
 }
@@ -191,39 +193,52 @@ func (f *File) Networked() bool {
 	return false
 }
 
-// Reach says which address of e's target the vantage probes: the one e
-// names with at, or else the one its network reaches (a vpc vantage the
-// private address when there is one, any other the public address). It
+// Reach says which address of e's target the vantage probes over family
+// (FamilyIPv4 or FamilyIPv6): the one e names with at, or else the one its
+// network reaches (a vpc vantage the private address when there is one, any
+// other the public address; over IPv6 the target's one global address). It
 // returns the address, its role (AtPublic, AtPrivate, AtLoopback, or "" for
 // a target with one Address) and, when the vantage cannot reach it, why.
-func (f *File) Reach(e *Expectation, vantage string) (addr, at string, err error) {
+func (f *File) Reach(e *Expectation, vantage, family string) (addr, at string, err error) {
 	t, v := f.Target(e.Target), f.Vantage(vantage)
 	if t == nil || v == nil {
 		return "", "", fmt.Errorf("no such target or vantage")
 	}
-	if t.Address != "" {
+	if family != FamilyIPv6 {
+		family = FamilyIPv4
+	}
+	if t.Address != "" || (t.Public == "" && t.Private == "" && t.IPv6 != "") {
 		if e.At != "" {
 			return "", "", fmt.Errorf("target %q has one address for every vantage, so at = %q means nothing; give it public and private addresses instead", t.Name, e.At)
 		}
-		return t.Address, "", nil
+		if a := t.AddrOver(e.At, family); a != "" {
+			return a, e.At, nil
+		}
+		return "", "", fmt.Errorf("target %q has no %s address", t.Name, familyName(family))
 	}
 	at = e.At
 	if at == "" {
 		at = AtPublic
-		if v.Network == NetworkVPC && t.Private != "" {
+		if v.Network == NetworkVPC && t.AddrOver(AtPrivate, family) != "" {
 			at = AtPrivate
 		}
 	}
 	switch at {
 	case AtPublic:
-		if t.Public == "" {
-			if e.At == "" {
+		if t.AddrOver(AtPublic, family) == "" {
+			switch {
+			case family == FamilyIPv6:
+				return "", at, fmt.Errorf("target %q has no IPv6 address (ipv6)", t.Name)
+			case e.At == "":
 				return "", at, fmt.Errorf("target %q has only a private address, which vantage %q (network %q) cannot reach; ask this only of a vpc vantage", t.Name, v.Name, v.Network)
 			}
 			return "", at, fmt.Errorf("target %q has no public address", t.Name)
 		}
 	case AtPrivate:
-		if t.Private == "" {
+		if t.AddrOver(AtPrivate, family) == "" {
+			if family == FamilyIPv6 {
+				return "", at, fmt.Errorf("target %q's IPv6 address is global, the same inside the VPC and out: at = \"private\" is an IPv4 address; probe it with family = \"ipv4\"", t.Name)
+			}
 			return "", at, fmt.Errorf("target %q has no private address", t.Name)
 		}
 		if v.Network != NetworkVPC {
@@ -233,10 +248,20 @@ func (f *File) Reach(e *Expectation, vantage string) (addr, at string, err error
 		if v.Host != t.Name {
 			return "", at, fmt.Errorf("vantage %q does not run on target %q (host = %q), so it cannot reach its loopback", v.Name, t.Name, v.Host)
 		}
+		if family == FamilyIPv6 && !t.HasIPv6() {
+			return "", at, fmt.Errorf("target %q has no IPv6 address, so its IPv6 loopback is not stated", t.Name)
+		}
 	default:
 		return "", at, fmt.Errorf("%q is not an address to probe at (want public, private or loopback)", at)
 	}
-	return t.Addr(at), at, nil
+	return t.AddrOver(at, family), at, nil
+}
+
+func familyName(family string) string {
+	if family == FamilyIPv6 {
+		return "IPv6"
+	}
+	return "IPv4"
 }
 
 // NameOf is the address a resolve expectation (kinds.Kind.Resolves) looks
@@ -284,6 +309,10 @@ type Expectation struct {
 	// At names the target's address to probe: AtPublic, AtPrivate or
 	// AtLoopback. Empty: the one each vantage's network reaches (Reach).
 	At string `toml:"at"`
+	// Family names the address families to probe over: FamilyIPv4,
+	// FamilyIPv6 or FamilyBoth. Empty: every family the target has an
+	// address of and the vantage sends from (Families).
+	Family string `toml:"family"`
 	// Timeout overrides the default for this expectation.
 	Timeout Duration `toml:"timeout"`
 	// ExceptDeclared, on a range, leaves out every port that another

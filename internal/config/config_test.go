@@ -113,7 +113,7 @@ func TestReferenceFileStatesGroupRulesByAddress(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e := expectationByID(t, f, tt.id)
-		_, at, err := f.Reach(e, tt.vantage)
+		_, at, err := f.Reach(e, tt.vantage, FamilyIPv4)
 		if err != nil || at != tt.at || e.Expect[tt.vantage] != tt.word {
 			t.Errorf("%s from %s: at %q (%v), expects %q; want %q at %q", tt.id, tt.vantage, at, err, e.Expect[tt.vantage], tt.word, tt.at)
 		}

@@ -27,7 +27,7 @@ func TestReachPicksTheAddressEachNetworkReaches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e := expectationByID(t, f, tt.id)
-		addr, at, err := f.Reach(e, tt.vantage)
+		addr, at, err := f.Reach(e, tt.vantage, FamilyIPv4)
 		if err != nil || addr != tt.addr || at != tt.at {
 			t.Errorf("Reach(%s, %s) = %q, %q, %v; want %q, %q", tt.id, tt.vantage, addr, at, err, tt.addr, tt.at)
 		}
@@ -132,7 +132,7 @@ func TestFlatFilesNeedNoNetwork(t *testing.T) {
 	if f.Networked() {
 		t.Error("base.toml reads as networked")
 	}
-	addr, at, err := f.Reach(&f.Expectations[0], "admin")
+	addr, at, err := f.Reach(&f.Expectations[0], "admin", FamilyIPv4)
 	if err != nil || addr != "203.0.113.10" || at != "" {
 		t.Errorf("Reach = %q, %q, %v; want the one address", addr, at, err)
 	}

@@ -12,7 +12,7 @@ import (
 type Overrides struct {
 	// Targets maps a target's address to the one to use instead: the key is
 	// NAME for a target with one address, NAME.public or NAME.private for
-	// a target with an address per network.
+	// a target with an address per network, NAME.ipv6 for its IPv6 address.
 	Targets map[string]string `json:"targets,omitempty"`
 	// VantageCIDRs maps a vantage name to the CIDRs to use instead.
 	VantageCIDRs map[string][]string `json:"vantage_cidrs,omitempty"`
@@ -74,13 +74,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// applyTarget sets one target address: key is NAME, NAME.public or
-// NAME.private.
+// applyTarget sets one target address: key is NAME, NAME.public,
+// NAME.private or NAME.ipv6.
 func (o Overrides) applyTarget(f *File, key, addr string) error {
 	name, role := key, ""
 	if i := strings.LastIndexByte(key, '.'); i > 0 && f.Target(key) == nil {
 		switch r := key[i+1:]; r {
-		case AtPublic, AtPrivate, "address":
+		case AtPublic, AtPrivate, "address", "ipv6":
 			name, role = key[:i], r
 			if r == "address" {
 				role = ""
@@ -93,6 +93,14 @@ func (o Overrides) applyTarget(f *File, key, addr string) error {
 	}
 	networked := t.Address == ""
 	switch {
+	case role == "ipv6":
+		if t.IPv6 == "" {
+			return fmt.Errorf("target %q has no ipv6 address in the file to replace", name)
+		}
+		if a, err := netip.ParseAddr(addr); err != nil || !a.Is6() || a.Is4In6() || special(a) != "" {
+			return fmt.Errorf("%q is not an IPv6 address a target is reached at", addr)
+		}
+		t.IPv6 = addr
 	case role == "" && networked:
 		return fmt.Errorf("target %q has an address per network: say which, --target %s.public=ADDR or --target %s.private=ADDR", name, name, name)
 	case role != "" && !networked:

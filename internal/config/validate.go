@@ -429,11 +429,16 @@ func (v *validator) hosts() {
 // addresses checks a target's addresses, each for its role.
 func (v *validator) addresses(path string, t *Target) {
 	t.where = map[string]string{}
-	for _, key := range []string{"address", AtPublic, AtPrivate} {
+	for _, key := range []string{"address", AtPublic, AtPrivate, "ipv6"} {
 		at := v.pos.at(path + "." + key)
 		t.where[key] = Problem{File: v.name, Line: at.line, Col: at.col, Key: display(path + "." + key)}.Location()
 	}
+	if t.IPv6 != "" {
+		v.ipv6(path, t)
+	}
 	switch {
+	case t.Address == "" && t.Public == "" && t.Private == "" && t.IPv6 != "":
+		return // an IPv6-only target: its one address, checked above
 	case t.Address != "" && (t.Public != "" || t.Private != ""):
 		v.problem(path+".address", "give either address (one address for every vantage) or public and private (an address per network), not both")
 	case t.Address != "" && v.file.Networked():
@@ -463,8 +468,29 @@ func (v *validator) addresses(path string, t *Target) {
 	}
 }
 
+// ipv6 checks a target's IPv6 address: an IPv6 address that AWS could give
+// an interface (global, or a unique local one), and the only IPv6 address
+// of the target.
+func (v *validator) ipv6(path string, t *Target) {
+	a, err := netip.ParseAddr(t.IPv6)
+	switch {
+	case err != nil:
+		v.problem(path+".ipv6", "%q is not an IPv6 address (a name's AAAA records are not looked up: give the address)", t.IPv6)
+	case !a.Is6() || a.Is4In6():
+		v.problem(path+".ipv6", "%q is an IPv4 address; write it as public or private, and the IPv6 address here", t.IPv6)
+	case special(a) != "":
+		v.problem(path+".ipv6", "%q is %s, not an address the target is reached at", t.IPv6, special(a))
+	}
+	for _, key := range []string{"address", AtPublic, AtPrivate} {
+		s := map[string]string{"address": t.Address, AtPublic: t.Public, AtPrivate: t.Private}[key]
+		if is6(s) {
+			v.problem(path+"."+key, "%q is an IPv6 address and the target has ipv6 = %q too: give IPv4 (or a name) here and the IPv6 address in ipv6", s, t.IPv6)
+		}
+	}
+}
+
 // reach checks that every vantage the expectation names can reach the
-// address it is probed at.
+// address it is probed at, over the families it is probed over.
 func (v *validator) reach(path string, e *Expectation) {
 	switch e.At {
 	case "", AtPublic, AtPrivate, AtLoopback:
@@ -472,8 +498,14 @@ func (v *validator) reach(path string, e *Expectation) {
 		v.problem(path+".at", "%q is not an address to probe at (want public, private or loopback; leave it out for the one each vantage's network reaches)", e.At)
 		return
 	}
+	switch e.Family {
+	case "", FamilyIPv4, FamilyIPv6, FamilyBoth:
+	default:
+		v.problem(path+".family", "%q is not an address family (want %q, %q or %q; leave it out for every family the target has an address of)", e.Family, FamilyIPv4, FamilyIPv6, FamilyBoth)
+		return
+	}
 	t := v.file.Target(e.Target)
-	if t == nil || t.Address == "" && t.Public == "" && t.Private == "" {
+	if t == nil || t.Address == "" && t.Public == "" && t.Private == "" && t.IPv6 == "" {
 		return // no such target, or no address: reported with the target
 	}
 	if t.Address != "" && e.At != "" {
@@ -489,7 +521,7 @@ func (v *validator) reach(path string, e *Expectation) {
 		if v.file.Vantage(name) == nil {
 			continue // reported by expected
 		}
-		if _, _, err := v.file.Reach(e, name); err != nil {
+		if _, err := v.file.Families(e, name); err != nil {
 			v.problem(path+".expect."+name, "%v", err)
 		}
 	}

@@ -13,7 +13,6 @@ package drift
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -65,6 +64,9 @@ type Finding struct {
 	// At is the target's address the finding is about (public, private),
 	// when the file gives it more than one.
 	At string `json:"at,omitempty"`
+	// Family is the address family (ipv4, ipv6), for a target with an
+	// IPv6 address.
+	Family string `json:"family,omitempty"`
 	// Transport and Ports say which ports ("8021", "16384-32768").
 	Transport string `json:"transport,omitempty"`
 	Ports     string `json:"ports,omitempty"`
@@ -131,7 +133,7 @@ type comparer struct {
 }
 
 func (c *comparer) add(f Finding) {
-	key := fmt.Sprint(f.Kind, f.Target, f.Vantage, f.At, f.Transport, f.Ports, f.Rule, f.Expectation, f.Report)
+	key := fmt.Sprint(f.Kind, f.Target, f.Vantage, f.At, f.Family, f.Transport, f.Ports, f.Rule, f.Expectation, f.Report)
 	if c.seen == nil {
 		c.seen = map[string]bool{}
 	}
@@ -235,18 +237,18 @@ func (c *comparer) rule(r *secgroups.Rule, t *config.Target, transport string, r
 	f := c.in.File
 	// admitted: the vantages the rule lets in, each at the roles of t's
 	// addresses it reaches.
-	admitted := map[string][]string{}
+	admitted := map[string][]address{}
 	var names []string
-	for _, at := range c.addressRoles(t) {
+	for _, a := range c.addressesOf(t) {
 		for i := range f.Vantages {
 			v := &f.Vantages[i]
-			if v.Host == t.Name || !reaches(v, at) || !c.origin(v, t, at).admittedBy(r, c.family(t, at)) {
+			if v.Host == t.Name || !reaches(v, a.at) || !c.origin(v, t, a).admittedBy(r, a.fam()) {
 				continue
 			}
 			if len(admitted[v.Name]) == 0 {
 				names = append(names, v.Name)
 			}
-			admitted[v.Name] = append(admitted[v.Name], at)
+			admitted[v.Name] = append(admitted[v.Name], a)
 		}
 	}
 	// declared: the ports an expectation states a passing or a blocking
@@ -260,20 +262,21 @@ func (c *comparer) rule(r *secgroups.Rule, t *config.Target, transport string, r
 		}
 		for _, vname := range sortedKeys(e.Expect) {
 			word := e.Expect[vname]
-			at, ok := c.at(e, f.Vantage(vname))
-			if !ok || at == config.AtLoopback {
-				continue
-			}
-			in := slices.Contains(admitted[vname], at)
-			if (passes(word) || blocks(word)) && (len(admitted) == 0 || in) {
-				for _, s := range ep {
-					declared = declared.add(s.lo, s.hi)
+			for _, a := range c.at(e, f.Vantage(vname)) {
+				if a.at == config.AtLoopback {
+					continue
 				}
-			}
-			if in && blocks(word) {
-				c.add(Finding{Kind: Contradicted, Matters: true, Target: t.Name, Vantage: vname, At: at,
-					Transport: transport, Ports: ep.String(), Rule: r.String(), RuleDescription: r.Description, Expectation: e.ID,
-					Message: fmt.Sprintf("%s lets %s in to %s on %s/%s, where %s expects it %s: the rule exposes what the file says is shut", r.String(), vname, where(t, at), ep.String(), transport, e.ID, word)})
+				in := slices.Contains(admitted[vname], a)
+				if (passes(word) || blocks(word)) && (len(admitted) == 0 || in) {
+					for _, s := range ep {
+						declared = declared.add(s.lo, s.hi)
+					}
+				}
+				if in && blocks(word) {
+					c.add(Finding{Kind: Contradicted, Matters: true, Target: t.Name, Vantage: vname, At: a.at, Family: c.familyOf(t, a),
+						Transport: transport, Ports: ep.String(), Rule: r.String(), RuleDescription: r.Description, Expectation: e.ID,
+						Message: fmt.Sprintf("%s lets %s in to %s on %s/%s, where %s expects it %s: the rule exposes what the file says is shut", r.String(), vname, where(t, a), ep.String(), transport, e.ID, word)})
+				}
 			}
 		}
 	}
@@ -288,13 +291,26 @@ func (c *comparer) rule(r *secgroups.Rule, t *config.Target, transport string, r
 	}
 }
 
-// where names a target's address in a message: "freeswitch" or
-// "freeswitch's private address".
-func where(t *config.Target, at string) string {
-	if at == "" {
-		return t.Name
+// where names a target's address in a message: "freeswitch",
+// "freeswitch's private address" or "freeswitch's public address over
+// IPv6".
+func where(t *config.Target, a address) string {
+	s := t.Name
+	if a.at != "" {
+		s += "'s " + a.at + " address"
 	}
-	return t.Name + "'s " + at + " address"
+	if a.family == config.FamilyIPv6 {
+		s += " over IPv6"
+	}
+	return s
+}
+
+// familyOf is a finding's family: set for a target with an IPv6 address.
+func (c *comparer) familyOf(t *config.Target, a address) string {
+	if t.HasIPv6() {
+		return a.family
+	}
+	return ""
 }
 
 // expectations holds each expectation that wants a vantage through against
@@ -314,24 +330,25 @@ func (c *comparer) expectations() {
 				continue
 			}
 			v := f.Vantage(vname)
-			at, ok := c.at(e, v)
-			if !ok || at == config.AtLoopback {
-				continue
-			}
-			o := c.origin(v, t, at)
-			var allowed ports
-			for _, g := range t.SecurityGroups {
-				for ri := range c.in.Groups.Group(g).Ingress {
-					r := &c.in.Groups.Group(g).Ingress[ri]
-					if lo, hi, ok := r.Ports(transport); ok && o.admittedBy(r, c.family(t, at)) {
-						allowed = allowed.add(lo, hi)
+			for _, a := range c.at(e, v) {
+				if a.at == config.AtLoopback {
+					continue
+				}
+				o := c.origin(v, t, a)
+				var allowed ports
+				for _, g := range t.SecurityGroups {
+					for ri := range c.in.Groups.Group(g).Ingress {
+						r := &c.in.Groups.Group(g).Ingress[ri]
+						if lo, hi, ok := r.Ports(transport); ok && o.admittedBy(r, a.fam()) {
+							allowed = allowed.add(lo, hi)
+						}
 					}
 				}
-			}
-			if rest := portsOf(e).minus(allowed); len(rest) > 0 {
-				c.add(Finding{Kind: NoRule, Matters: true, Target: t.Name, Vantage: vname, At: at, Transport: transport,
-					Ports: rest.String(), Expectation: e.ID,
-					Message: fmt.Sprintf("%s expects %s %s on %s/%s at %s, but no rule of %s lets %s in: it will fail", e.ID, vname, word, rest.String(), transport, where(t, at), strings.Join(t.SecurityGroups, ", "), o)})
+				if rest := portsOf(e).minus(allowed); len(rest) > 0 {
+					c.add(Finding{Kind: NoRule, Matters: true, Target: t.Name, Vantage: vname, At: a.at, Family: c.familyOf(t, a), Transport: transport,
+						Ports: rest.String(), Expectation: e.ID,
+						Message: fmt.Sprintf("%s expects %s %s on %s/%s at %s, but no rule of %s lets %s in: it will fail", e.ID, vname, word, rest.String(), transport, where(t, a), strings.Join(t.SecurityGroups, ", "), o)})
+				}
 			}
 		}
 	}
@@ -353,13 +370,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// family is the address family a target's address is reached over: a name
-// is taken as IPv4.
-func (c *comparer) family(t *config.Target, at string) int {
-	if a, err := netip.ParseAddr(targetAddr(t, at)); err == nil && a.Is6() && !a.Is4In6() {
-		return 6
-	}
-	return 4
 }

@@ -42,13 +42,13 @@ func reportName(rep *report.Report, path string) string {
 }
 
 // admitted returns the rules of t's groups that let o in on transport/port.
-func (c *comparer) admitted(t *config.Target, at string, o origin, transport string, port int) []*secgroups.Rule {
+func (c *comparer) admitted(t *config.Target, a address, o origin, transport string, port int) []*secgroups.Rule {
 	var out []*secgroups.Rule
 	for _, g := range t.SecurityGroups {
 		grp := c.in.Groups.Group(g)
 		for ri := range grp.Ingress {
 			r := &grp.Ingress[ri]
-			if lo, hi, ok := r.Ports(transport); ok && port >= lo && port <= hi && o.admittedBy(r, c.family(t, at)) {
+			if lo, hi, ok := r.Ports(transport); ok && port >= lo && port <= hi && o.admittedBy(r, a.fam()) {
 				out = append(out, r)
 			}
 		}
@@ -78,16 +78,19 @@ func (c *comparer) observations(rep *report.Report, path string) {
 		if a, err := netip.ParseAddr(res.Address); err == nil && a.IsLoopback() {
 			continue
 		}
-		at := c.resultAt(res, t)
-		if at == config.AtLoopback {
+		a := address{c.resultAt(res, t), config.FamilyIPv4}
+		if ip, err := netip.ParseAddr(res.Address); res.Family == config.FamilyIPv6 || err == nil && family(ip) == 6 {
+			a.family = config.FamilyIPv6
+		}
+		if a.at == config.AtLoopback {
 			continue
 		}
-		o := c.observedOrigin(v, t, at, public[vname])
+		o := c.observedOrigin(v, t, a, public[vname])
 		transport := config.L4(res.Transport)
 		var dropped, refused, passed ports
 		var rule *secgroups.Rule
 		for _, ev := range res.Evidence {
-			rules := c.admitted(t, at, o, transport, ev.Port)
+			rules := c.admitted(t, a, o, transport, ev.Port)
 			switch st := ev.Observation.State; {
 			case len(rules) > 0 && st == probes.Filtered:
 				dropped, rule = dropped.add(ev.Port, ev.Port), rules[0]
@@ -97,7 +100,7 @@ func (c *comparer) observations(rep *report.Report, path string) {
 				passed = passed.add(ev.Port, ev.Port)
 			}
 		}
-		base := Finding{Matters: true, Target: t.Name, Vantage: vname, At: at, Transport: transport,
+		base := Finding{Matters: true, Target: t.Name, Vantage: vname, At: a.at, Family: c.familyOf(t, a), Transport: transport,
 			Expectation: res.ID, Report: reportName(rep, path)}
 		where := fmt.Sprintf("%s from %s (%s)", res.ID, vname, o)
 		if len(dropped) > 0 {

@@ -68,20 +68,35 @@ func (o origin) admittedBy(r *secgroups.Rule, family int) bool {
 	return false
 }
 
-// addressRoles are the roles of a target's addresses that its groups
-// guard: "" for a target with one address.
-func (c *comparer) addressRoles(t *config.Target) []string {
-	if t.Address != "" {
-		return []string{""}
+// address is one of a target's addresses: its role and family.
+type address struct {
+	at     string // config.AtPublic, AtPrivate, or "" for a target with one address
+	family string // config.FamilyIPv4 or FamilyIPv6
+}
+
+func (a address) fam() int {
+	if a.family == config.FamilyIPv6 {
+		return 6
 	}
-	var roles []string
-	if t.Public != "" {
-		roles = append(roles, config.AtPublic)
+	return 4
+}
+
+// addresses are the target's addresses that its groups guard, by role and
+// family.
+func (c *comparer) addressesOf(t *config.Target) []address {
+	var out []address
+	for _, fam := range []string{config.FamilyIPv4, config.FamilyIPv6} {
+		roles := []string{config.AtPublic, config.AtPrivate}
+		if t.Address != "" || t.Public == "" && t.Private == "" {
+			roles = []string{""}
+		}
+		for _, at := range roles {
+			if t.AddrOver(at, fam) != "" {
+				out = append(out, address{at, fam})
+			}
+		}
 	}
-	if t.Private != "" {
-		roles = append(roles, config.AtPrivate)
-	}
-	return roles
+	return out
 }
 
 // reaches reports whether vantage v can reach a target's address in role
@@ -90,34 +105,47 @@ func reaches(v *config.Vantage, at string) bool {
 	return at != config.AtPrivate || v.Network == config.NetworkVPC
 }
 
-// at is the role of t's address that vantage v probes for e, and false when
-// v cannot probe it.
-func (c *comparer) at(e *config.Expectation, v *config.Vantage) (string, bool) {
+// at is the address of t that vantage v probes for e over each family it
+// is probed over; none when v cannot probe it.
+func (c *comparer) at(e *config.Expectation, v *config.Vantage) []address {
 	if v == nil {
-		return "", false
+		return nil
 	}
-	_, at, err := c.in.File.Reach(e, v.Name)
-	return at, err == nil
+	fams, err := c.in.File.Families(e, v.Name)
+	if err != nil {
+		return nil
+	}
+	var out []address
+	for _, fam := range fams {
+		if _, at, err := c.in.File.Reach(e, v.Name, fam); err == nil {
+			out = append(out, address{at, fam})
+		}
+	}
+	return out
 }
 
-// targetAddr is t's address in role at.
-func targetAddr(t *config.Target, at string) string {
-	return t.Addr(at)
-}
-
-// origin is where vantage v's packets to t's address in role at come from:
-// a runner inside the VPC reaches a private address from its host's private
-// address, in its host's groups (so group references match it); anything
-// else arrives from a public address.
-func (c *comparer) origin(v *config.Vantage, t *config.Target, at string) origin {
+// origin is where vantage v's packets to t's address a come from: a runner
+// inside the VPC reaches a private address from its host's private
+// address, in its host's groups (so group references match it), and over
+// IPv6, which AWS never translates, any address of the target from its
+// host's IPv6 address, in its groups; anything else arrives from a public
+// address.
+func (c *comparer) origin(v *config.Vantage, t *config.Target, a address) origin {
 	if v.CatchAll {
 		return origin{catchAll: true}
 	}
-	if v.Network == config.NetworkVPC && at == config.AtPrivate {
-		if h := c.in.File.Target(v.Host); h != nil {
+	if h := c.in.File.Target(v.Host); h != nil && v.Network == config.NetworkVPC {
+		switch {
+		case a.family == config.FamilyIPv6:
 			o := origin{groups: h.SecurityGroups}
-			if a, err := netip.ParseAddr(h.Private); err == nil {
-				o.addr = a.Unmap()
+			if ip, err := netip.ParseAddr(h.AddrOver(config.AtPublic, config.FamilyIPv6)); err == nil {
+				o.addr = ip
+			}
+			return o
+		case a.at == config.AtPrivate:
+			o := origin{groups: h.SecurityGroups}
+			if ip, err := netip.ParseAddr(h.Private); err == nil {
+				o.addr = ip.Unmap()
 			}
 			return o
 		}
@@ -126,14 +154,14 @@ func (c *comparer) origin(v *config.Vantage, t *config.Target, at string) origin
 }
 
 // observedOrigin is origin with the address STUN saw for the run, when it
-// saw one: the most exact account of the source.
-func (c *comparer) observedOrigin(v *config.Vantage, t *config.Target, at, public string) origin {
-	o := c.origin(v, t, at)
-	if v.Network == config.NetworkVPC && at == config.AtPrivate {
-		return o // inside the VPC, at a private address: STUN saw the public one
+// saw one of the family probed: the most exact account of the source.
+func (c *comparer) observedOrigin(v *config.Vantage, t *config.Target, a address, public string) origin {
+	o := c.origin(v, t, a)
+	if len(o.groups) > 0 {
+		return o // inside the VPC: STUN saw the public address, not this source
 	}
-	if a, err := netip.ParseAddr(public); err == nil {
-		return origin{addr: a.Unmap()}
+	if ip, err := netip.ParseAddr(public); err == nil && family(ip.Unmap()) == a.fam() {
+		return origin{addr: ip.Unmap()}
 	}
 	return o
 }

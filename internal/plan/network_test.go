@@ -1,6 +1,10 @@
 package plan
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"probe/internal/config"
@@ -42,7 +46,7 @@ func TestPlanProbesEachAddressItsNetworkReaches(t *testing.T) {
 		for _, c := range p.Rows {
 			task := p.Tasks[c.Ports[0].Task].Target
 			got[c.ID] = task.Name + " " + task.Host
-			if c.Address != task.Host || Path(c.Expectation.Target, c.At) != task.Name {
+			if c.Address != task.Host || c.Path() != task.Name {
 				t.Errorf("%s from %s: check says %s at %s, task %s", c.ID, tt.vantage, c.At, c.Address, got[c.ID])
 			}
 		}
@@ -67,5 +71,60 @@ func TestPlanFromAVantageThatCannotReachFails(t *testing.T) {
 	f.Expectations[0].Expect["internet"] = "open"
 	if _, err := Make(f, "internet", Options{Seed: 1}); err == nil {
 		t.Error("planned a private address from the internet")
+	}
+}
+
+// A target with an IPv6 address is probed over each family its
+// expectations name, a row per family, each at its own address and path
+// (liveness is per family); a vantage known only by IPv4 probes IPv4 alone.
+func TestPlanPerFamily(t *testing.T) {
+	b, err := os.ReadFile("../config/testdata/networks.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "private = \"10.0.1.20\"\n", "private = \"10.0.1.20\"\nipv6 = \"2001:db8:20::20\"\n", 1)
+	s += "\n[[expectation]]\nid = \"esl-v4\"\ntarget = \"freeswitch\"\nport = 8021\ntransport = \"tcp\"\nprobe = \"tcp\"\nfamily = \"ipv4\"\nexpect = { internet = \"filtered\" }\n"
+	path := filepath.Join(t.TempDir(), "networks6.toml")
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		vantage string
+		want    []string
+	}{
+		{"internet", []string{
+			"freeswitch-esl-public ipv4 freeswitch@public 54.160.220.243",
+			"freeswitch-esl-public ipv6 freeswitch@public/ipv6 2001:db8:20::20",
+			"api-ssh  api@public 3.83.53.69",
+			"esl-v4 ipv4 freeswitch@public 54.160.220.243",
+		}},
+		{"admin", []string{
+			"freeswitch-esl-public ipv4 freeswitch@public 54.160.220.243",
+			"api-ssh  api@public 3.83.53.69",
+		}},
+		{"freeswitch", []string{
+			"freeswitch-esl-loopback ipv4 freeswitch@loopback 127.0.0.1",
+			"freeswitch-esl-loopback ipv6 freeswitch@loopback/ipv6 ::1",
+			"api-ssh  api@private 10.0.1.10",
+			"database-postgres  database@private database.irisx.internal",
+		}},
+	}
+	for _, tt := range tests {
+		p, err := Make(f, tt.vantage, Options{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range p.Rows {
+			task := p.Tasks[c.Ports[0].Task].Target
+			got = append(got, strings.Join([]string{c.ID, c.Family, task.Name, task.Host}, " "))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("from %s:\n%s\nwant:\n%s", tt.vantage, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
 	}
 }

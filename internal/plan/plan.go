@@ -63,6 +63,11 @@ type Row struct {
 	// At is which of the target's addresses that is: config.AtPublic,
 	// AtPrivate or AtLoopback; empty for a target with one address.
 	At string
+	// Family is the address family the row is probed over
+	// (config.FamilyIPv4 or FamilyIPv6) when its target has an IPv6
+	// address or the expectation names a family; empty otherwise. An
+	// expectation probed over both families has a row for each.
+	Family string
 	// Expected is what this vantage should see.
 	Expected config.Word
 	// Differs says the expected word is not the same for every vantage the
@@ -172,103 +177,121 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 			p.Lookups = append(p.Lookups, Lookup{ID: e.ID, Expectation: e, Name: name, At: at, Expected: word})
 			continue
 		}
-		addr, at, err := f.Reach(e, vantage)
+		fams, err := f.Families(e, vantage)
 		if err != nil {
 			return nil, fmt.Errorf("expectation %s from vantage %s: %w", e.ID, vantage, err)
 		}
-		c := Row{
-			ID: e.ID, Expectation: e, Address: addr, At: at, Expected: config.Word(word),
-			Differs:     differs(e.Expect) || len(e.Expect) < len(f.Vantages),
-			NothingOpen: slices.Contains(t.NothingOpenFrom, vantage),
-		}
-		timeout := f.Defaults.Timeout.Std()
-		if e.Timeout != 0 {
-			timeout = e.Timeout.Std()
-		}
-		params := kinds.Params{Timeout: timeout, Retries: *f.Defaults.Retries, Section: e.Section(), CAFile: opt.CAFile}
-		var ports []PortTask
-		group := ""
-		switch {
-		case e.IsRange() && kind.RunPorts != nil && !kind.Sweeps:
-			n, rangeSeed := kind.SampleOf(params)
-			if rangeSeed == 0 {
-				rangeSeed = seed // not pinned in the file: the run's
+		for _, fam := range fams {
+			addr, at, err := f.Reach(e, vantage, fam)
+			if err != nil {
+				return nil, fmt.Errorf("expectation %s from vantage %s over %s: %w", e.ID, vantage, fam, err)
 			}
-			s := sample.Ports(e.RangeLo, e.RangeHi, n, rangeSeed)
-			c.Sample = &s
-			for _, port := range s.InRange {
-				ports = append(ports, PortTask{Port: port})
+			family := ""
+			if t.Tagged(e) {
+				family = fam
 			}
-			for _, port := range s.Controls {
-				ports = append(ports, PortTask{Port: port, Control: true})
+			c := Row{
+				ID: e.ID, Expectation: e, Address: addr, At: at, Family: family, Expected: config.Word(word),
+				Differs:     differs(e.Expect) || len(e.Expect) < len(f.Vantages),
+				NothingOpen: slices.Contains(t.NothingOpenFrom, vantage),
 			}
-			params.Controls = s.Controls
-			group = e.ID
-		case e.IsRange():
-			c.Sweep, c.Excluded = true, e.Excluded
-			if kind.RunPorts != nil {
-				group = e.ID // its ports go together (the UDP sweep's one socket)
+			timeout := f.Defaults.Timeout.Std()
+			if e.Timeout != 0 {
+				timeout = e.Timeout.Std()
 			}
-			ports = make([]PortTask, 0, e.RangeHi-e.RangeLo+1-len(e.Excluded))
-			skip := e.Excluded // sorted
-			for port := e.RangeLo; port <= e.RangeHi; port++ {
-				if len(skip) > 0 && skip[0] == port {
-					skip = skip[1:]
+			params := kinds.Params{Timeout: timeout, Retries: *f.Defaults.Retries, Section: e.Section(), CAFile: opt.CAFile}
+			var ports []PortTask
+			group := ""
+			switch {
+			case e.IsRange() && kind.RunPorts != nil && !kind.Sweeps:
+				n, rangeSeed := kind.SampleOf(params)
+				if rangeSeed == 0 {
+					rangeSeed = seed // not pinned in the file: the run's
+				}
+				s := sample.Ports(e.RangeLo, e.RangeHi, n, rangeSeed)
+				c.Sample = &s
+				for _, port := range s.InRange {
+					ports = append(ports, PortTask{Port: port})
+				}
+				for _, port := range s.Controls {
+					ports = append(ports, PortTask{Port: port, Control: true})
+				}
+				params.Controls = s.Controls
+				group = Path(e.ID, "", family) // each family's sample paced apart
+			case e.IsRange():
+				c.Sweep, c.Excluded = true, e.Excluded
+				if kind.RunPorts != nil {
+					group = Path(e.ID, "", family) // its ports go together (the UDP sweep's one socket)
+				}
+				ports = make([]PortTask, 0, e.RangeHi-e.RangeLo+1-len(e.Excluded))
+				skip := e.Excluded // sorted
+				for port := e.RangeLo; port <= e.RangeHi; port++ {
+					if len(skip) > 0 && skip[0] == port {
+						skip = skip[1:]
+						continue
+					}
+					ports = append(ports, PortTask{Port: port})
+				}
+			default:
+				for _, port := range e.PortList {
+					ports = append(ports, PortTask{Port: port})
+				}
+			}
+			sections := sectionsKey(e.Sections)
+			for j := range ports {
+				task := Task{
+					Kind:     e.Probe,
+					Target:   probes.Target{Name: c.Path(), Host: addr, Port: ports[j].Port, Transport: e.Transport},
+					Params:   params,
+					Group:    group,
+					Identify: c.Sweep,
+					// A range's ports each get one packet (RTP): never again.
+					AnswerOwed: c.Expected.Allows() && !ports[j].Control && group == "",
+				}
+				if c.Sweep {
+					// A sweep's ports are the ones no other expectation
+					// declares: nothing to merge, and a 65535-entry index
+					// would cost more memory than the tasks themselves.
+					ports[j].Task = len(p.Tasks)
+					p.Tasks = append(p.Tasks, task)
 					continue
 				}
-				ports = append(ports, PortTask{Port: port})
+				key := taskKey{task.Kind, task.Target.Transport, task.Target.Host, task.Target.Port, timeout, sections}
+				idx, seen := index[key]
+				if !seen || group != "" {
+					idx = len(p.Tasks)
+					p.Tasks = append(p.Tasks, task)
+					index[key] = idx
+				}
+				p.Tasks[idx].AnswerOwed = p.Tasks[idx].AnswerOwed || task.AnswerOwed
+				ports[j].Task = idx
 			}
-		default:
-			for _, port := range e.PortList {
-				ports = append(ports, PortTask{Port: port})
-			}
+			c.Ports = ports
+			p.Rows = append(p.Rows, c)
 		}
-		sections := sectionsKey(e.Sections)
-		for j := range ports {
-			task := Task{
-				Kind:     e.Probe,
-				Target:   probes.Target{Name: Path(e.Target, at), Host: addr, Port: ports[j].Port, Transport: e.Transport},
-				Params:   params,
-				Group:    group,
-				Identify: c.Sweep,
-				// A range's ports each get one packet (RTP): never again.
-				AnswerOwed: c.Expected.Allows() && !ports[j].Control && group == "",
-			}
-			if c.Sweep {
-				// A sweep's ports are the ones no other expectation
-				// declares: nothing to merge, and a 65535-entry index
-				// would cost more memory than the tasks themselves.
-				ports[j].Task = len(p.Tasks)
-				p.Tasks = append(p.Tasks, task)
-				continue
-			}
-			key := taskKey{task.Kind, task.Target.Transport, task.Target.Host, task.Target.Port, timeout, sections}
-			idx, seen := index[key]
-			if !seen || group != "" {
-				idx = len(p.Tasks)
-				p.Tasks = append(p.Tasks, task)
-				index[key] = idx
-			}
-			p.Tasks[idx].AnswerOwed = p.Tasks[idx].AnswerOwed || task.AnswerOwed
-			ports[j].Task = idx
-		}
-		c.Ports = ports
-		p.Rows = append(p.Rows, c)
 	}
 	return p, nil
 }
 
-// Path names a target as reached at one of its addresses: "freeswitch"
-// for a target with one address, "freeswitch@private" for its private one.
-// A task's Target.Name is its path, so that liveness is shown per path: a
+// Path names a target as reached at one of its addresses, over one
+// family: "freeswitch" for a target with one address, "freeswitch@private"
+// for its private one, "freeswitch@public/ipv6" for its IPv6 address. A
+// task's Target.Name is its path, so that liveness is shown per path: a
 // target alive at its private address from inside the VPC has not shown
-// that its public address is reached.
-func Path(target, at string) string {
-	if at == "" {
-		return target
+// that its public address is reached, nor an IPv4 answer that IPv6 is.
+func Path(target, at, family string) string {
+	p := target
+	if at != "" {
+		p += "@" + at
 	}
-	return target + "@" + at
+	if family == config.FamilyIPv6 {
+		p += "/" + family
+	}
+	return p
 }
+
+// Path is the row's target path (see Path).
+func (c Row) Path() string { return Path(c.Expectation.Target, c.At, c.Family) }
 
 // taskCount is about how many tasks the plan for vantage holds (duplicates
 // counted), so the task list is allocated once: a sweep's is 11 MB.

@@ -21,7 +21,9 @@ type Change struct {
 	// certificate-replaced, certificate-expiry-near, sip-agent-changed).
 	Kind string `json:"kind"`
 	// ID and Vantage say which result changed.
-	ID      string `json:"id"`
+	ID string `json:"id"`
+	// Family is the result's address family, when it has one.
+	Family  string `json:"family,omitempty"`
 	Vantage string `json:"vantage"`
 	// Port is the port, when the change is one port's.
 	Port int `json:"port,omitempty"`
@@ -57,7 +59,7 @@ type Diff struct {
 // expectation id and vantage, in new's order then the removed ones.
 func Compare(old, new *Report) Diff {
 	d := Diff{Old: side(old), New: side(new), Changes: []Change{}}
-	key := func(r *Report, res Result) string { return res.ID + "\x00" + r.VantageOf(res) }
+	key := func(r *Report, res Result) string { return res.ID + "\x00" + res.Family + "\x00" + r.VantageOf(res) }
 	olds := map[string]Result{}
 	for _, res := range old.Results {
 		olds[key(old, res)] = res
@@ -68,16 +70,20 @@ func Compare(old, new *Report) Diff {
 		seen[k] = true
 		v := new.VantageOf(nr)
 		or, ok := olds[k]
+		from := len(d.Changes)
 		if !ok {
 			d.add(Change{Kind: "expectation-added", ID: nr.ID, Vantage: v, New: nr.Verdict, Matters: true,
 				Detail: fmt.Sprintf("new expectation, %s (expected %s, observed %s)", nr.Verdict, nr.Expected, nr.Observed)})
-			continue
+		} else {
+			compareResult(&d, v, or, nr)
 		}
-		compareResult(&d, v, or, nr)
+		for i := from; i < len(d.Changes); i++ {
+			d.Changes[i].Family = nr.Family
+		}
 	}
 	for _, or := range old.Results {
 		if k := key(old, or); !seen[k] {
-			d.add(Change{Kind: "expectation-removed", ID: or.ID, Vantage: old.VantageOf(or), Old: or.Verdict, Matters: true,
+			d.add(Change{Kind: "expectation-removed", ID: or.ID, Family: or.Family, Vantage: old.VantageOf(or), Old: or.Verdict, Matters: true,
 				Detail: "no longer in the report"})
 		}
 	}
@@ -191,8 +197,16 @@ func WriteDiff(w io.Writer, d Diff) error {
 		} else {
 			mark = " "
 		}
-		fmt.Fprintf(w, "%s %s from %s: %s\n", mark, c.ID, c.Vantage, c.Detail)
+		fmt.Fprintf(w, "%s %s from %s: %s\n", mark, c.ID+overFamily(c.Family), c.Vantage, c.Detail)
 	}
 	_, err := fmt.Fprintf(w, "\n%d changes, %d that matter (marked !)\n", len(d.Changes), matter)
 	return err
+}
+
+// overFamily names a result's family after its id: " over ipv6".
+func overFamily(family string) string {
+	if family == "" {
+		return ""
+	}
+	return " over " + family
 }

@@ -99,7 +99,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 				continue
 			}
 			c := junitCase{
-				Name:      fmt.Sprintf("%s from %s", res.ID, name),
+				Name:      fmt.Sprintf("%s%s from %s", res.ID, overFamily(res.Family), name),
 				Classname: "probe." + res.Target,
 				Time:      seconds(time.Duration(res.DurationMS) * time.Millisecond),
 				SystemOut: evidenceText(res),

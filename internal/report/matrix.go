@@ -29,10 +29,10 @@ func writeMatrix(w io.Writer, r *Report, opt TableOptions) error {
 	var rows []*row
 	byID := map[string]*row{}
 	for _, res := range r.Results {
-		rw := byID[res.ID]
+		rw := byID[res.ID+"\x00"+res.Family] // a row per family
 		if rw == nil {
 			rw = &row{id: res.ID, target: res.Target, port: PortLabel(res), cells: map[string]string{}, ats: map[string]string{}}
-			byID[res.ID] = rw
+			byID[res.ID+"\x00"+res.Family] = rw
 			rows = append(rows, rw)
 		}
 		rw.cells[r.VantageOf(res)] = paint(res.Verdict, opt.Color)

@@ -183,7 +183,8 @@ func Merge(reps []*Report, opt MergeOptions) (*Report, error) {
 	var partial, notes []string
 	order := resultOrder(reps)
 	byKey := map[string]Result{}
-	type tkey struct{ vantage, name, at string }
+	families := map[string][]string{} // id and vantage -> the families of its results, in order
+	type tkey struct{ vantage, name, at, family string }
 	var tOrder []tkey
 	targets := map[tkey]TargetLiveness{}
 	for i, r := range reps {
@@ -215,11 +216,15 @@ func Merge(reps []*Report, opt MergeOptions) (*Report, error) {
 		}
 		for _, res := range r.Results {
 			res.Vantage = r.Vantage.Name
-			byKey[res.ID+"\x00"+res.Vantage] = res
+			k := res.ID + "\x00" + res.Vantage
+			if _, seen := byKey[k+"\x00"+res.Family]; !seen {
+				families[k] = append(families[k], res.Family)
+			}
+			byKey[k+"\x00"+res.Family] = res
 		}
 		for _, t := range r.Targets {
 			t.Vantage = r.Vantage.Name
-			k := tkey{t.Vantage, t.Name, t.At}
+			k := tkey{t.Vantage, t.Name, t.At, t.Family}
 			old, seen := targets[k]
 			if !seen {
 				tOrder = append(tOrder, k)
@@ -240,8 +245,8 @@ func Merge(reps []*Report, opt MergeOptions) (*Report, error) {
 	vantages := m.VantageNames()
 	for _, id := range order {
 		for _, v := range vantages {
-			if res, ok := byKey[id+"\x00"+v]; ok {
-				m.Results = append(m.Results, res)
+			for _, fam := range families[id+"\x00"+v] {
+				m.Results = append(m.Results, byKey[id+"\x00"+v+"\x00"+fam])
 			}
 		}
 	}

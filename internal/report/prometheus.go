@@ -197,7 +197,11 @@ func promEscape(s string) string {
 
 // expLabels are an expectation's labels, then extra name, value pairs.
 func expLabels(r *Report, res Result, extra ...string) []string {
-	return append([]string{"vantage", r.VantageOf(res), "id", res.ID, "target", res.Target}, extra...)
+	l := []string{"vantage", r.VantageOf(res), "id", res.ID, "target", res.Target}
+	if res.Family != "" {
+		l = append(l, "family", res.Family) // one series per family probed
+	}
+	return append(l, extra...)
 }
 
 func runLabels(run Run) []string {

@@ -127,6 +127,9 @@ type TargetLiveness struct {
 	// loopback); empty for a target with one address. Liveness is shown
 	// per address: an answer at one proves nothing of the path to another.
 	At string `json:"at,omitempty"`
+	// Family is the address family of Address (ipv4, ipv6) for a target
+	// with an IPv6 address: liveness is shown per family too.
+	Family string `json:"family,omitempty"`
 	// Alive is true when some port of it answered open in this run.
 	Alive bool `json:"alive"`
 	// Evidence says which answer showed it, or why none did.
@@ -150,7 +153,11 @@ type Result struct {
 	Address string `json:"address"`
 	// At is which of the target's addresses was probed (public, private,
 	// loopback); empty for a target with one address.
-	At        string `json:"at,omitempty"`
+	At string `json:"at,omitempty"`
+	// Family is the address family probed (ipv4, ipv6), for a target with
+	// an IPv6 address or an expectation that names one: an expectation
+	// probed over both families has a result for each.
+	Family    string `json:"family,omitempty"`
 	Ports     []int  `json:"ports"`
 	Range     string `json:"range,omitempty"`
 	Transport string `json:"transport"`

@@ -59,20 +59,21 @@ func WriteTable(w io.Writer, r *Report, opt TableOptions) error {
 }
 
 // PortLabel shows a result's ports and transport: "22/tcp", "80,443/tcp",
-// "16384-32768/udp (10 sampled)", "1-65535/tcp (65530 swept by syn)";
+// "16384-32768/udp (10 sampled)", "1-65535/tcp (65530 swept by syn)",
+// "8021/tcp over ipv6" for a result that names its family;
 // "name" for a row that judges a name.
 func PortLabel(r Result) string {
 	if r.Resolved != nil {
 		return "name"
 	}
 	if r.Range != "" {
-		return fmt.Sprintf("%s/%s (%s)", r.Range, r.Transport, rangeNote(r))
+		return fmt.Sprintf("%s/%s%s (%s)", r.Range, r.Transport, overFamily(r.Family), rangeNote(r))
 	}
 	ps := make([]string, len(r.Ports))
 	for i, p := range r.Ports {
 		ps[i] = strconv.Itoa(p)
 	}
-	return strings.Join(ps, ",") + "/" + r.Transport
+	return strings.Join(ps, ",") + "/" + r.Transport + overFamily(r.Family)
 }
 
 func paint(verdict string, color bool) string {

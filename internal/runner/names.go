@@ -90,7 +90,7 @@ func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Reso
 			for _, a := range addrs {
 				ip, err := netip.ParseAddr(a)
 				if err == nil && config.AddressClass(ip) == config.AtPrivate {
-					doubts[plan.Path(u.target, u.at)] = fmt.Sprintf("%s resolves to the private address %s: probed from here, that is this prober's own network, not the target's public side (%s)", name, ip, where)
+					doubts[plan.Path(u.target, u.at, "")] = fmt.Sprintf("%s resolves to the private address %s: probed from here, that is this prober's own network, not the target's public side (%s)", name, ip, where)
 					break
 				}
 			}
@@ -109,7 +109,7 @@ func applyDoubts(rep *report.Report, doubts nameDoubt) {
 	}
 	for i := range rep.Results {
 		r := &rep.Results[i]
-		why, ok := doubts[plan.Path(r.Target, r.At)]
+		why, ok := doubts[plan.Path(r.Target, r.At, r.Family)]
 		if !ok {
 			continue
 		}

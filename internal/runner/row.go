@@ -33,7 +33,7 @@ func assembleRow(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results
 	}
 	for _, pt := range c.Ports {
 		o := res.Observations[pt.Task]
-		pc := judge.PortCase{Target: plan.Path(c.Expectation.Target, c.At), Port: pt.Port, Control: pt.Control, Expected: c.Word(pt), Obs: o}
+		pc := judge.PortCase{Target: c.Path(), Port: pt.Port, Control: pt.Control, Expected: c.Word(pt), Obs: o}
 		if o.State == probes.Open && kind.Assert != nil && !pt.Control {
 			pc.Assertions = kind.Assert(o, p.Tasks[pt.Task].Params)
 		}

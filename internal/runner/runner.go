@@ -174,7 +174,7 @@ func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 
 	for _, c := range p.Rows {
 		r := report.Result{
-			ID: c.ID, Target: c.Expectation.Target, Address: c.Address, At: c.At, Range: c.Expectation.Range,
+			ID: c.ID, Target: c.Expectation.Target, Address: c.Address, At: c.At, Family: c.Family, Range: c.Expectation.Range,
 			Transport: c.Expectation.Transport, Probe: c.Expectation.Probe, Purpose: c.Expectation.Purpose,
 			Expected: string(c.Expected),
 		}
@@ -204,13 +204,13 @@ func liveness(f *config.File, p *plan.Plan, ev judge.Evidence, res *engine.Resul
 	var out []report.TargetLiveness
 	seen := map[string]bool{}
 	for _, c := range p.Rows {
-		name := plan.Path(c.Expectation.Target, c.At)
+		name := c.Path()
 		if seen[name] {
 			continue
 		}
 		seen[name] = true
 		t := f.Target(c.Expectation.Target)
-		tl := report.TargetLiveness{Name: t.Name, Address: c.Address, At: c.At, NothingOpen: slices.Contains(t.NothingOpenFrom, p.Vantage)}
+		tl := report.TargetLiveness{Name: t.Name, Address: c.Address, At: c.At, Family: c.Family, NothingOpen: slices.Contains(t.NothingOpenFrom, p.Vantage)}
 		answers := ev.Alive[name]
 		if len(answers) > 0 {
 			tl.Alive = true

@@ -1,0 +1,129 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// The address families an expectation is probed over (its family key).
+const (
+	FamilyIPv4 = "ipv4"
+	FamilyIPv6 = "ipv6"
+	// FamilyBoth, the default, probes every family the target has an
+	// address of and the vantage can send from: a port one family keeps
+	// shut and the other opens (a ::/0 rule beside a closed IPv4) shows.
+	FamilyBoth = "both"
+)
+
+// is6 reports whether s is an IPv6 address (not an IPv4-mapped one).
+func is6(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Is6() && !a.Is4In6()
+}
+
+// HasIPv6 reports whether the target has an IPv6 address: its ipv6 key, or
+// an IPv6 address given as its address, public or private.
+func (t *Target) HasIPv6() bool {
+	return t.IPv6 != "" || is6(t.Address) || is6(t.Public) || is6(t.Private)
+}
+
+// AddrOver returns the target's address in role at over family: over IPv4
+// the role's address (unless it is an IPv6 address); over IPv6 the ipv6
+// key, which AWS gives an instance as one global address, reached from the
+// internet and from inside the VPC alike, or an IPv6 address the role
+// holds; for loopback 127.0.0.1 or ::1. "" when there is none.
+func (t *Target) AddrOver(at, family string) string {
+	if at == AtLoopback {
+		if family == FamilyIPv6 {
+			return "::1"
+		}
+		return "127.0.0.1"
+	}
+	s := t.Addr(at)
+	if family == FamilyIPv6 {
+		switch {
+		case is6(s):
+			return s
+		case at == AtPrivate:
+			return "" // AWS's IPv6 addresses are global: there is no private one
+		}
+		return t.IPv6
+	}
+	if is6(s) {
+		return ""
+	}
+	return s
+}
+
+// families of a vantage: the ones it can send from and be known by. A
+// catch-all vantage (any address) sends from both; a runner on a host
+// sends IPv6 when its host has an IPv6 address; any other is known by its
+// cidrs, whose families it sends from.
+func (f *File) vantageFamilies(v *Vantage) (v4, v6 bool) {
+	if v.CatchAll {
+		return true, true
+	}
+	if h := f.Target(v.Host); h != nil && v.Network == NetworkVPC {
+		return h.AddrOver(AtPrivate, FamilyIPv4) != "" || h.AddrOver(AtPublic, FamilyIPv4) != "", h.HasIPv6()
+	}
+	for _, c := range v.CIDRs {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			if p.Addr().Is6() && !p.Addr().Is4In6() {
+				v6 = true
+			} else {
+				v4 = true
+			}
+		}
+	}
+	return v4, v6
+}
+
+// Families returns the families e is probed over from vantage, in order
+// (ipv4 first): the ones its family key names (default both) that the
+// target has an address of at the role probed, and that the vantage sends
+// from. A family the key names explicitly that cannot be probed is an
+// error, and so is none at all.
+func (f *File) Families(e *Expectation, vantage string) ([]string, error) {
+	t, v := f.Target(e.Target), f.Vantage(vantage)
+	if t == nil || v == nil {
+		return nil, fmt.Errorf("no such target or vantage")
+	}
+	want := []string{FamilyIPv4, FamilyIPv6}
+	switch e.Family {
+	case "", FamilyBoth:
+	case FamilyIPv4, FamilyIPv6:
+		want = []string{e.Family}
+	default:
+		return nil, fmt.Errorf("%q is not an address family (want ipv4, ipv6 or both)", e.Family)
+	}
+	v4, v6 := f.vantageFamilies(v)
+	var out []string
+	var firstErr error
+	for _, fam := range want {
+		_, _, err := f.Reach(e, vantage, fam)
+		switch {
+		case err == nil && fam == FamilyIPv6 && !v6:
+			err = fmt.Errorf("vantage %q is known only by IPv4 (its cidrs, or its host's addresses), so what it sees over IPv6 is not stated; give it an IPv6 cidr, or family = \"ipv4\"", v.Name)
+		case err == nil && fam == FamilyIPv4 && !v4:
+			err = fmt.Errorf("vantage %q is known only by IPv6 (its cidrs, or its host's addresses); give it an IPv4 cidr, or family = \"ipv6\"", v.Name)
+		}
+		if err == nil {
+			out = append(out, fam)
+			continue
+		}
+		if e.Family != "" {
+			return nil, err
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if len(out) == 0 {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+// Tagged reports whether results of e's target carry their family: every
+// target with an IPv6 address, and every expectation that names one.
+func (t *Target) Tagged(e *Expectation) bool { return t.HasIPv6() || e.Family != "" }

@@ -1,0 +1,153 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// withIPv6 is networks.toml with FreeSWITCH given an IPv6 address, an
+// internet-side vantage known by an IPv6 CIDR, and the rows that follow.
+func withIPv6(t *testing.T, extra string, replace ...string) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/networks.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "private = \"10.0.1.20\"\n", "private = \"10.0.1.20\"\nipv6 = \"2001:db8:20::20\"\n", 1)
+	for i := 0; i+1 < len(replace); i += 2 {
+		if !strings.Contains(s, replace[i]) {
+			t.Fatalf("no %q in the base", replace[i])
+		}
+		s = strings.Replace(s, replace[i], replace[i+1], 1)
+	}
+	path := filepath.Join(t.TempDir(), "networks6.toml")
+	if err := os.WriteFile(path, []byte(s+extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A target with an IPv6 address is probed over each family an expectation
+// names: by default every one the target has and the vantage sends from.
+// The office, known by an IPv4 CIDR only, and a runner on a host without
+// IPv6 probe IPv4 alone; the internet (any address) both; at = "private"
+// is IPv4's (AWS's IPv6 addresses are global).
+func TestFamilies(t *testing.T) {
+	f, err := Load(withIPv6(t, `
+[[expectation]]
+id = "freeswitch-esl-v4"
+target = "freeswitch"
+port = 8021
+transport = "tcp"
+probe = "tcp"
+family = "ipv4"
+expect = { internet = "filtered" }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		id, vantage string
+		want        []string
+		addrs       []string // per family
+	}{
+		{"freeswitch-esl-public", "internet", []string{"ipv4", "ipv6"}, []string{"54.160.220.243", "2001:db8:20::20"}},
+		{"freeswitch-esl-public", "admin", []string{"ipv4"}, []string{"54.160.220.243"}},
+		{"freeswitch-esl-public", "api", []string{"ipv4"}, []string{"54.160.220.243"}},
+		{"freeswitch-esl-private", "api", []string{"ipv4"}, []string{"10.0.1.20"}},
+		{"freeswitch-esl-loopback", "freeswitch", []string{"ipv4", "ipv6"}, []string{"127.0.0.1", "::1"}},
+		{"freeswitch-esl-v4", "internet", []string{"ipv4"}, []string{"54.160.220.243"}},
+		{"api-ssh", "internet", []string{"ipv4"}, []string{"3.83.53.69"}},
+	}
+	for _, tt := range tests {
+		e := expectationByID(t, f, tt.id)
+		got, err := f.Families(e, tt.vantage)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("Families(%s, %s) = %v, %v; want %v", tt.id, tt.vantage, got, err, tt.want)
+			continue
+		}
+		for i, fam := range got {
+			if addr, _, err := f.Reach(e, tt.vantage, fam); err != nil || addr != tt.addrs[i] {
+				t.Errorf("Reach(%s, %s, %s) = %q, %v; want %q", tt.id, tt.vantage, fam, addr, err, tt.addrs[i])
+			}
+		}
+	}
+}
+
+// Bad IPv6 input: the address of the wrong family or kind, an IPv6 address
+// given twice, a family that cannot be probed, each at file:line:key.
+func TestIPv6Problems(t *testing.T) {
+	row := func(family, expect string) string {
+		return "\n[[expectation]]\nid = \"x\"\ntarget = \"freeswitch\"\nport = 3000\ntransport = \"tcp\"\nprobe = \"tcp\"\n" +
+			family + "\nexpect = " + expect + "\n"
+	}
+	tests := []struct {
+		name, extra string
+		replace     []string
+		want        string
+	}{
+		{"ipv4_in_ipv6", "", []string{`ipv6 = "2001:db8:20::20"`, `ipv6 = "203.0.113.20"`},
+			`:34:1: target[1].ipv6: "203.0.113.20" is an IPv4 address; write it as public or private`},
+		{"name_in_ipv6", "", []string{`ipv6 = "2001:db8:20::20"`, `ipv6 = "fs.example"`},
+			`:34:1: target[1].ipv6: "fs.example" is not an IPv6 address`},
+		{"link_local", "", []string{`ipv6 = "2001:db8:20::20"`, `ipv6 = "fe80::1"`},
+			`:34:1: target[1].ipv6: "fe80::1" is a link-local address`},
+		{"ipv6_twice", "", []string{`public = "54.160.220.243"`, `public = "2001:db8:20::21"`},
+			`:32:1: target[1].public: "2001:db8:20::21" is an IPv6 address and the target has ipv6 = "2001:db8:20::20" too`},
+		{"unknown_family", row(`family = "ip6"`, `{ internet = "filtered" }`), nil,
+			`@family = "ip6"@expectation[N].family: "ip6" is not an address family (want "ipv4", "ipv6" or "both"`},
+		{"ipv6_from_an_ipv4_vantage", row(`family = "ipv6"`, `{ admin = "filtered" }`), nil,
+			`@expect = { admin@expectation[N].expect.admin: vantage "admin" is known only by IPv4`},
+		{"ipv6_of_a_target_without", strings.Replace(row(`family = "ipv6"`, `{ internet = "filtered" }`), `"freeswitch"`, `"api"`, 1), nil,
+			`@expect = { internet@expectation[N].expect.internet: target "api" has no IPv6 address (ipv6)`},
+		{"private_over_ipv6", row("family = \"ipv6\"\nat = \"private\"", `{ api = "filtered" }`), nil,
+			`@expect = { api@expectation[N].expect.api: target "freeswitch"'s IPv6 address is global, the same inside the VPC and out`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := withIPv6(t, tt.extra, tt.replace...)
+			_, err := Load(path)
+			if err == nil {
+				t.Fatal("Load accepted the file")
+			}
+			want := tt.want
+			if strings.HasPrefix(want, "@") {
+				// "@TEXT@KEY: message": at the line of the added row's TEXT.
+				parts := strings.SplitN(want[1:], "@", 2)
+				b, _ := os.ReadFile(path)
+				text := string(b)
+				at := strings.LastIndex(text, parts[0])
+				line := strings.Count(text[:at], "\n") + 1
+				n := strings.Count(text, "[[expectation]]") - 1
+				key := strings.Replace(parts[1], "[N]", fmt.Sprintf("[%d]", n), 1)
+				if !regexp.MustCompile(regexp.QuoteMeta(fmt.Sprintf("%s:%d:", path, line)) + `\d+: ` + regexp.QuoteMeta(key)).MatchString(err.Error()) {
+					t.Errorf("error:\n%v\nwant line %d and %q", err, line, key)
+				}
+				return
+			}
+			if !strings.Contains(err.Error(), path+want) && (strings.HasPrefix(want, ":") || !strings.Contains(err.Error(), want)) {
+				t.Errorf("error:\n%v\nwant a line with %q", err, want)
+			}
+		})
+	}
+}
+
+func TestOverrideIPv6(t *testing.T) {
+	f, err := Load(withIPv6(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (Overrides{Targets: map[string]string{"freeswitch.ipv6": "2001:db8::20"}}).Apply(f); err != nil || f.Target("freeswitch").IPv6 != "2001:db8::20" {
+		t.Errorf("--target freeswitch.ipv6: %v, %q", err, f.Target("freeswitch").IPv6)
+	}
+	for key, addr := range map[string]string{"freeswitch.ipv6": "203.0.113.20", "api.ipv6": "2001:db8::10"} {
+		if err := (Overrides{Targets: map[string]string{key: addr}}).Apply(f); err == nil {
+			t.Errorf("--target %s=%s accepted", key, addr)
+		}
+	}
+}
