@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -252,5 +254,75 @@ func TestRender(t *testing.T) {
 	var b bytes.Buffer
 	if err := Write(&b, Compare(loadAll(t, after, file)), "table"); err != nil || !strings.Contains(b.String(), "1 findings, 1 that matter") {
 		t.Errorf("table: %v\n%s", err, b.String())
+	}
+}
+
+// A ::/0 rule on a port IPv4 keeps shut: a target with an IPv6 address,
+// whose ESL row says filtered from the internet over both families, is
+// contradicted over IPv6 only, and the finding says so; over IPv6 the API
+// server's runner reaches ESL by its group (AWS never translates IPv6).
+func TestIPv6RuleContradictsOverIPv6Only(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, `"FromPort": 8021`)
+	j := i + strings.Index(s[i:], `"Ipv6Ranges": []`)
+	s = s[:j] + `"Ipv6Ranges": [{"CidrIpv6": "::/0", "Description": "ESL for the v6 test"}]` + s[j+len(`"Ipv6Ranges": []`):]
+	groups := filepath.Join(dir, "groups.json")
+	table := filepath.Join(dir, "table.toml")
+	toml := `
+[[vantage]]
+name = "internet"
+network = "internet"
+catch_all = true
+
+[[vantage]]
+name = "api"
+network = "vpc"
+host = "api"
+cidrs = ["203.0.113.10/32"]
+
+[[target]]
+name = "api"
+public = "203.0.113.10"
+private = "10.0.1.10"
+ipv6 = "2001:db8:1::10"
+security_groups = ["sg-03f77311c140b8f2e"]
+
+[[target]]
+name = "freeswitch"
+public = "203.0.113.20"
+private = "10.0.1.20"
+ipv6 = "2001:db8:1::20"
+security_groups = ["sg-0460ce5af3265896a"]
+
+[[expectation]]
+id = "esl"
+target = "freeswitch"
+port = 8021
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered", api = "open" }
+`
+	if err := os.WriteFile(groups, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(table, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := Compare(loadAll(t, groups, table))
+	var got []string
+	for _, f := range res.Findings {
+		if f.Kind == Undeclared {
+			continue // the rest of the groups' ports: this table states ESL alone
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %s %s/%s %s", f.Kind, f.Target, f.Vantage, f.Family, f.Ports, f.Transport, f.Rule))
+	}
+	want := []string{"rule-contradicts-file freeswitch internet ipv6 8021/tcp sg-0460ce5af3265896a tcp 8021 from ::/0"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -117,3 +117,33 @@ func TestMergeSaysWhichShardIsMissing(t *testing.T) {
 		t.Errorf("partial=%v (%q); want partial naming shard 2/2 of internet", m.Partial, m.PartialReason)
 	}
 }
+
+// An expectation probed over both families is two results of one id and
+// vantage: merge keeps both, diff tells them apart, and the table's port
+// column names the family.
+func TestResultsPerFamily(t *testing.T) {
+	r, _ := load(t, afterAll[0])
+	r.Results = r.Results[:1]
+	v4 := r.Results[0]
+	v4.Family = "ipv4"
+	v6 := v4
+	v6.Family, v6.Address, v6.Verdict = "ipv6", "2001:db8::10", "fail"
+	r.Results = []Result{v4, v6}
+	m, err := Merge([]*Report{r}, MergeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Results) != 2 || m.Results[0].Family != "ipv4" || m.Results[1].Family != "ipv6" {
+		t.Fatalf("merged results %+v; want the ipv4 and the ipv6 result", m.Results)
+	}
+	old := *r
+	old.Results = []Result{v4, v4}
+	old.Results[1].Family = "ipv6"
+	d := Compare(&old, r)
+	if len(d.Changes) != 1 || d.Changes[0].Family != "ipv6" || d.Changes[0].Kind != "verdict-changed" {
+		t.Errorf("diff %+v; want one verdict change, over ipv6", d.Changes)
+	}
+	if got := PortLabel(v6); !strings.HasSuffix(got, " over ipv6") {
+		t.Errorf("port label %q; want it to name ipv6", got)
+	}
+}
