@@ -32,8 +32,6 @@ import (
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/time/rate"
-
-	"github.com/google/gopacket"
 )
 
 // Scanner holds the raw sockets and the reserved source port of the sweeps
@@ -262,11 +260,18 @@ func (s *Scanner) sweep(ctx context.Context, t Target, res *Result, opt Options)
 		}
 		return opt.Timeout
 	}
-	buf := gopacket.NewSerializeBuffer()
+	b, err := newSYNBuilder(netip.AddrPortFrom(src, s.port), res.addr)
+	if err != nil {
+		for _, p := range t.Ports {
+			res.noteFailed(uint16(p), err)
+		}
+		res.finish(nil)
+		return
+	}
 	var waits []time.Duration
 	ports := t.Ports
 	for pass := 0; pass < 2 && len(ports) > 0; pass++ {
-		if !s.send(ctx, src, res, ports, lim, buf) {
+		if !s.send(ctx, b, res, ports, lim) {
 			return
 		}
 		w := wait()
@@ -298,7 +303,7 @@ func (r *Result) finish(waits []time.Duration) {
 }
 
 // send sends a SYN to each of ports, paced by lim; false when ctx ended.
-func (s *Scanner) send(ctx context.Context, src netip.Addr, res *Result, ports []int, lim *rate.Limiter, buf gopacket.SerializeBuffer) bool {
+func (s *Scanner) send(ctx context.Context, b *synBuilder, res *Result, ports []int, lim *rate.Limiter) bool {
 	dst := &net.IPAddr{IP: res.addr.AsSlice()}
 	burst := len(ports)
 	if lim != nil {
@@ -313,11 +318,10 @@ func (s *Scanner) send(ctx context.Context, src netip.Addr, res *Result, ports [
 			return false
 		}
 		for _, p := range ports[:n] {
-			to := netip.AddrPortFrom(res.addr, uint16(p))
-			b, err := buildSYN(buf, netip.AddrPortFrom(src, s.port), to, s.cookies.of(to, s.port))
+			seg, err := b.build(uint16(p), s.cookies.of(netip.AddrPortFrom(res.addr, uint16(p)), s.port))
 			if err == nil {
 				res.noteSent(uint16(p), time.Now())
-				err = s.write(b, dst)
+				err = s.write(seg, dst)
 			}
 			if err != nil {
 				res.noteFailed(uint16(p), err)
