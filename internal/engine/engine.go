@@ -42,9 +42,9 @@ type Engine struct {
 	// clock when nil. Probes keep the system clock: their deadlines are
 	// the network stack's.
 	Clock udp.Clock
-	// HalfOpen, when set, sends the TCP sweeps (a sweep's bare connects
-	// to an IPv4 address) as half-open SYNs from its raw sockets, in one
-	// scan beside the rest of the run; nil sweeps with connects.
+	// HalfOpen sends the plan's half-open sweep tasks (plan.Task.HalfOpen)
+	// as SYNs from its raw sockets, in one scan beside the rest of the
+	// run. A plan with such tasks needs one.
 	HalfOpen *syn.Scanner
 }
 
@@ -71,9 +71,10 @@ type Results struct {
 	RTT map[string]RTT
 	// Reprobed counts the silent ports probed a second time.
 	Reprobed int
-	// HalfOpen lists the addresses whose sweep tasks were sent as
-	// half-open SYNs (Engine.HalfOpen); the other sweeps were connects.
-	HalfOpen []string
+	// Swept holds, by task index, what the half-open scan saw of each
+	// half-open sweep task's ports (plan.Task.HalfOpen); PortObservation
+	// reads them.
+	Swept map[int]*Swept
 }
 
 // RTT is a target's round-trip estimate at the end of the run.
@@ -111,7 +112,7 @@ func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
 	r.reprobeShortSilences(single)
 	r.reprobeOwed(single)
 	scan.Wait()
-	r.identify(append(single, swept.tasks()...))
+	r.identify(single)
 	paced.Wait()
 	doubtOtherICMP(p, r.res, ranges.groups, single)
 	return r.end()

@@ -1,40 +1,76 @@
 package engine
 
 import (
+	"context"
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"probe/internal/kinds"
 	"probe/probes"
 	"probe/probes/syn"
 )
 
-// halfOpen are the sweep tasks sent as half-open SYNs: task indexes by
-// target address, the addresses in plan order.
+// Swept is what the half-open scan saw of the ports of one sweep task
+// (plan.Task.HalfOpen): compact per-port state, and the observations of
+// the second look at its open ports.
+type Swept struct {
+	scan *syn.Result
+	mu   sync.Mutex
+	// identified are the second looks at the open ports (the kind's
+	// Identify: a connect that reads the banner), by port.
+	identified map[int]probes.Observation
+}
+
+// Observation is what the sweep saw of port: the second look when the
+// port was open and the look found it open, else the scan's.
+func (s *Swept) Observation(port int) probes.Observation {
+	s.mu.Lock()
+	o, ok := s.identified[port]
+	s.mu.Unlock()
+	if ok {
+		return o
+	}
+	return s.scan.Observation(port)
+}
+
+// Answered lists the ports that answered open or closed, in order.
+func (s *Swept) Answered() []int { return s.scan.Answered() }
+
+// PortObservation is what task saw of port: for a half-open sweep task,
+// that port's; for any other task, its one observation.
+func (r *Results) PortObservation(task, port int) probes.Observation {
+	if s := r.Swept[task]; s != nil {
+		return s.Observation(port)
+	}
+	return r.Observations[task]
+}
+
+// halfOpen are the sweep tasks sent as half-open SYNs, by target address,
+// the addresses in plan order, and each task's ports.
 type halfOpen struct {
 	byAddr map[netip.Addr][]int
 	order  []netip.Addr
+	ports  map[int][]int
 }
 
-// splitHalfOpen takes from single the tasks the half-open scanner sends
-// instead of connects: a sweep's ports (Task.Identify) of a kind whose
-// bare probe is the handshake (HalfOpen, OneRoundTrip), over TCP, to an
-// IPv4 address. Nothing when the engine has no scanner. The rest are
-// returned as they were.
+// splitHalfOpen takes the half-open sweep tasks from single, with their
+// ports (those of the row that names each). Without a scanner, each is
+// recorded as the prober's own error.
 func (r *run) splitHalfOpen(single []int) (halfOpen, []int) {
-	h := halfOpen{byAddr: map[netip.Addr][]int{}}
-	if r.e.HalfOpen == nil {
-		return h, single
-	}
+	h := halfOpen{byAddr: map[netip.Addr][]int{}, ports: map[int][]int{}}
 	rest := single[:0:0]
 	for _, i := range single {
-		t := r.p.Tasks[i]
-		k := kinds.Lookup(t.Kind)
-		addr, err := netip.ParseAddr(t.Target.Host)
-		if !t.Identify || t.Target.Transport != "tcp" || k == nil || !k.HalfOpen || k.OneRoundTrip == nil ||
-			!k.OneRoundTrip(t.Params) || err != nil || !addr.Unmap().Is4() {
+		if !r.p.Tasks[i].HalfOpen {
 			rest = append(rest, i)
+			continue
+		}
+		addr, err := netip.ParseAddr(r.p.Tasks[i].Target.Host)
+		if r.e.HalfOpen == nil || err != nil {
+			r.finish([]int{i}, []probes.Observation{{Error: probes.ErrInternal, Outcome: "a half-open sweep without a raw socket to send it", Started: time.Now()}})
 			continue
 		}
 		addr = addr.Unmap()
@@ -43,16 +79,16 @@ func (r *run) splitHalfOpen(single []int) (halfOpen, []int) {
 		}
 		h.byAddr[addr] = append(h.byAddr[addr], i)
 	}
-	return h, rest
-}
-
-// tasks are every half-open task, in plan order per address.
-func (h halfOpen) tasks() []int {
-	var out []int
-	for _, a := range h.order {
-		out = append(out, h.byAddr[a]...)
+	for _, row := range r.p.Rows {
+		if len(row.Ports) > 0 && r.p.Tasks[row.Ports[0].Task].HalfOpen {
+			ports := make([]int, len(row.Ports))
+			for j, pt := range row.Ports {
+				ports[j] = pt.Port
+			}
+			h.ports[row.Ports[0].Task] = ports
+		}
 	}
-	return out
+	return h, rest
 }
 
 // runHalfOpen sends the half-open sweeps of every address in one scan,
@@ -65,10 +101,11 @@ func (r *run) runHalfOpen(h halfOpen) *sync.WaitGroup {
 	if len(h.order) == 0 {
 		return &wg
 	}
-	for _, a := range h.order {
-		r.res.HalfOpen = append(r.res.HalfOpen, a.String())
+	if r.res.Swept == nil {
+		r.res.Swept = map[int]*Swept{}
 	}
 	wg.Go(func() {
+		started := time.Now()
 		targets := make([]syn.Target, len(h.order))
 		var longest time.Duration
 		for j, a := range h.order {
@@ -77,11 +114,12 @@ func (r *run) runHalfOpen(h halfOpen) *sync.WaitGroup {
 			seen := make([]bool, 65536)
 			var ports []int
 			for _, i := range idx {
-				t := r.p.Tasks[i]
-				ceiling = max(ceiling, t.Params.Timeout)
-				if p := t.Target.Port; p > 0 && p < len(seen) && !seen[p] {
-					seen[p] = true
-					ports = append(ports, p)
+				ceiling = max(ceiling, r.p.Tasks[i].Params.Timeout)
+				for _, p := range h.ports[i] {
+					if p > 0 && p < len(seen) && !seen[p] {
+						seen[p] = true
+						ports = append(ports, p)
+					}
 				}
 			}
 			longest = max(longest, ceiling)
@@ -89,28 +127,57 @@ func (r *run) runHalfOpen(h halfOpen) *sync.WaitGroup {
 		}
 		results := r.e.HalfOpen.Scan(r.ctx, targets, syn.Options{Rate: r.e.RatePerTarget, Timeout: longest})
 		for j, a := range h.order {
-			r.finishHalfOpen(h.byAddr[a], results[j])
+			found := r.identifySwept(h.byAddr[a][0], results[j])
+			for _, i := range h.byAddr[a] {
+				sw := &Swept{scan: results[j], identified: found}
+				r.mu.Lock()
+				r.res.Swept[i] = sw
+				r.mu.Unlock()
+				summary := probes.Observation{Sent: "TCP SYN (half-open)", Started: started, Duration: time.Since(started),
+					Outcome: fmt.Sprintf("half-open sweep of %d ports; each port's observation is its own", len(h.ports[i]))}
+				if r.ctx.Err() != nil {
+					summary.Error = probes.ErrCanceled
+				}
+				r.finish([]int{i}, []probes.Observation{summary})
+			}
 		}
 	})
 	return &wg
 }
 
-// finishChunk is how many observations finishHalfOpen hands over at once:
-// a sweep's 65535 would otherwise need a second array of them.
-const finishChunk = 1024
-
-// finishHalfOpen records the scan's observation of each task idx.
-func (r *run) finishHalfOpen(idx []int, res *syn.Result) {
-	obs := make([]probes.Observation, 0, finishChunk)
-	for len(idx) > 0 {
-		n := min(finishChunk, len(idx))
-		obs = obs[:0]
-		for _, i := range idx[:n] {
-			obs = append(obs, res.Observation(r.p.Tasks[i].Target.Port))
-		}
-		r.finish(idx[:n], obs)
-		idx = idx[n:]
+// identifySwept takes the second look (the kind's Identify) at each open
+// port of res, so the report says what answered there, and keeps it for
+// every task sharing res. It returns them by port.
+func (r *run) identifySwept(task int, res *syn.Result) map[int]probes.Observation {
+	t := r.p.Tasks[task]
+	kind := kinds.Lookup(t.Kind)
+	found := map[int]probes.Observation{}
+	if kind == nil || kind.Identify == nil {
+		return found
 	}
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(r.limit)
+	for _, port := range res.Open() {
+		if r.ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			target := t.Target
+			target.Port = port
+			ictx, cancel := context.WithTimeout(r.ctx, t.Params.Timeout+kinds.IdentifyWait)
+			defer cancel()
+			if obs := kind.Identify(ictx, target, t.Params); obs.State == probes.Open {
+				obs.Attempts += res.Observation(port).Attempts
+				mu.Lock()
+				found[port] = obs
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return found
 }
 
 // timing is a target's round-trip estimator as the scanner asks for it:

@@ -19,18 +19,28 @@ import (
 )
 
 // sweepPlan is a sweep of ports of 127.0.0.1 by the tcp kind, as the plan
-// makes one (a task per port, Identify set), and one declared port that
-// is not part of the sweep.
-func sweepPlan(ports []int, declared int) *plan.Plan {
+// makes one: one half-open task for the row, or a task per port (Identify
+// set); and one declared port beside it, the last task.
+func sweepPlan(ports []int, declared int, halfOpen bool) *plan.Plan {
 	p := &plan.Plan{}
-	for _, port := range ports {
-		p.Tasks = append(p.Tasks, plan.Task{Kind: "tcp", Identify: true,
-			Target: probes.Target{Name: "lo", Host: "127.0.0.1", Port: port, Transport: "tcp"},
-			Params: kinds.Params{Timeout: time.Second}})
+	row := plan.Row{ID: "lo-sweep", Sweep: true}
+	lo := probes.Target{Name: "lo", Host: "127.0.0.1", Transport: "tcp"}
+	params := kinds.Params{Timeout: time.Second}
+	if halfOpen {
+		p.Tasks = append(p.Tasks, plan.Task{Kind: "tcp", Identify: true, HalfOpen: true, Target: lo, Params: params})
 	}
-	p.Tasks = append(p.Tasks, plan.Task{Kind: "tcp",
-		Target: probes.Target{Name: "lo", Host: "127.0.0.1", Port: declared, Transport: "tcp"},
-		Params: kinds.Params{Timeout: time.Second}})
+	for _, port := range ports {
+		if !halfOpen {
+			t := lo
+			t.Port = port
+			p.Tasks = append(p.Tasks, plan.Task{Kind: "tcp", Identify: true, Target: t, Params: params})
+		}
+		row.Ports = append(row.Ports, plan.PortTask{Port: port, Task: len(p.Tasks) - 1})
+	}
+	p.Rows = []plan.Row{row}
+	d := lo
+	d.Port = declared
+	p.Tasks = append(p.Tasks, plan.Task{Kind: "tcp", Target: d, Params: params})
 	return p
 }
 
@@ -78,18 +88,22 @@ func TestHalfOpenSweepMatchesConnects(t *testing.T) {
 	slices.Sort(ports)
 	declared := open[0]
 
-	half := (&Engine{Concurrency: 64, RatePerTarget: 2000, HalfOpen: s}).Run(context.Background(), sweepPlan(ports, declared))
-	conn := (&Engine{Concurrency: 64, RatePerTarget: 2000}).Run(context.Background(), sweepPlan(ports, declared))
-	if got := half.HalfOpen; !slices.Equal(got, []string{"127.0.0.1"}) {
-		t.Errorf("HalfOpen = %v; want [127.0.0.1]", got)
+	hp, cp := sweepPlan(ports, declared, true), sweepPlan(ports, declared, false)
+	half := (&Engine{Concurrency: 64, RatePerTarget: 2000, HalfOpen: s}).Run(context.Background(), hp)
+	conn := (&Engine{Concurrency: 64, RatePerTarget: 2000}).Run(context.Background(), cp)
+	if len(hp.Tasks) != 2 || len(half.Swept) != 1 || half.Swept[0] == nil {
+		t.Fatalf("half-open: %d tasks, swept %v; want the sweep's one task and the declared port, the first swept", len(hp.Tasks), half.Swept)
 	}
-	if len(conn.HalfOpen) != 0 {
-		t.Errorf("without a scanner, HalfOpen = %v; want none", conn.HalfOpen)
+	if len(conn.Swept) != 0 {
+		t.Errorf("connects: swept %v; want none", conn.Swept)
+	}
+	if !half.Ran[0] {
+		t.Errorf("the half-open task did not run: %+v", half.Observations[0])
 	}
 	for i, port := range ports {
-		h, c := half.Observations[i], conn.Observations[i]
-		if !half.Ran[i] || h.State != c.State {
-			t.Errorf("port %d: half-open %s (%s, ran %v); connect %s (%s)", port, h.State, h.Outcome, half.Ran[i], c.State, c.Outcome)
+		h, c := half.PortObservation(0, port), conn.PortObservation(i, port)
+		if h.State != c.State {
+			t.Errorf("port %d: half-open %s (%s); connect %s (%s)", port, h.State, h.Outcome, c.State, c.Outcome)
 		}
 		if slices.Contains(open, port) {
 			f, _ := h.Facts.(*tcp.Facts)
@@ -100,7 +114,7 @@ func TestHalfOpenSweepMatchesConnects(t *testing.T) {
 			t.Errorf("closed port %d: sent %q; want the half-open SYN", port, h.Sent)
 		}
 	}
-	if d := half.Observations[len(ports)]; d.State != probes.Open || d.Sent == "TCP SYN (half-open)" {
+	if d := half.Observations[1]; d.State != probes.Open || d.Sent == "TCP SYN (half-open)" {
 		t.Errorf("declared port: %s, sent %q; want open, by a connect", d.State, d.Sent)
 	}
 }

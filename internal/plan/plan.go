@@ -7,6 +7,7 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -128,6 +129,11 @@ type Task struct {
 	// answer (open, reachable): a silence then would fail it, so the engine
 	// asks once more before letting a lost packet decide.
 	AnswerOwed bool
+	// HalfOpen marks the one task of a sweep sent as half-open SYNs
+	// (Options.HalfOpen): it stands for every port of its row (the row's
+	// Ports all name it), and Target.Port is 0. A sweep's 65535 tasks
+	// and observations would cost more memory than the scan itself.
+	HalfOpen bool
 }
 
 // Options are the run-wide inputs of the plan.
@@ -138,6 +144,19 @@ type Options struct {
 	CAFile string
 	// Now is the clock, for tests.
 	Now func() time.Time
+	// HalfOpen makes each sweep that a half-open scan can send (HalfOpenable)
+	// one task that stands for all its ports, instead of a task per port.
+	HalfOpen bool
+}
+
+// HalfOpenable says whether a half-open SYN scan (probes/syn) can send a
+// sweep of e to addr: TCP, a kind whose bare probe learns no more than the
+// handshake's first answer, and an IPv4 address.
+func HalfOpenable(e *config.Expectation, params kinds.Params, addr string) bool {
+	k := kinds.Lookup(e.Probe)
+	a, err := netip.ParseAddr(addr)
+	return e.Transport == "tcp" && k != nil && k.HalfOpen && k.OneRoundTrip != nil && k.OneRoundTrip(params) &&
+		err == nil && a.Unmap().Is4()
 }
 
 // Make builds the plan of f for vantage.
@@ -159,7 +178,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 	for i := range f.Targets {
 		targets[f.Targets[i].Name] = &f.Targets[i]
 	}
-	p.Tasks = make([]Task, 0, taskCount(f, vantage))
+	p.Tasks = make([]Task, 0, taskCount(f, vantage, opt.HalfOpen))
 	for i := range f.Expectations {
 		e := &f.Expectations[i]
 		word, ok := e.Expect[vantage]
@@ -237,6 +256,19 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 					ports = append(ports, PortTask{Port: port})
 				}
 			}
+			if c.Sweep && opt.HalfOpen && HalfOpenable(e, params, addr) {
+				task := len(p.Tasks)
+				p.Tasks = append(p.Tasks, Task{
+					Kind: e.Probe, Params: params, HalfOpen: true, Identify: true,
+					Target: probes.Target{Name: c.Path(), Host: addr, Transport: e.Transport},
+				})
+				for j := range ports {
+					ports[j].Task = task
+				}
+				c.Ports = ports
+				p.Rows = append(p.Rows, c)
+				continue
+			}
 			sections := sectionsKey(e.Sections)
 			for j := range ports {
 				task := Task{
@@ -295,7 +327,7 @@ func (c Row) Path() string { return Path(c.Expectation.Target, c.At, c.Family) }
 
 // taskCount is about how many tasks the plan for vantage holds (duplicates
 // counted), so the task list is allocated once: a sweep's is 11 MB.
-func taskCount(f *config.File, vantage string) int {
+func taskCount(f *config.File, vantage string, halfOpen bool) int {
 	n := 0
 	for i := range f.Expectations {
 		e := &f.Expectations[i]
@@ -306,6 +338,8 @@ func taskCount(f *config.File, vantage string) int {
 		case e.IsRange() && kinds.Lookup(e.Probe).RunPorts != nil && !kinds.Lookup(e.Probe).Sweeps:
 			size, _ := kinds.Lookup(e.Probe).SampleOf(kinds.Params{Section: e.Section()})
 			n += size + 4 // the edges and the controls
+		case e.IsRange() && halfOpen && halfOpenAt(f, e, vantage):
+			n++ // one task for the whole sweep
 		case e.IsRange():
 			n += max(0, e.RangeHi-e.RangeLo+1-len(e.Excluded))
 		default:
@@ -313,6 +347,18 @@ func taskCount(f *config.File, vantage string) int {
 		}
 	}
 	return n
+}
+
+// halfOpenAt says whether e's sweep from vantage is one half-open task
+// over its first family (a capacity hint: an IPv6 row of the same sweep
+// adds its ports); an address it cannot reach is Make's to report.
+func halfOpenAt(f *config.File, e *config.Expectation, vantage string) bool {
+	fams, err := f.Families(e, vantage)
+	if err != nil || len(fams) == 0 {
+		return false
+	}
+	addr, _, err := f.Reach(e, vantage, fams[0])
+	return err == nil && HalfOpenable(e, kinds.Params{Section: e.Section()}, addr)
 }
 
 // taskKey identifies a probe for merging duplicates: the same kind, to the

@@ -189,3 +189,79 @@ expect = { internet = "not_open" }
 		})
 	}
 }
+
+// With HalfOpen, a sweep the half-open scan can send is one task that
+// every port of its row names, so a 65535-port sweep costs one task, not
+// 65535; a sweep it cannot send (a banner to read, a name for an address)
+// keeps a task per port.
+func TestHalfOpenSweepIsOneTask(t *testing.T) {
+	doc := func(address, section string) string {
+		return `
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "` + address + `"
+[[expectation]]
+id = "web"
+target = "api"
+ports = [80, 443]
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "open" }
+[[expectation]]
+id = "nothing-else"
+target = "api"
+range = "1-65535"
+except_declared = true
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "not_open" }
+` + section
+	}
+	for _, tc := range []struct {
+		name, address, section string
+		tasks                  int
+	}{
+		{"an IPv4 address", "203.0.113.10", "", 3},
+		{"a name", "api.example.com", "", 65535},
+		{"a banner to read", "203.0.113.10", "[expectation.tcp]\nbanner = \"SSH\"\n", 65535},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := config.Parse("sweep.toml", []byte(doc(tc.address, tc.section)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Make(f, "internet", Options{Seed: 1, HalfOpen: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Tasks) != tc.tasks {
+				t.Fatalf("%d tasks; want %d", len(p.Tasks), tc.tasks)
+			}
+			c := p.Rows[1]
+			if len(c.Ports) != 65533 {
+				t.Fatalf("%d ports in the sweep; want 65533", len(c.Ports))
+			}
+			task := p.Tasks[c.Ports[0].Task]
+			if half := tc.tasks == 3; task.HalfOpen != half {
+				t.Fatalf("the sweep's task is half-open: %v; want %v", task.HalfOpen, half)
+			}
+			if !task.HalfOpen {
+				return
+			}
+			for _, pt := range c.Ports {
+				if pt.Task != c.Ports[0].Task {
+					t.Fatalf("port %d names task %d; want the sweep's one task %d", pt.Port, pt.Task, c.Ports[0].Task)
+				}
+			}
+			if task.Target.Port != 0 || !task.Identify || task.Target.Host != tc.address {
+				t.Errorf("the sweep's task %+v; want port 0, identify, the target's address", task)
+			}
+			if p.Tasks[p.Rows[0].Ports[0].Task].HalfOpen {
+				t.Error("a declared port's task is half-open; only a sweep's is")
+			}
+		})
+	}
+}

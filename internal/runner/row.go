@@ -27,19 +27,19 @@ func assembleRow(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results
 	var sw *report.Sweep
 	if c.Sweep {
 		sw = &report.Sweep{Excluded: c.Excluded, States: states, Sent: kind.SweepSends, Silence: kind.SweepSilence}
-		sw.Method, sw.MethodReason = method.method(c, res)
+		sw.Method, sw.MethodReason = method.method(c, p)
 		acc = &judge.Tally{}
 		r.Ports = []int{}
 	}
 	for _, pt := range c.Ports {
-		o := res.Observations[pt.Task]
+		o := res.PortObservation(pt.Task, pt.Port)
 		pc := judge.PortCase{Target: c.Path(), Port: pt.Port, Control: pt.Control, Expected: c.Word(pt), Obs: o}
 		if o.State == probes.Open && kind.Assert != nil && !pt.Control {
 			pc.Assertions = kind.Assert(o, p.Tasks[pt.Task].Params)
 		}
 		pv := judge.Port(pc, ev, c.NothingOpen)
 		acc.Add(pt.Port, pv)
-		if !res.Ran[pt.Task] {
+		if !res.Ran[pt.Task] || o.Error == probes.ErrCanceled {
 			notRun = true
 		}
 		if !pt.Control {

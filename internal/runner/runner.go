@@ -76,7 +76,18 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 	if opt.Shard != nil {
 		f = only(f, opt.Shard.Select(f, opt.Vantage.Name))
 	}
-	p, err := plan.Make(f, opt.Vantage.Name, plan.Options{Seed: opt.Seed, CAFile: opt.CAFile})
+	choice, from := f.Defaults.TCPSweep, "tcp_sweep"
+	if opt.TCPSweep != "" {
+		choice, from = opt.TCPSweep, "--tcp-sweep"
+	}
+	sweep, err := openSweep(f, opt.Vantage.Name, choice, from)
+	if err != nil {
+		return nil, err
+	}
+	if sweep.scanner != nil {
+		defer sweep.scanner.Close()
+	}
+	p, err := plan.Make(f, opt.Vantage.Name, plan.Options{Seed: opt.Seed, CAFile: opt.CAFile, HalfOpen: sweep.scanner != nil})
 	if err != nil {
 		return nil, err
 	}
@@ -100,17 +111,6 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 			PublicAddress: opt.Vantage.Address, STUNServer: opt.Vantage.Server, STUNAnswers: opt.Vantage.Answers,
 			CIDRs: f.Vantage(opt.Vantage.Name).CIDRs,
 		},
-	}
-	choice, from := f.Defaults.TCPSweep, "tcp_sweep"
-	if opt.TCPSweep != "" {
-		choice, from = opt.TCPSweep, "--tcp-sweep"
-	}
-	sweep, err := openSweep(p, choice, from)
-	if err != nil {
-		return nil, err
-	}
-	if sweep.scanner != nil {
-		defer sweep.scanner.Close()
 	}
 	eng := &engine.Engine{Concurrency: f.Defaults.Concurrency, RatePerTarget: f.Defaults.RatePerTarget, Progress: opt.Progress, HalfOpen: sweep.scanner}
 	res := eng.Run(ctx, p)
@@ -160,6 +160,12 @@ func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 			continue // liveness rests on answers; a sweep's 65535 silences would only cost memory
 		}
 		all = append(all, judge.TargetObservation{Target: t.Target.Name, Port: t.Target.Port, Transport: t.Target.Transport, Obs: res.Observations[i]})
+	}
+	for i, sw := range res.Swept {
+		t := p.Tasks[i].Target
+		for _, port := range sw.Answered() {
+			all = append(all, judge.TargetObservation{Target: t.Name, Port: port, Transport: t.Transport, Obs: sw.Observation(port)})
+		}
 	}
 	for name, rc := range res.Recheck {
 		all = append(all, judge.TargetObservation{Target: name, Port: rc.Port, Transport: rc.Transport + " (closing re-check)", Obs: rc.Obs})

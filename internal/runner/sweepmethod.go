@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"probe/internal/config"
-	"probe/internal/engine"
+	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/probes/syn"
 )
@@ -18,13 +18,17 @@ type sweepMethod struct {
 	why string
 }
 
-// openSweep chooses how p's TCP sweeps are sent: choice is the file's
-// defaults.tcp_sweep, or the run's --tcp-sweep when from says so. auto
-// opens the raw sockets and falls back to connects when that is not
-// allowed; syn without them is an error, before anything is sent. A plan
-// without a TCP sweep opens nothing.
-func openSweep(p *plan.Plan, choice, from string) (sweepMethod, error) {
-	if !slices.ContainsFunc(p.Rows, func(r plan.Row) bool { return r.Sweep && r.Expectation.Transport == "tcp" }) {
+// openSweep chooses how f's TCP sweeps from vantage are sent: choice is
+// the file's defaults.tcp_sweep, or the run's --tcp-sweep when from says
+// so. auto opens the raw sockets and falls back to connects when that is
+// not allowed; syn without them is an error, before anything is sent. A
+// run without a TCP sweep opens nothing.
+func openSweep(f *config.File, vantage, choice, from string) (sweepMethod, error) {
+	if !slices.ContainsFunc(f.Expectations, func(e config.Expectation) bool {
+		_, applies := e.Expect[vantage]
+		k := kinds.Lookup(e.Probe)
+		return applies && e.IsRange() && e.Transport == "tcp" && k != nil && k.RunPorts == nil
+	}) {
 		return sweepMethod{}, nil
 	}
 	said := fmt.Sprintf("%s = %s", from, choice)
@@ -48,11 +52,11 @@ const (
 )
 
 // method says how row c's sweep was sent, and why.
-func (m sweepMethod) method(c plan.Row, res *engine.Results) (string, string) {
+func (m sweepMethod) method(c plan.Row, p *plan.Plan) (string, string) {
 	switch {
 	case c.Expectation.Transport != "tcp":
 		return "", ""
-	case slices.Contains(res.HalfOpen, c.Address):
+	case len(c.Ports) > 0 && p.Tasks[c.Ports[0].Task].HalfOpen:
 		return methodSYN, "half-open SYNs from a raw socket (" + m.why + ")"
 	case m.scanner != nil:
 		return methodConnect, "one connect per port: the half-open sweep takes a bare TCP probe (no banner) to an IPv4 address"

@@ -178,3 +178,30 @@ func sendFailure(err error) probes.Classification {
 	}
 	return c
 }
+
+// Answered lists the ports that answered open or closed (a SYN-ACK, a RST,
+// an ICMP port unreachable), in order: the target's own stack spoke.
+func (r *Result) Answered() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []int
+	for port, what := range r.what {
+		if what == synAck || what == reset || what == icmpUnreachable+3 {
+			out = append(out, port)
+		}
+	}
+	return out
+}
+
+// Open lists the ports that answered with a SYN-ACK, in order.
+func (r *Result) Open() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []int
+	for port, what := range r.what {
+		if what == synAck {
+			out = append(out, port)
+		}
+	}
+	return out
+}
