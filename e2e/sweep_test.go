@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -59,13 +60,22 @@ func (r sweepReport) findings(id string) []string {
 func plant(t *testing.T, server string, open, closed []int) {
 	t.Helper()
 	for _, p := range open {
+		// It says "listening" once it listens: a sweep started before
+		// that would find the port closed (python starts slowly under load).
 		cmd := exec.Command(bed.Script, "exec", server, "--", "python3", "-c",
-			fmt.Sprintf("import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('',%d))\ns.listen(64)\ntime.sleep(900)", p))
+			fmt.Sprintf("import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('',%d))\ns.listen(64)\nprint('listening',flush=True)\ntime.sleep(900)", p))
 		cmd.Env = append(os.Environ(), "TESTBED_PREFIX="+bed.Prefix)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "listening\n" {
+			t.Fatalf("the listener on %s:%d did not start: %q, %v", server, p, line, err)
+		}
 	}
 	var ports []string
 	for _, p := range append(slices.Clone(open), closed...) {

@@ -65,6 +65,15 @@ func doubtOtherICMP(p *plan.Plan, res *Results, groups map[string][]int, single 
 			byHost[t.Target.Host] = append(byHost[t.Target.Host], answer{i, o.Started, o.Started.Add(o.Duration), fmt.Sprintf("%d/%s", t.Target.Port, t.Target.Transport)})
 		}
 	}
+	for i, sw := range res.Swept {
+		// A half-open sweep's ICMP answers (a rejecting firewall's
+		// prohibited) drew on the same bucket.
+		host := p.Tasks[i].Target.Host
+		for _, port := range sw.scan.ICMP() {
+			o := sw.Observation(port)
+			byHost[host] = append(byHost[host], answer{i, o.Started, o.Started.Add(o.Duration), fmt.Sprintf("%d/tcp", port)})
+		}
+	}
 	// others lists host's ICMP answers, outside skip, that overlap from-to.
 	others := func(host string, from, to time.Time, skip func(int) bool) string {
 		var labels []string

@@ -182,24 +182,22 @@ func sendFailure(err error) probes.Classification {
 // Answered lists the ports that answered open or closed (a SYN-ACK, a RST,
 // an ICMP port unreachable), in order: the target's own stack spoke.
 func (r *Result) Answered() []int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []int
-	for port, what := range r.what {
-		if what == synAck || what == reset || what == icmpUnreachable+3 {
-			out = append(out, port)
-		}
-	}
-	return out
+	return r.ports(func(a answer) bool { return a == synAck || a == reset || a == icmpUnreachable+3 })
 }
 
 // Open lists the ports that answered with a SYN-ACK, in order.
-func (r *Result) Open() []int {
+func (r *Result) Open() []int { return r.ports(func(a answer) bool { return a == synAck }) }
+
+// ICMP lists the ports answered by an ICMP error, in order: errors the
+// target or a router paid for from its per-peer ICMP budget.
+func (r *Result) ICMP() []int { return r.ports(func(a answer) bool { return a >= icmpUnreachable }) }
+
+func (r *Result) ports(keep func(answer) bool) []int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []int
 	for port, what := range r.what {
-		if what == synAck {
+		if keep(what) {
 			out = append(out, port)
 		}
 	}
