@@ -87,21 +87,6 @@ func plant(t *testing.T, server string, open, closed []int) {
 	}
 }
 
-// sweepOverrides are the testbed's overrides that apply to sweep.toml: it
-// names only the two servers, at their public addresses.
-func sweepOverrides() []string {
-	var out []string
-	for i := 0; i+1 < len(bed.Overrides); i += 2 {
-		flag, val := bed.Overrides[i], bed.Overrides[i+1]
-		if strings.HasPrefix(val, "database.") || strings.HasPrefix(val, "redis.") ||
-			strings.Contains(val, ".private=") || strings.HasPrefix(val, "freeswitch=") {
-			continue
-		}
-		out = append(out, flag, val)
-	}
-	return out
-}
-
 // tcpRows are sweep.toml's TCP rows: each server's declared ports and its
 // sweep of the rest. (Its UDP rows are the UDP sweep's, tested apart.)
 const tcpRows = "api-declared-open,api-declared-closed,api-nothing-else," +
