@@ -14,8 +14,9 @@ func init() { extra["nightly"] = cmdNightly }
 // cmdNightly is scripts/nightly/probe-nightly as a command, for an image
 // that has no shell: one scheduled run, its renderings beside the report,
 // and a diff against the previous run. It reads the same environment:
-// PROBE_CONFIG, PROBE_FROM, PROBE_DIR, PROBE_TEXTFILE_DIR, PROBE_ARGS; it
-// prints only what needs a person.
+// PROBE_CONFIG, PROBE_FROM, PROBE_DIR, PROBE_TEXTFILE_DIR, PROBE_ARGS, and
+// PROBE_SWEEP (a second table, the sweeps, run after the first); it prints
+// only what needs a person.
 func cmdNightly(args []string, env Env) int {
 	fs := newFlags("nightly", "nightly", env)
 	pos, err := parse(fs, args)
@@ -44,14 +45,52 @@ func cmdNightly(args []string, env Env) int {
 	}
 	stamp := time.Now().UTC().Format("20060102T150405Z")
 	name := stamp + "-" + from
-	for n := 2; exists(filepath.Join(reports, name+".json")); n++ { // two runs in one second
+	taken := func(n string) bool {
+		return exists(filepath.Join(reports, n+".json")) || exists(filepath.Join(reports, n+"-sweep.json"))
+	}
+	for n := 2; taken(name); n++ { // two runs in one second
 		name = fmt.Sprintf("%s-%s-%d", stamp, from, n)
 	}
-	base := filepath.Join(reports, name)
+	nt := nightlyTable{env: env, dir: dir, reports: reports, name: name, from: from, textfile: textfile}
+	rc, changed, stop := nt.run(config, "")
+	if stop {
+		return rc
+	}
+	if sweep := env.Getenv("PROBE_SWEEP"); sweep != "" {
+		runRC, sweepChanged, stop := nt.run(sweep, "-sweep")
+		if stop {
+			return runRC
+		}
+		changed = changed || sweepChanged
+		// The worse of the two runs' codes: a failure over an inconclusive.
+		if runRC == ExitFail || rc == ExitFail {
+			rc = ExitFail
+		} else if runRC == ExitInconclusive {
+			rc = ExitInconclusive
+		}
+	}
+	if changed {
+		return ExitFail
+	}
+	return rc
+}
 
-	runArgs := []string{"--from", from, "--quiet", "--out", base + ".json", "--format", "junit", "--format", "markdown"}
-	if textfile != "" {
-		runArgs = append(runArgs, "--format", "prometheus="+filepath.Join(textfile, "probe-"+from+".prom"))
+// nightlyTable is what the runs of one nightly share.
+type nightlyTable struct {
+	env                                Env
+	dir, reports, name, from, textfile string
+}
+
+// run makes one run of config, its renderings, and its diff against the
+// last run of the same table (last<tag>.json). It returns run's exit code
+// and whether the exposure changed; stop says the nightly ends here with
+// that code (no report could be made or compared).
+func (nt nightlyTable) run(config, tag string) (rc int, changed, stop bool) {
+	env := nt.env
+	base := filepath.Join(nt.reports, nt.name+tag)
+	runArgs := []string{"--from", nt.from, "--quiet", "--out", base + ".json", "--format", "junit", "--format", "markdown"}
+	if nt.textfile != "" {
+		runArgs = append(runArgs, "--format", "prometheus="+filepath.Join(nt.textfile, "probe-"+nt.from+tag+".prom"))
 	}
 	runArgs = append(runArgs, strings.Fields(env.Getenv("PROBE_ARGS"))...)
 	runArgs = append(runArgs, config)
@@ -63,7 +102,7 @@ func cmdNightly(args []string, env Env) int {
 	})
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "probe nightly:", err)
-		return ExitIO
+		return ExitIO, false, true
 	}
 	switch runRC {
 	case ExitPass:
@@ -71,45 +110,42 @@ func cmdNightly(args []string, env Env) int {
 		copyFile(env.Stdout, base+".log")
 	default:
 		copyFile(env.Stderr, base+".log")
-		fmt.Fprintf(env.Stderr, "probe nightly: probe run exited %d; no report to compare\n", runRC)
-		return runRC
+		fmt.Fprintf(env.Stderr, "probe nightly: probe run of %s exited %d; no report to compare\n", config, runRC)
+		return runRC, false, true
 	}
 
-	last := filepath.Join(dir, "last.json")
-	diffRC := ExitPass
+	last := filepath.Join(nt.dir, "last"+tag+".json")
 	if exists(last) {
-		diffRC, err = logged(base+".diff", func(w io.Writer) int {
+		diffRC, err := logged(base+".diff", func(w io.Writer) int {
 			return cmdDiff([]string{last, base + ".json"}, Env{Stdout: w, Stderr: w, Getenv: env.Getenv})
 		})
 		if err != nil {
 			fmt.Fprintln(env.Stderr, "probe nightly:", err)
-			return ExitIO
+			return ExitIO, false, true
 		}
 		switch diffRC {
 		case ExitPass:
 		case ExitFail:
-			fmt.Fprintln(env.Stdout, "probe nightly: the exposure changed since the last run:")
+			fmt.Fprintf(env.Stdout, "probe nightly: the exposure changed since the last run of %s:\n", config)
 			copyFile(env.Stdout, base+".diff")
+			changed = true
 		default:
 			copyFile(env.Stderr, base+".diff")
-			return diffRC
+			return diffRC, false, true
 		}
 	}
 	// last.json is swapped, never missing: a new link renamed over it.
 	tmp := last + ".new"
 	os.Remove(tmp)
-	err = os.Symlink(filepath.Join("reports", name+".json"), tmp)
+	err = os.Symlink(filepath.Join("reports", nt.name+tag+".json"), tmp)
 	if err == nil {
 		err = os.Rename(tmp, last)
 	}
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "probe nightly: last.json:", err)
-		return ExitIO
+		fmt.Fprintf(env.Stderr, "probe nightly: %s: %v\n", filepath.Base(last), err)
+		return ExitIO, false, true
 	}
-	if diffRC == ExitFail {
-		return ExitFail
-	}
-	return runRC
+	return runRC, changed, false
 }
 
 func exists(path string) bool {

@@ -132,6 +132,10 @@ func compareResult(d *Diff, v string, or, nr Result) {
 		}
 		compareFacts(d, id, v, label, ne.Port, nr.Probe, oe.Observation, ne.Observation)
 	}
+	if or.Sweep != nil && nr.Sweep != nil {
+		compareSweeps(d, v, or, nr, oldPorts)
+		return
+	}
 	// A range's sample is drawn anew each run unless its seed is pinned, so
 	// its ports may not match: then compare which states the sample saw.
 	if nr.Range != "" && common < len(nr.Evidence) {
@@ -209,4 +213,47 @@ func overFamily(family string) string {
 		return ""
 	}
 	return " over " + family
+}
+
+// compareSweeps reports the ports of a sweep that answered in one report
+// and not in the other. A sweep's evidence lists the ports that answered
+// (or did not pass); a port absent from it was probed and silent, so a port
+// in one report's evidence and not the other's opened, or went silent.
+func compareSweeps(d *Diff, v string, or, nr Result, oldPorts map[int]PortEvidence) {
+	id := nr.ID
+	silent := func(r Result, port int) bool {
+		return !slices.Contains(r.Sweep.Excluded, port)
+	}
+	newPorts := map[int]bool{}
+	for _, ne := range nr.Evidence {
+		newPorts[ne.Port] = true
+		if _, ok := oldPorts[ne.Port]; ok || !silent(or, ne.Port) {
+			continue
+		}
+		ns := stateName(ne)
+		label := fmt.Sprintf("%d/%s", ne.Port, nr.Transport)
+		said := ""
+		if ne.Observation.Outcome != "" {
+			said = " (" + oneLine(ne.Observation.Outcome) + ")"
+		}
+		kind, what := "state-changed", "state silent → "+ns
+		if ns == "open" {
+			kind, what = "port-opened", "opened: silent → open"
+		}
+		d.add(Change{Kind: kind, ID: id, Vantage: v, Port: ne.Port, Old: "silent", New: ns, Matters: true,
+			Detail: fmt.Sprintf("%s %s%s", label, what, said)})
+	}
+	for _, oe := range or.Evidence {
+		if newPorts[oe.Port] || !silent(nr, oe.Port) {
+			continue
+		}
+		os := stateName(oe)
+		label := fmt.Sprintf("%d/%s", oe.Port, nr.Transport)
+		kind, what := "state-changed", "state "+os+" → silent"
+		if os == "open" {
+			kind, what = "port-closed", "no longer answers: open → silent"
+		}
+		d.add(Change{Kind: kind, ID: id, Vantage: v, Port: oe.Port, Old: os, New: "silent", Matters: true,
+			Detail: fmt.Sprintf("%s %s", label, what)})
+	}
 }

@@ -90,8 +90,10 @@ func (r *Report) VantageInfo(name string) Vantage {
 // Errors of Merge; the CLI's --force lets them pass.
 var (
 	// ErrConfigDiffers: the reports were made from different expectation
-	// tables, so their rows are not the same rows.
-	ErrConfigDiffers = errors.New("the reports were made from different expectation tables (config sha256 differs)")
+	// tables that name the same expectation ids, so rows of one id are
+	// not the same rows. Tables whose ids are apart (expectations.toml and
+	// sweep.toml) merge into one report.
+	ErrConfigDiffers = errors.New("the reports were made from different expectation tables (config sha256 differs) that share expectation ids")
 	// ErrSameRun: two reports claim the same vantage and shard, so one of
 	// them would silently replace the other.
 	ErrSameRun = errors.New("two reports claim the same vantage and shard")
@@ -134,20 +136,36 @@ func Merge(reps []*Report, opt MergeOptions) (*Report, error) {
 		if c := strings.Compare(a.Vantage.Name, b.Vantage.Name); c != 0 {
 			return c
 		}
+		if c := strings.Compare(a.Config.SHA256, b.Config.SHA256); c != 0 {
+			return c
+		}
 		if c := shardIndex(a) - shardIndex(b); c != 0 {
 			return c
 		}
 		return a.Started.Compare(b.Started)
 	})
 
-	for _, r := range reps[1:] {
-		if r.Config.SHA256 != reps[0].Config.SHA256 {
-			err := fmt.Errorf("%w: run %s has %.12s, run %s has %.12s", ErrConfigDiffers,
-				reps[0].RunID, reps[0].Config.SHA256, r.RunID, r.Config.SHA256)
+	// Several tables (the reference file and the sweep file) merge when no
+	// expectation id is in two of them.
+	tableOf := map[string]*Report{} // result id -> the first report of a table that has it
+	warned := false
+	for _, r := range reps {
+		for _, res := range r.Results {
+			first, seen := tableOf[res.ID]
+			if !seen {
+				tableOf[res.ID] = r
+				continue
+			}
+			if first.Config.SHA256 == r.Config.SHA256 || warned {
+				continue
+			}
+			err := fmt.Errorf("%w: run %s has %.12s, run %s has %.12s, and both have %s", ErrConfigDiffers,
+				first.RunID, first.Config.SHA256, r.RunID, r.Config.SHA256, res.ID)
 			if !opt.Force {
 				return nil, err
 			}
 			warn(err.Error() + "; merged anyway (--force)")
+			warned = true
 		}
 	}
 
@@ -156,7 +174,7 @@ func Merge(reps []*Report, opt MergeOptions) (*Report, error) {
 	for i, a := range reps {
 		for j := i + 1; j < len(reps); j++ {
 			b := reps[j]
-			if a.Vantage.Name != b.Vantage.Name || !overlap(a.Shard, b.Shard) {
+			if a.Vantage.Name != b.Vantage.Name || a.Config.SHA256 != b.Config.SHA256 || !overlap(a.Shard, b.Shard) {
 				continue
 			}
 			err := fmt.Errorf("%w: runs %s and %s are both vantage %q, %s and %s", ErrSameRun,
@@ -175,6 +193,17 @@ func Merge(reps []*Report, opt MergeOptions) (*Report, error) {
 		Config:        reps[0].Config,
 		Started:       reps[0].Started,
 		Finished:      reps[0].Finished,
+	}
+	for _, r := range reps {
+		if !slices.Contains(m.Configs, r.Config) {
+			m.Configs = append(m.Configs, r.Config)
+		}
+	}
+	slices.SortFunc(m.Configs, func(a, b ConfigRef) int { return strings.Compare(a.Path+a.SHA256, b.Path+b.SHA256) })
+	if len(m.Configs) < 2 {
+		m.Configs = nil // one table: config says it
+	} else {
+		m.Config = m.Configs[0]
 	}
 	if m.Tool == "" {
 		m.Tool = reps[0].Tool
@@ -298,6 +327,9 @@ func missingShards(reps []*Report, superseded []bool) []string {
 			continue
 		}
 		v := r.Vantage.Name
+		if len(reps) > 0 && r.Config.SHA256 != reps[0].Config.SHA256 {
+			v += " (" + r.Config.Path + ")"
+		}
 		if have[v] == nil {
 			have[v] = map[int]bool{}
 			names = append(names, v)

@@ -41,6 +41,10 @@ type Report struct {
 	Shard *Shard `json:"shard,omitempty"`
 	// Config identifies the expectation table.
 	Config ConfigRef `json:"config"`
+	// Configs, in a report merged from runs of several tables (the
+	// reference file and its sweep file), lists each; Config is then the
+	// first of them.
+	Configs []ConfigRef `json:"configs,omitempty"`
 	// Overrides are the command-line replacements applied to the file.
 	Overrides config.Overrides `json:"overrides"`
 	// Seed chose the sampled ports of ranges; pass it to --seed to re-run

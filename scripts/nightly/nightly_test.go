@@ -357,6 +357,42 @@ expect = { local = "not_open" }
 	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The sweep table beside it, as sweep.toml is beside expectations.toml:
+	// the open port declared, every other port of a short range swept.
+	sweep := filepath.Join(dir, "sweep.toml")
+	sweepBody := fmt.Sprintf(`
+[defaults]
+timeout = "500ms"
+deadline = "20s"
+
+[[vantage]]
+name = "local"
+cidrs = ["127.0.0.0/8"]
+
+[[target]]
+name = "box"
+address = "127.0.0.1"
+
+[[expectation]]
+id = "web-declared"
+target = "box"
+port = %[1]s
+transport = "tcp"
+probe = "tcp"
+expect = { local = "open" }
+
+[[expectation]]
+id = "box-nothing-else"
+target = "box"
+range = "%[2]s-%[2]s"
+except_declared = true
+transport = "tcp"
+probe = "tcp"
+expect = { local = "not_open" }
+`, openPort, shutPort)
+	if err := os.WriteFile(sweep, []byte(sweepBody), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	textfile := filepath.Join(dir, "textfile")
 	if err := os.MkdirAll(textfile, 0o755); err != nil {
 		t.Fatal(err)
@@ -367,18 +403,18 @@ expect = { local = "not_open" }
 	for _, mode := range []string{"script", "probe nightly"} {
 		t.Run(mode, func(t *testing.T) {
 			state := filepath.Join(dir, strings.ReplaceAll(mode, " ", "-"))
-			nightlyOnLoopback(t, mode, bin, config, state, textfile, stun, shutAddr)
+			nightlyOnLoopback(t, mode, bin, config, sweep, state, textfile, stun, shutAddr)
 		})
 	}
 }
 
-func nightlyOnLoopback(t *testing.T, mode, bin, config, state, textfile, stun, shutAddr string) {
+func nightlyOnLoopback(t *testing.T, mode, bin, config, sweep, state, textfile, stun, shutAddr string) {
 	run := func() (string, int) {
 		cmd := exec.Command("./probe-nightly")
 		if mode == "probe nightly" {
 			cmd = exec.Command(bin, "nightly")
 		}
-		cmd.Env = append(os.Environ(), "PROBE="+bin, "PROBE_CONFIG="+config, "PROBE_FROM=local",
+		cmd.Env = append(os.Environ(), "PROBE="+bin, "PROBE_CONFIG="+config, "PROBE_SWEEP="+sweep, "PROBE_FROM=local",
 			"PROBE_DIR="+state, "PROBE_TEXTFILE_DIR="+textfile, "PROBE_ARGS=--stun "+stun)
 		out, err := cmd.CombinedOutput()
 		return string(out), testutil.ExitCode(t, err)
@@ -392,7 +428,12 @@ func nightlyOnLoopback(t *testing.T, mode, bin, config, state, textfile, stun, s
 		t.Fatalf("last.json: %v", err)
 	}
 	base := strings.TrimSuffix(filepath.Join(state, first), ".json")
-	for _, f := range []string{base + ".json", base + ".junit.xml", base + ".md", filepath.Join(textfile, "probe-local.prom")} {
+	firstSweep, err := os.Readlink(filepath.Join(state, "last-sweep.json"))
+	if err != nil || firstSweep != first[:len(first)-len(".json")]+"-sweep.json" {
+		t.Fatalf("last-sweep.json: %q, %v; want the sweep table's report beside the first's", firstSweep, err)
+	}
+	for _, f := range []string{base + ".json", base + ".junit.xml", base + ".md", filepath.Join(textfile, "probe-local.prom"),
+		base + "-sweep.json", base + "-sweep.md", filepath.Join(textfile, "probe-local-sweep.prom")} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("first run left no %s", f)
 		}
@@ -404,8 +445,52 @@ func nightlyOnLoopback(t *testing.T, mode, bin, config, state, textfile, stun, s
 	if code != 1 || !strings.Contains(out, "app from local") || !strings.Contains(out, "opened") {
 		t.Errorf("second run: exit %d, output:\n%s\nwant exit 1 naming the port that opened", code, out)
 	}
+	// The sweep saw it too: its diff names the port the sweep found open
+	// (refused before: loopback answers a closed port with a RST).
+	if want := "box-nothing-else from local: " + shutAddr[strings.LastIndex(shutAddr, ":")+1:] + "/tcp opened: "; !strings.Contains(out, want) {
+		t.Errorf("second run's output lacks the sweep's %q:\n%s", want, out)
+	}
 	second, _ := os.Readlink(filepath.Join(state, "last.json"))
 	if second == first {
 		t.Errorf("last.json still points at the first run")
+	}
+}
+
+// Every setup runs sweep.toml beside the reference file: the host setups
+// and the CronJob name it as PROBE_SWEEP (the second table probe-nightly
+// and `probe nightly` run), and the workflow's internet jobs run it, their
+// reports in the directory the final job merges and diffs.
+func TestSetupsRunTheSweeps(t *testing.T) {
+	for file, want := range map[string]string{
+		"probe-nightly.service": "Environment=PROBE_SWEEP=/etc/probe/sweep.toml\n",
+		"probe-nightly.cron":    "PROBE_SWEEP=/etc/probe/sweep.toml\n",
+		"cronjob.yaml":          "- name: PROBE_SWEEP\n                  value: /etc/probe/sweep.toml\n",
+		"probe-nightly":         "${PROBE_SWEEP:-}",
+		"github-actions.yml":    `--out "tonight/$name-sweep.json" --format junit sweep.toml`,
+	} {
+		if !strings.Contains(read(t, file), want) {
+			t.Errorf("%s lacks %q: it does not run the sweeps", file, want)
+		}
+	}
+	if !strings.Contains(read(t, "cronjob.yaml"), "--from-file=sweep.toml") {
+		t.Error("cronjob.yaml's ConfigMap is not made with sweep.toml")
+	}
+	var doc struct {
+		Jobs map[string]struct {
+			Strategy struct {
+				Matrix struct {
+					Include []map[string]any `yaml:"include"`
+				} `yaml:"matrix"`
+			} `yaml:"strategy"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(read(t, "github-actions.yml")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range doc.Jobs["probe"].Strategy.Matrix.Include {
+		// sweep.toml's rows are the internet's: it sweeps from outside.
+		if want := m["vantage"] == "internet"; m["sweep"] != want {
+			t.Errorf("matrix entry %v: sweep %v; want %v", m, m["sweep"], want)
+		}
 	}
 }
