@@ -139,3 +139,53 @@ func TestImportRunDrift(t *testing.T) {
 		t.Errorf("drift of the stray rule: exit %d, findings %q; want %q", code, got, wantDrift)
 	}
 }
+
+// IPv6, the hole nobody checks: FreeSWITCH has an IPv6 address (no NAT, as
+// on AWS) and its group opens SIP to ::/0 beside 0.0.0.0/0 (profile
+// groups-v6). The table imported from those groups, run from the internet,
+// passes over both families, and drift finds nothing. Then a ::/0 rule
+// opens ESL, which IPv4 keeps to the API server's group (groups-v6hole):
+// the same table fails ESL over IPv6 only, and drift names that rule.
+func TestIPv6HoleImportRunDrift(t *testing.T) {
+	file := importTable(t, "groups-v6")
+	profile(t, "groups-v6")
+	defer profile(t, "after")
+	path, r := runImported(t, "internet", file)
+	if r.Summary.Total == 0 || r.Summary.Pass != r.Summary.Total {
+		t.Errorf("internet, dual-stack groups: %+v; want every verdict pass\n%s", r.Summary, r.table())
+	}
+	v6 := 0
+	for _, res := range r.Results {
+		if res.Family == "ipv6" {
+			v6++
+			if res.Address != bed.Info["FREESWITCH_IPV6"] {
+				t.Errorf("%s over ipv6 probed %s; want FreeSWITCH's IPv6 address %s", res.ID, res.Address, bed.Info["FREESWITCH_IPV6"])
+			}
+		}
+	}
+	if v6 == 0 {
+		t.Errorf("no result over ipv6\n%s", r.table())
+	}
+	if got, code := drift(t, "groups-v6", file, path); len(got) != 0 || code != 0 {
+		t.Errorf("drift of the dual-stack groups: exit %d, findings %q; want none", code, got)
+	}
+
+	profile(t, "groups-v6hole")
+	path, r = runImported(t, "internet", file)
+	if failed := r.with("fail"); !slices.Equal(failed, []string{"freeswitch-ipv6-tcp-8021"}) || r.Summary.Pass+1 != r.Summary.Total {
+		t.Errorf("internet with ESL open to ::/0: failed %v, %+v; want exactly freeswitch-ipv6-tcp-8021\n%s", failed, r.Summary, r.table())
+	}
+	for _, res := range r.Results {
+		if res.ID == "freeswitch-tcp-8021" && res.Verdict != "pass" {
+			t.Errorf("ESL over IPv4: %s; want pass (IPv4 keeps it to the group)", res.Verdict)
+		}
+		if res.ID == "freeswitch-ipv6-tcp-8021" && (res.Family != "ipv6" || res.Observed != "open") {
+			t.Errorf("ESL over IPv6: family %q, observed %q; want ipv6, open", res.Family, res.Observed)
+		}
+	}
+	got, code := drift(t, "groups-v6hole", file, path)
+	want := []string{"rule-contradicts-file freeswitch-ipv6 internet 8021/tcp sg-0460ce5af3265896a tcp 8021 from ::/0"}
+	if !slices.Equal(got, want) || code != 1 {
+		t.Errorf("drift of the ::/0 rule: exit %d, findings %q; want %q", code, got, want)
+	}
+}

@@ -56,6 +56,7 @@ type Report struct {
 	} `json:"targets"`
 	Results []struct {
 		ID, Verdict, Observed, Reason, Expected string
+		Address, Family                         string
 	} `json:"results"`
 	NotRun  []string `json:"not_run"`
 	Summary struct {

@@ -78,6 +78,16 @@ func (f *File) vantageFamilies(v *Vantage) (v4, v6 bool) {
 	return v4, v6
 }
 
+// Sends reports whether vantage v sends from an address of family
+// (FamilyIPv4 or FamilyIPv6) that the file knows it by.
+func (f *File) Sends(v *Vantage, family string) bool {
+	v4, v6 := f.vantageFamilies(v)
+	if family == FamilyIPv6 {
+		return v6
+	}
+	return v4
+}
+
 // Families returns the families e is probed over from vantage, in order
 // (ipv4 first): the ones its family key names (default both) that the
 // target has an address of at the role probed, and that the vantage sends

@@ -242,7 +242,7 @@ func (c *comparer) rule(r *secgroups.Rule, t *config.Target, transport string, r
 	for _, a := range c.addressesOf(t) {
 		for i := range f.Vantages {
 			v := &f.Vantages[i]
-			if v.Host == t.Name || !reaches(v, a.at) || !c.origin(v, t, a).admittedBy(r, a.fam()) {
+			if v.Host == t.Name || !reaches(v, a.at) || !f.Sends(v, a.family) || !c.origin(v, t, a).admittedBy(r, a.fam()) {
 				continue
 			}
 			if len(admitted[v.Name]) == 0 {

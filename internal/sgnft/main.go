@@ -113,19 +113,42 @@ func rule(r *secgroups.Rule, all []secgroups.Instance) (string, error) {
 			src = "ip6 saddr " + r.Prefix.String()
 		}
 	case secgroups.SourceGroup:
-		var addrs []string
+		// The members' private IPv4 addresses, and their IPv6 ones, which
+		// AWS never translates: a group reference matches both.
+		var addrs, addrs6 []string
 		for _, m := range secgroups.Members(all, r.RefGroup) {
 			for _, a := range m.Private {
 				addrs = append(addrs, a.String())
 			}
+			for _, a := range m.IPv6 {
+				addrs6 = append(addrs6, a.String())
+			}
 		}
-		if len(addrs) == 0 {
+		if len(addrs) == 0 && len(addrs6) == 0 {
 			return fmt.Sprintf("# %s: no instance is in %s; nothing matches", r, r.RefGroup), nil
 		}
-		src = "ip saddr { " + strings.Join(addrs, ", ") + " }"
+		var lines []string
+		for _, set := range []struct {
+			match string
+			addrs []string
+		}{{"ip saddr", addrs}, {"ip6 saddr", addrs6}} {
+			if len(set.addrs) > 0 {
+				l, err := ruleFrom(set.match+" { "+strings.Join(set.addrs, ", ")+" }", r)
+				if err != nil {
+					return "", err
+				}
+				lines = append(lines, l)
+			}
+		}
+		return strings.Join(lines, "\n"), nil
 	default:
 		return fmt.Sprintf("# %s: a prefix list's contents are not in the JSON; not applied", r), nil
 	}
+	return ruleFrom(src, r)
+}
+
+// ruleFrom writes rule r's protocol and ports after the source match src.
+func ruleFrom(src string, r *secgroups.Rule) (string, error) {
 	switch r.Protocol {
 	case secgroups.TCP, secgroups.UDP:
 		return fmt.Sprintf("%s %s dport %s accept", src, r.Protocol, ports(r.FromPort, r.ToPort)), nil

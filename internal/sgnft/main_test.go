@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,6 +125,29 @@ func TestNftAcceptsTheRules(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("%s: nft -c: %v\n%s\n%s", f, err, out, ruleset)
 			}
+		}
+	}
+}
+
+// A group reference matches its members' private IPv4 addresses and their
+// IPv6 ones: AWS never translates IPv6, so a member's packets keep it.
+func TestGroupReferenceOverBothFamilies(t *testing.T) {
+	set, err := secgroups.Parse([]byte(`{"SecurityGroups":[{"GroupId":"sg-1","IpPermissions":[
+		{"IpProtocol":"tcp","FromPort":8021,"ToPort":8021,"UserIdGroupPairs":[{"GroupId":"sg-2"}]}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := []secgroups.Instance{
+		{ID: "i-1", Name: "fs", Groups: []string{"sg-1"}},
+		{ID: "i-2", Name: "api", Groups: []string{"sg-2"}, Private: []netip.Addr{netip.MustParseAddr("10.0.1.10")}, IPv6: []netip.Addr{netip.MustParseAddr("2001:db8:1::10")}},
+	}
+	text, err := Rules(set, ins, &ins[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"ip saddr { 10.0.1.10 } tcp dport 8021 accept", "ip6 saddr { 2001:db8:1::10 } tcp dport 8021 accept"} {
+		if !strings.Contains(text, w+"\n") {
+			t.Errorf("no line %q in\n%s", w, text)
 		}
 	}
 }

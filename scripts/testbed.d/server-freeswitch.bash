@@ -36,10 +36,13 @@ rev_dns=no
 auto_aliases=no
 listen=udp:$FS_PRIV:5060
 listen=tcp:$FS_PRIV:5060
+listen=udp:[$FS_V6]:5060
+listen=tcp:[$FS_V6]:5060
 # The external profile's address: UDP only, so a TCP sweep cannot see it.
 listen=udp:$FS_PRIV:5080
 alias="$FS_PRIV"
 alias="$FS_ADDR"
+alias="[$FS_V6]"
 server_signature=no
 mpath="$mpath"
 loadmodule "sl.so"

@@ -79,6 +79,8 @@ table inet sg {
 		iif lo accept
 		ct state established,related accept
 		ct state invalid drop
+		# IPv6 neighbour discovery: AWS's groups never filter it.
+		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
 $(grep -v '^[[:space:]]*#' "$rules" | sed '/^[[:space:]]*$/d; s/^/		/')
 	}
 	chain output {

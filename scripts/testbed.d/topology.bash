@@ -22,14 +22,31 @@ link() {
 	ip -n "$(ns "$role")" route add default via "$gw" dev eth0 onlink
 }
 
+# link6 ROUTER_IF ROLE GW ADDR: IPv6 on a link `link` made, as for IPv4: a
+# /128 with an on-link route to the gateway. No NAT: AWS routes an
+# instance's IPv6 address as it is. nodad: usable at once.
+link6() {
+	local rif=$1 role=$2 gw=$3 a=$4
+	local r; r=$(ns router)
+	ip -n "$r" addr add "$gw/128" dev "$rif" nodad 2>/dev/null || true # one gateway address per link
+	ip -n "$(ns "$role")" addr add "$a/128" dev eth0 nodad
+	ip -n "$r" -6 route add "$a/128" dev "$rif"
+	ip -n "$(ns "$role")" -6 route add "$gw/128" dev eth0
+	ip -n "$(ns "$role")" -6 route add default via "$gw" dev eth0 onlink
+}
+
 make_topology() {
 	local role
 	for role in "${ROLES[@]}"; do
 		ip netns add "$(ns "$role")"
 		ip -n "$(ns "$role")" link set lo up
-		# IPv4 only: the deployment and the reference file are IPv4, and no
+		# IPv6 only where the testbed has IPv6 addresses (the router, the
+		# servers' public side, the internet runner): elsewhere no
 		# link-local IPv6 chatter should muddy captures.
-		nsx "$role" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		case $role in
+		router | api | freeswitch | internet) ;;
+		*) nsx "$role" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ;;
+		esac
 		# net.ipv4.icmp_ratelimit stays at the kernel's default (1000 ms): the
 		# RTP probe must meet the real rate limit of ICMP port unreachable.
 	done
@@ -37,12 +54,16 @@ make_topology() {
 	# A server's packet to a public address comes back out of the link it
 	# came in by (the gateway's hairpin): no ICMP redirect for that.
 	nsx router sysctl -qw net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
+	nsx router sysctl -qw net.ipv6.conf.all.forwarding=1
 	link api api "$VPC_GW" "$API_PRIV"
 	link fs freeswitch "$VPC_GW" "$FS_PRIV"
 	link db database "$DB_GW" "$DB_ADDR" "$REDIS_ADDR"
 	link inet internet "$RUN_GW" "$INET_ADDR"
 	link admin admin "$RUN_GW" "$ADMIN_INNER"
 	link stun stun "$RUN_GW" "$STUN_ADDR"
+	link6 api api "$VPC_GW6" "$API_V6"
+	link6 fs freeswitch "$VPC_GW6" "$FS_V6"
+	link6 inet internet "$RUN_GW6" "$INET_V6"
 
 	# The router: the internet gateway's 1:1 NAT of the servers, the office
 	# NAT for admin, and the isolation of private addresses.
