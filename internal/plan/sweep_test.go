@@ -265,3 +265,51 @@ expect = { internet = "not_open" }
 		})
 	}
 }
+
+// A UDP sweep's ports go out together (the kind sends them from one
+// socket), as one group; a TCP sweep's are separate probes, in no group.
+func TestSweepGroupsOnlyAKindThatSendsTheRangeItself(t *testing.T) {
+	for _, tc := range []struct {
+		transport, probe string
+		group            bool
+	}{
+		{"tcp", "tcp", false},
+		{"udp", "udp", true},
+	} {
+		t.Run(tc.probe, func(t *testing.T) {
+			f, err := config.Parse("sweep.toml", []byte(fmt.Sprintf(`
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "203.0.113.10"
+[[expectation]]
+id = "rest"
+target = "api"
+range = "8000-8002"
+transport = %q
+probe = %q
+expect = { internet = "not_open" }
+`, tc.transport, tc.probe)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Make(f, "internet", Options{Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var groups []string
+			for _, pt := range p.Rows[0].Ports {
+				groups = append(groups, p.Tasks[pt.Task].Group)
+			}
+			want := []string{"", "", ""}
+			if tc.group {
+				want = []string{"rest", "rest", "rest"}
+			}
+			if !p.Rows[0].Sweep || !slices.Equal(groups, want) {
+				t.Errorf("sweep %v, groups %q; want %q", p.Rows[0].Sweep, groups, want)
+			}
+		})
+	}
+}
