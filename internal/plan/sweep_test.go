@@ -313,3 +313,32 @@ expect = { internet = "not_open" }
 		})
 	}
 }
+
+// A file whose only row is a half-open sweep plans that one task.
+func TestHalfOpenSweepAlone(t *testing.T) {
+	f, err := config.Parse("sweep.toml", []byte(`
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "203.0.113.10"
+[[expectation]]
+id = "everything"
+target = "api"
+range = "1-65535"
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "not_open" }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Make(f, "internet", Options{Seed: 1, HalfOpen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tasks) != 1 || !p.Tasks[0].HalfOpen || len(p.Rows[0].Ports) != 65535 {
+		t.Errorf("%d tasks (first half-open: %v) for %d ports; want one half-open task for all 65535", len(p.Tasks), len(p.Tasks) > 0 && p.Tasks[0].HalfOpen, len(p.Rows[0].Ports))
+	}
+}
