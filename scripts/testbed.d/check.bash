@@ -57,7 +57,9 @@ udp() {
 
 sip_options() {
 	local v=$1 transport=$2 port=${3:-5060} out
-	out=$(nsx "$v" timeout 10 sipsak -vv -E "$transport" -s "sip:probe@$FS_ADDR:$port" 2>&1 || true)
+	# -H: the runner's address in the headers; sipsak otherwise resolves
+	# the machine's host name, which a namespace may not know.
+	out=$(nsx "$v" timeout 10 sipsak -vv -H "$INET_ADDR" -E "$transport" -s "sip:probe@$FS_ADDR:$port" 2>&1 || true)
 	want_match "from $v: SIP OPTIONS to $port/$transport gets 200 with a FreeSWITCH User-Agent" \
 		"^User-Agent: FreeSWITCH-mod_sofia/" "$(grep -A20 '^SIP/2.0 200 OK' <<<"$out")"
 }
