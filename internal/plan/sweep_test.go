@@ -9,14 +9,16 @@ import (
 	"probe/internal/config"
 )
 
-func TestSweepProbesEveryUndeclaredPortOnce(t *testing.T) {
-	f, err := config.Parse("sweep.toml", []byte(`
+// sweepFile is one server's declared web ports and a sweep of the rest,
+// at address, with section appended.
+func sweepFile(address, section string) string {
+	return `
 [[vantage]]
 name = "internet"
 catch_all = true
 [[target]]
 name = "api"
-address = "203.0.113.10"
+address = "` + address + `"
 [[expectation]]
 id = "web"
 target = "api"
@@ -32,7 +34,11 @@ except_declared = true
 transport = "tcp"
 probe = "tcp"
 expect = { internet = "not_open" }
-`))
+` + section
+}
+
+func TestSweepProbesEveryUndeclaredPortOnce(t *testing.T) {
+	f, err := config.Parse("sweep.toml", []byte(sweepFile("203.0.113.10", "")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,31 +201,6 @@ expect = { internet = "not_open" }
 // 65535; a sweep it cannot send (a banner to read, a name for an address)
 // keeps a task per port.
 func TestHalfOpenSweepIsOneTask(t *testing.T) {
-	doc := func(address, section string) string {
-		return `
-[[vantage]]
-name = "internet"
-catch_all = true
-[[target]]
-name = "api"
-address = "` + address + `"
-[[expectation]]
-id = "web"
-target = "api"
-ports = [80, 443]
-transport = "tcp"
-probe = "tcp"
-expect = { internet = "open" }
-[[expectation]]
-id = "nothing-else"
-target = "api"
-range = "1-65535"
-except_declared = true
-transport = "tcp"
-probe = "tcp"
-expect = { internet = "not_open" }
-` + section
-	}
 	for _, tc := range []struct {
 		name, address, section string
 		tasks                  int
@@ -229,7 +210,7 @@ expect = { internet = "not_open" }
 		{"a banner to read", "203.0.113.10", "[expectation.tcp]\nbanner = \"SSH\"\n", 65535},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := config.Parse("sweep.toml", []byte(doc(tc.address, tc.section)))
+			f, err := config.Parse("sweep.toml", []byte(sweepFile(tc.address, tc.section)))
 			if err != nil {
 				t.Fatal(err)
 			}
