@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"regexp"
@@ -363,12 +364,7 @@ func (v *validator) expected(path string, e *Expectation) {
 	for _, w := range Words {
 		words = append(words, string(w))
 	}
-	names := make([]string, 0, len(e.Expect))
-	for name := range e.Expect {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(e.Expect)) {
 		word := e.Expect[name]
 		if v.file.Vantage(name) == nil {
 			v.problem(path+".expect."+name, "no vantage is named %q (declared: %s)", name, v.vantageNames())
@@ -512,12 +508,7 @@ func (v *validator) reach(path string, e *Expectation) {
 		v.problem(path+".at", "target %q has one address for every vantage; at applies to a target with public and private addresses", t.Name)
 		return
 	}
-	names := make([]string, 0, len(e.Expect))
-	for name := range e.Expect {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(e.Expect)) {
 		if v.file.Vantage(name) == nil {
 			continue // reported by expected
 		}
@@ -549,12 +540,7 @@ func (v *validator) resolveRow(path string, e *Expectation) {
 	if len(e.Expect) == 0 {
 		v.problem(path+".expect", "the expectation says nothing for any vantage; add e.g. expect = { internet = %q }", kinds.ResolvesPrivate)
 	}
-	names := make([]string, 0, len(e.Expect))
-	for name := range e.Expect {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(e.Expect)) {
 		if v.file.Vantage(name) == nil {
 			v.problem(path+".expect."+name, "no vantage is named %q (declared: %s)", name, v.vantageNames())
 		}
