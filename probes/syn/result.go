@@ -33,6 +33,18 @@ type Result struct {
 	// finished says the scan of this target ran to its end: a port
 	// without an answer then is a silence, not a scan cut short.
 	finished bool
+	// deafErr is why the answers stopped being read (a raw socket
+	// failed mid-scan): a port without an answer then is no silence.
+	deafErr error
+}
+
+// deaf records that answers stopped being read, for err.
+func (r *Result) deaf(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.deafErr == nil {
+		r.deafErr = err
+	}
 }
 
 func newResult(addr netip.Addr, ports []int, start time.Time) *Result {
@@ -121,6 +133,8 @@ func (r *Result) Observation(port int) probes.Observation {
 		obs.State, obs.Error, obs.Outcome, obs.Detail = c.State, c.Error, c.Outcome, r.sendErr.Error()
 	case sent == 0 || what == noAnswer && !r.finished:
 		obs.Error, obs.Outcome = probes.ErrCanceled, "canceled"
+	case what == noAnswer && r.deafErr != nil:
+		obs.Error, obs.Outcome, obs.Detail = probes.ErrLocal, "no answer heard, but the scan had stopped reading its raw socket", r.deafErr.Error()
 	case what == synAck:
 		obs.State, obs.Outcome, obs.RTT, obs.Duration = probes.Open, "SYN-ACK (the handshake was not completed)", rtt, rtt
 	case what == reset:

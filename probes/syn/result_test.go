@@ -71,6 +71,17 @@ func TestResultObservation(t *testing.T) {
 		t.Errorf("Open %v; want [1]", got)
 	}
 
+	// A scan whose raw socket stopped being read heard nothing after:
+	// its unanswered ports are the prober's failure, not a filter; the
+	// answers it had heard stand.
+	r.deaf(errors.New("read ip4 0.0.0.0: bad file descriptor"))
+	if o := r.Observation(7); o.State != probes.NoState || o.Error != probes.ErrLocal {
+		t.Errorf("silent port of a deaf scan: %s %q (%s); want the prober's local error", o.State, o.Error, o.Outcome)
+	}
+	if o := r.Observation(1); o.State != probes.Open {
+		t.Errorf("open port of a deaf scan: %s; want open, as heard", o.State)
+	}
+
 	// A scan cut short: what did not answer is not run, not silent.
 	cut := newResult(target, []int{1, 2}, start)
 	cut.noteSent(1, start)

@@ -214,7 +214,16 @@ func (s *Scanner) read(c *net.IPConn, byAddr map[netip.Addr]*Result, timings map
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			return // the socket was closed
+			select {
+			case <-stop: // the scan was over
+			default:
+				// Every answer from here on is lost: a silence
+				// heard by a deaf scan must not pass as a filter.
+				for _, res := range byAddr {
+					res.deaf(err)
+				}
+			}
+			return
 		}
 		now := time.Now()
 		var r reply
