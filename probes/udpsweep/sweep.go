@@ -49,6 +49,9 @@ type sweepPort struct {
 	state   probes.State
 	outcome string
 	facts   *Facts
+	// sendErr is why none of its datagrams could be sent: its silence
+	// is then no silence.
+	sendErr error
 }
 
 // Sweep sends each of ts (ports of one host, over UDP) its payloads, and
@@ -166,10 +169,21 @@ func Sweep(ctx context.Context, ts []probes.Target, opt SweepOptions) []probes.O
 		to := netip.AddrPortFrom(dst.Addr(), uint16(t.Port))
 		now := time.Now()
 		mu.Lock()
-		ports[i].sent = now
+		ports[i].sent = now // before the send: loopback answers at once
 		mu.Unlock()
+		var sendErr error
+		sentOne := false
 		for _, p := range For(t.Port) {
-			send(conn, errq, to, built[p].datagram)
+			if err := send(conn, errq, to, built[p].datagram); err != nil {
+				sendErr = err
+			} else {
+				sentOne = true
+			}
+		}
+		if !sentOne {
+			mu.Lock()
+			ports[i].sendErr = sendErr
+			mu.Unlock()
 		}
 		last = now
 	}
@@ -203,6 +217,8 @@ func Sweep(ctx context.Context, ts []probes.Target, opt SweepOptions) []probes.O
 		switch {
 		case p.sent.IsZero():
 			o = probes.Observation{State: probes.NoState, Error: probes.ErrCanceled, Outcome: "not sent: the run ended first", Started: start.Started}
+		case p.sendErr != nil && p.state == probes.NoState:
+			o = probes.Observation{State: probes.NoState, Error: probes.ErrLocal, Outcome: "not sent: " + p.sendErr.Error(), Started: p.sent, Sent: sentWords[key]}
 		case p.state != probes.NoState:
 			o.State, o.Outcome, o.Duration = p.state, p.outcome, p.at.Sub(p.sent)
 			o.ICMPError = p.state != probes.Open
@@ -306,16 +322,19 @@ func listen(dst netip.AddrPort) (*net.UDPConn, error) {
 	return pc.(*net.UDPConn), nil
 }
 
-// send writes one datagram to to. A pending ICMP error fails a send
-// without sending it: the error queue is read, and the send made again.
-func send(conn *net.UDPConn, q *errQueue, to netip.AddrPort, b []byte) {
+// send writes one datagram to to, and says why it could not. A pending
+// ICMP error fails a send without sending it: the error queue is read, and
+// the send made again, at most four times.
+func send(conn *net.UDPConn, q *errQueue, to netip.AddrPort, b []byte) error {
+	var err error
 	for range 4 {
-		_, err := conn.WriteToUDPAddrPort(b, to)
+		_, err = conn.WriteToUDPAddrPort(b, to)
 		if err == nil || !isICMPErrno(err) {
-			return
+			return err
 		}
 		q.drain()
 	}
+	return err
 }
 
 func isICMPErrno(err error) bool {

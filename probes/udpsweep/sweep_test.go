@@ -125,3 +125,21 @@ func TestSweepPacedOncePerPort(t *testing.T) {
 		t.Errorf("paced %d times; want once for each of %d ports", paced, len(ts))
 	}
 }
+
+// A port none of whose datagrams could be sent (port 0 draws EINVAL from
+// the kernel, as a local firewall's EPERM would) is the prober's error,
+// never a silence: "nothing else is open" must not pass on sends that
+// never left. A port beside it is swept as usual.
+func TestSweepSendFailureIsNoSilence(t *testing.T) {
+	silentT := silentPort(t)
+	unsendable := probes.Target{Name: "lo", Host: "127.0.0.1", Port: 0, Transport: "udp"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	obs := Sweep(ctx, []probes.Target{unsendable, silentT}, SweepOptions{Wait: 200 * time.Millisecond})
+	if o := obs[0]; o.State != probes.NoState || o.Error != probes.ErrLocal || !strings.Contains(o.Outcome, "not sent") {
+		t.Errorf("unsendable port: %s/%s (%s); want the prober's local error, not sent", o.State, o.Error, o.Outcome)
+	}
+	if o := obs[1]; o.State != probes.OpenFiltered {
+		t.Errorf("silent port beside it: %s (%s); want open|filtered", o.State, o.Outcome)
+	}
+}
