@@ -115,7 +115,7 @@ func (nt nightlyTable) run(config, tag string) (rc int, changed, stop bool) {
 	}
 
 	last := filepath.Join(nt.dir, "last"+tag+".json")
-	if exists(last) {
+	if _, err := os.Stat(last); err == nil { // a link to a report deleted since is no last run
 		diffRC, err := logged(base+".diff", func(w io.Writer) int {
 			return cmdDiff([]string{last, base + ".json"}, Env{Stdout: w, Stderr: w, Getenv: env.Getenv})
 		})

@@ -454,6 +454,19 @@ func nightlyOnLoopback(t *testing.T, mode, bin, config, sweep, state, textfile, 
 	if second == first {
 		t.Errorf("last.json still points at the first run")
 	}
+	// The report last.json points at is gone (a cleanup, a restored
+	// disk): the next run has nothing to compare with, and links
+	// last.json anew instead of failing this and every later night.
+	if err := os.Remove(filepath.Join(state, second)); err != nil {
+		t.Fatal(err)
+	}
+	out, code = run()
+	third, err := os.Readlink(filepath.Join(state, "last.json"))
+	if code > 1 || err != nil || third == second {
+		t.Errorf("run after the last report was deleted: exit %d, last.json %q (%v); want at most 1 and a new link\n%s", code, third, err, out)
+	} else if _, err := os.Stat(filepath.Join(state, third)); err != nil {
+		t.Errorf("last.json points at %s, which is not there: %v", third, err)
+	}
 }
 
 // Every setup runs sweep.toml beside the reference file: the host setups
