@@ -28,7 +28,9 @@ import (
 // then call Main from TestMain; Main fills in the rest.
 type Bed struct {
 	// Prefix names this testbed (TESTBED_PREFIX), apart from another
-	// package's, a demo's or a developer's.
+	// package's, a demo's or a developer's. E2E_PREFIX_SUFFIX, when set, is
+	// appended (at most 10 characters in all), so two checkouts can run
+	// their suites at once.
 	Prefix string
 	// BeforeTests, if set, runs once the testbed is up, before the tests.
 	BeforeTests func()
@@ -58,6 +60,11 @@ const ICMPRest = 6 * time.Second
 // Main builds the binary, brings the testbed up with the "after" profile,
 // runs the tests, takes the testbed down, and returns the exit code.
 func (b *Bed) Main(m *testing.M) int {
+	if suffix := os.Getenv("E2E_PREFIX_SUFFIX"); suffix != "" {
+		// Two checkouts running their suites at once (a developer's
+		// worktrees) keep their testbeds apart.
+		b.Prefix += suffix
+	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintf(os.Stderr, "testbed %s: the testbed needs root\n", b.Prefix)
 		return 1
