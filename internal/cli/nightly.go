@@ -11,12 +11,12 @@ import (
 
 func init() { extra["nightly"] = cmdNightly }
 
-// cmdNightly is scripts/nightly/probe-nightly as a command, for an image
-// that has no shell: one scheduled run, its renderings beside the report,
-// and a diff against the previous run. It reads the same environment:
-// PROBE_CONFIG, PROBE_FROM, PROBE_DIR, PROBE_TEXTFILE_DIR, PROBE_ARGS, and
-// PROBE_SWEEP (a second table, the sweeps, run after the first); it prints
-// only what needs a person.
+// cmdNightly is the nightly job: one scheduled run, its renderings beside
+// the report, and a diff against the previous run. The image (no shell)
+// runs it directly, the host setups through scripts/nightly/probe-nightly,
+// which only finds the binary. It reads PROBE_CONFIG, PROBE_FROM, PROBE_DIR,
+// PROBE_TEXTFILE_DIR, PROBE_ARGS, and PROBE_SWEEP (a second table, the
+// sweeps, run after the first); it prints only what needs a person.
 func cmdNightly(args []string, env Env) int {
 	fs := newFlags("nightly", "nightly", env)
 	pos, err := parse(fs, args)

@@ -470,15 +470,15 @@ func nightlyOnLoopback(t *testing.T, mode, bin, config, sweep, state, textfile, 
 }
 
 // Every setup runs sweep.toml beside the reference file: the host setups
-// and the CronJob name it as PROBE_SWEEP (the second table probe-nightly
-// and `probe nightly` run), and the workflow's internet jobs run it, their
+// and the CronJob name it as PROBE_SWEEP (the second table `probe nightly`
+// runs; probe-nightly is that command), and the workflow's internet jobs run it, their
 // reports in the directory the final job merges and diffs.
 func TestSetupsRunTheSweeps(t *testing.T) {
 	for file, want := range map[string]string{
 		"probe-nightly.service": "Environment=PROBE_SWEEP=/etc/probe/sweep.toml\n",
 		"probe-nightly.cron":    "PROBE_SWEEP=/etc/probe/sweep.toml\n",
 		"cronjob.yaml":          "- name: PROBE_SWEEP\n                  value: /etc/probe/sweep.toml\n",
-		"probe-nightly":         "${PROBE_SWEEP:-}",
+		"probe-nightly":         `exec "${PROBE:-probe}" nightly`, // which reads PROBE_SWEEP
 		"github-actions.yml":    `--out "tonight/$name-sweep.json" --format junit sweep.toml`,
 	} {
 		if !strings.Contains(read(t, file), want) {
