@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 )
 
 // The address families an expectation is probed over (its family key).
@@ -137,3 +139,26 @@ func (f *File) Families(e *Expectation, vantage string) ([]string, error) {
 // Tagged reports whether results of e's target carry their family: every
 // target with an IPv6 address, and every expectation that names one.
 func (t *Target) Tagged(e *Expectation) bool { return t.HasIPv6() || e.Family != "" }
+
+// NothingOpen reports whether the file declares that t has nothing open
+// from vantage over family (FamilyIPv4, FamilyIPv6, or "" for a target of
+// one family): nothing_open_from names the vantage (every family), or
+// "VANTAGE/FAMILY" for one family alone (an instance whose groups open
+// ports over IPv4 and none over IPv6: its IPv6 address answers nothing
+// from there, while its IPv4 one shows it alive).
+func (t *Target) NothingOpen(vantage, family string) bool {
+	if family == "" {
+		family = FamilyIPv4
+	}
+	return slices.Contains(t.NothingOpenFrom, vantage) || slices.Contains(t.NothingOpenFrom, vantage+"/"+family)
+}
+
+// nothingOpenEntry splits an entry of nothing_open_from into its vantage
+// and its family ("" for every family).
+func nothingOpenEntry(s string) (vantage, family string, err error) {
+	vantage, family, one := strings.Cut(s, "/")
+	if one && family != FamilyIPv4 && family != FamilyIPv6 {
+		return vantage, family, fmt.Errorf("%q: after the vantage's name and \"/\" comes the family it holds for, ipv4 or ipv6 (as in \"internet/ipv6\")", s)
+	}
+	return vantage, family, nil
+}

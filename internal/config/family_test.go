@@ -105,6 +105,10 @@ func TestIPv6Problems(t *testing.T) {
 			`@expect = { admin@expectation[N].expect.admin: vantage "admin" is known only by IPv4`},
 		{"ipv6_of_a_target_without", strings.Replace(row(`family = "ipv6"`, `{ internet = "filtered" }`), `"freeswitch"`, `"api"`, 1), nil,
 			`@expect = { internet@expectation[N].expect.internet: target "api" has no IPv6 address (ipv6)`},
+		{"nothing_open_over_no_family", "", []string{`ipv6 = "2001:db8:20::20"`, "ipv6 = \"2001:db8:20::20\"\nnothing_open_from = [\"internet/ip6\"]"},
+			`:35:22: target[1].nothing_open_from[0]: "internet/ip6": after the vantage's name and "/" comes the family`},
+		{"nothing_open_over_ipv6_from_no_vantage", "", []string{`ipv6 = "2001:db8:20::20"`, "ipv6 = \"2001:db8:20::20\"\nnothing_open_from = [\"office/ipv6\"]"},
+			`:35:22: target[1].nothing_open_from[0]: no vantage is named "office"`},
 		{"private_over_ipv6", row("family = \"ipv6\"\nat = \"private\"", `{ api = "filtered" }`), nil,
 			`@expect = { api@expectation[N].expect.api: target "freeswitch"'s IPv6 address is global, the same inside the VPC and out`},
 	}
@@ -134,6 +138,28 @@ func TestIPv6Problems(t *testing.T) {
 				t.Errorf("error:\n%v\nwant a line with %q", err, want)
 			}
 		})
+	}
+}
+
+// nothing_open_from holds for every family, or, as "VANTAGE/FAMILY", for
+// one: an instance whose groups open nothing over IPv6 answers nothing
+// there, while its IPv4 address shows it alive.
+func TestNothingOpenPerFamily(t *testing.T) {
+	f, err := Load(withIPv6(t, "", `ipv6 = "2001:db8:20::20"`, "ipv6 = \"2001:db8:20::20\"\nnothing_open_from = [\"internet/ipv6\", \"admin\"]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := f.Target("freeswitch")
+	for _, c := range []struct {
+		vantage, family string
+		want            bool
+	}{
+		{"internet", FamilyIPv6, true}, {"internet", FamilyIPv4, false}, {"internet", "", false},
+		{"admin", FamilyIPv4, true}, {"admin", FamilyIPv6, true}, {"api", FamilyIPv6, false},
+	} {
+		if got := fs.NothingOpen(c.vantage, c.family); got != c.want {
+			t.Errorf("NothingOpen(%s, %q) = %v; want %v", c.vantage, c.family, got, c.want)
+		}
 	}
 }
 

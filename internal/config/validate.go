@@ -171,9 +171,14 @@ func (v *validator) targets() {
 		path := fmt.Sprintf("target.%d", i)
 		v.checkName(path+".name", "target", t.Name, seen)
 		v.addresses(path, t)
-		for j, name := range t.NothingOpenFrom {
-			if f.Vantage(name) == nil {
-				v.problem(fmt.Sprintf("%s.nothing_open_from.%d", path, j), "no vantage is named %q (declared: %s)", name, v.vantageNames())
+		for j, entry := range t.NothingOpenFrom {
+			key := fmt.Sprintf("%s.nothing_open_from.%d", path, j)
+			name, _, err := nothingOpenEntry(entry)
+			switch {
+			case err != nil:
+				v.problem(key, "%v", err)
+			case f.Vantage(name) == nil:
+				v.problem(key, "no vantage is named %q (declared: %s)", name, v.vantageNames())
 			}
 		}
 		v.securityGroups(path, t)

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"probe/internal/config"
@@ -212,7 +211,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 			c := Row{
 				ID: e.ID, Expectation: e, Address: addr, At: at, Family: family, Expected: config.Word(word),
 				Differs:     differs(e.Expect) || len(e.Expect) < len(f.Vantages),
-				NothingOpen: slices.Contains(t.NothingOpenFrom, vantage),
+				NothingOpen: t.NothingOpen(vantage, fam),
 			}
 			timeout := f.Defaults.Timeout.Std()
 			if e.Timeout != 0 {

@@ -216,7 +216,7 @@ func liveness(f *config.File, p *plan.Plan, ev judge.Evidence, res *engine.Resul
 		}
 		seen[name] = true
 		t := f.Target(c.Expectation.Target)
-		tl := report.TargetLiveness{Name: t.Name, Address: c.Address, At: c.At, Family: c.Family, NothingOpen: slices.Contains(t.NothingOpenFrom, p.Vantage)}
+		tl := report.TargetLiveness{Name: t.Name, Address: c.Address, At: c.At, Family: c.Family, NothingOpen: t.NothingOpen(p.Vantage, c.Family)}
 		answers := ev.Alive[name]
 		if len(answers) > 0 {
 			tl.Alive = true
