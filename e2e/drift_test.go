@@ -70,20 +70,20 @@ func runImported(t *testing.T, runner, file string) (string, Report) {
 
 // drift runs probe drift of the profile's groups JSON and the table against
 // the reports, and returns its findings as "kind target vantage
-// ports/transport rule" and its exit code.
+// [family] ports/transport rule" and its exit code.
 func drift(t *testing.T, profile, file string, reports ...string) ([]string, int) {
 	t.Helper()
 	args := append([]string{"drift", "--format", "json", groupsJSON(profile, false), file}, reports...)
 	stdout, stderr, code := testutil.Run(t, exec.Command(bed.Binary, args...))
 	var res struct {
-		Findings []struct{ Kind, Target, Vantage, Ports, Transport, Rule string }
+		Findings []struct{ Kind, Target, Vantage, Family, Ports, Transport, Rule string }
 	}
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("drift: exit %d, %v\n%s%s", code, err, stdout, stderr)
 	}
 	var out []string
 	for _, f := range res.Findings {
-		out = append(out, strings.Join(strings.Fields(f.Kind+" "+f.Target+" "+f.Vantage+" "+f.Ports+"/"+f.Transport+" "+f.Rule), " "))
+		out = append(out, strings.Join(strings.Fields(f.Kind+" "+f.Target+" "+f.Vantage+" "+f.Family+" "+f.Ports+"/"+f.Transport+" "+f.Rule), " "))
 	}
 	slices.Sort(out)
 	return out, code
@@ -140,51 +140,75 @@ func TestImportRunDrift(t *testing.T) {
 	}
 }
 
-// IPv6, the hole nobody checks: FreeSWITCH has an IPv6 address (no NAT, as
-// on AWS) and its group opens SIP to ::/0 beside 0.0.0.0/0 (profile
-// groups-v6). The table imported from those groups, run from the internet,
-// passes over both families, and drift finds nothing. Then a ::/0 rule
-// opens ESL, which IPv4 keeps to the API server's group (groups-v6hole):
-// the same table fails ESL over IPv6 only, and drift names that rule.
+// failedOver lists a report's failed results as "id over family".
+func failedOver(r Report) []string {
+	var out []string
+	for _, res := range r.Results {
+		if res.Verdict == "fail" {
+			out = append(out, res.ID+" over "+res.Family)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// IPv6, the hole nobody checks: both servers have an IPv6 address (no NAT,
+// as on AWS) and FreeSWITCH's group opens SIP to ::/0 beside 0.0.0.0/0
+// (profile groups-v6). The table imported from those groups gives each
+// target its ipv6 key and states each port over both families; run from
+// every runner (the internet's over both families, the API server's to
+// FreeSWITCH's IPv6 address, where its group reference admits it by its
+// own IPv6 address), every verdict passes, and drift finds nothing. Then
+// a ::/0 rule opens ESL, which IPv4 keeps to the API server's group
+// (groups-v6hole): the same table fails ESL from the internet over IPv6
+// alone, and drift names that rule.
 func TestIPv6HoleImportRunDrift(t *testing.T) {
 	file := importTable(t, "groups-v6")
 	profile(t, "groups-v6")
 	defer profile(t, "after")
-	path, r := runImported(t, "internet", file)
-	if r.Summary.Total == 0 || r.Summary.Pass != r.Summary.Total {
-		t.Errorf("internet, dual-stack groups: %+v; want every verdict pass\n%s", r.Summary, r.table())
-	}
-	v6 := 0
-	for _, res := range r.Results {
-		if res.Family == "ipv6" {
-			v6++
-			if res.Address != bed.Info["FREESWITCH_IPV6"] {
-				t.Errorf("%s over ipv6 probed %s; want FreeSWITCH's IPv6 address %s", res.ID, res.Address, bed.Info["FREESWITCH_IPV6"])
+	var reps []string
+	v6 := map[string]int{}
+	for _, runner := range runners {
+		path, r := runImported(t, runner, file)
+		if r.Summary.Total == 0 || r.Summary.Pass != r.Summary.Total {
+			t.Errorf("%s, dual-stack groups: %+v; want every verdict pass\n%s", runner, r.Summary, r.table())
+		}
+		for _, res := range r.Results {
+			if res.Family != "ipv6" {
+				continue
+			}
+			v6[runner]++
+			if want := bed.Info[strings.ToUpper(res.Target)+"_IPV6"]; res.Address != want {
+				t.Errorf("%s: %s over ipv6 probed %s; want %s's IPv6 address %s", runner, res.ID, res.Address, res.Target, want)
+			}
+			if res.ID == "freeswitch-tcp-8021" && runner == "api" && (res.Observed != "open" || res.Verdict != "pass") {
+				t.Errorf("api: ESL over IPv6 (its group, by the API server's IPv6 address): %s, %s; want open, pass", res.Observed, res.Verdict)
 			}
 		}
+		reps = append(reps, path)
 	}
-	if v6 == 0 {
-		t.Errorf("no result over ipv6\n%s", r.table())
+	if v6["internet"] == 0 || v6["api"] == 0 || v6["freeswitch"] == 0 || v6["admin"] != 0 {
+		t.Errorf("results over ipv6 per runner: %v; want some from internet, api and freeswitch, none from admin (known by IPv4 alone)", v6)
 	}
-	if got, code := drift(t, "groups-v6", file, path); len(got) != 0 || code != 0 {
+	if got, code := drift(t, "groups-v6", file, reps...); len(got) != 0 || code != 0 {
 		t.Errorf("drift of the dual-stack groups: exit %d, findings %q; want none", code, got)
 	}
 
 	profile(t, "groups-v6hole")
-	path, r = runImported(t, "internet", file)
-	if failed := r.with("fail"); !slices.Equal(failed, []string{"freeswitch-ipv6-tcp-8021"}) || r.Summary.Pass+1 != r.Summary.Total {
-		t.Errorf("internet with ESL open to ::/0: failed %v, %+v; want exactly freeswitch-ipv6-tcp-8021\n%s", failed, r.Summary, r.table())
+	path, r := runImported(t, "internet", file)
+	if failed := failedOver(r); !slices.Equal(failed, []string{"freeswitch-tcp-8021 over ipv6"}) || r.Summary.Pass+1 != r.Summary.Total {
+		t.Errorf("internet with ESL open to ::/0: failed %v, %+v; want exactly freeswitch-tcp-8021 over ipv6\n%s", failed, r.Summary, r.table())
 	}
 	for _, res := range r.Results {
-		if res.ID == "freeswitch-tcp-8021" && res.Verdict != "pass" {
+		if res.ID == "freeswitch-tcp-8021" && res.Family == "ipv4" && res.Verdict != "pass" {
 			t.Errorf("ESL over IPv4: %s; want pass (IPv4 keeps it to the group)", res.Verdict)
 		}
-		if res.ID == "freeswitch-ipv6-tcp-8021" && (res.Family != "ipv6" || res.Observed != "open") {
-			t.Errorf("ESL over IPv6: family %q, observed %q; want ipv6, open", res.Family, res.Observed)
+		if res.ID == "freeswitch-tcp-8021" && res.Family == "ipv6" && res.Observed != "open" {
+			t.Errorf("ESL over IPv6: observed %q; want open", res.Observed)
 		}
 	}
 	got, code := drift(t, "groups-v6hole", file, path)
-	want := []string{"rule-contradicts-file freeswitch-ipv6 internet 8021/tcp sg-0460ce5af3265896a tcp 8021 from ::/0"}
+	want := []string{"rule-contradicts-file freeswitch internet ipv6 8021/tcp sg-0460ce5af3265896a tcp 8021 from ::/0"}
 	if !slices.Equal(got, want) || code != 1 {
 		t.Errorf("drift of the ::/0 rule: exit %d, findings %q; want %q", code, got, want)
 	}

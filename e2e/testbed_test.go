@@ -56,7 +56,7 @@ type Report struct {
 	} `json:"targets"`
 	Results []struct {
 		ID, Verdict, Observed, Reason, Expected string
-		Address, Family                         string
+		Address, Family, Target                 string
 	} `json:"results"`
 	NotRun  []string `json:"not_run"`
 	Summary struct {

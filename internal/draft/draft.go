@@ -38,25 +38,26 @@ type Vantage struct {
 	// Host is the target a vpc vantage runs on.
 	Host string
 
-	// groups and private are the host's, for group references.
+	// groups, private and ipv6 are the host's, for group references.
 	groups  []string
 	private netip.Addr
 	public  netip.Addr
+	ipv6    netip.Addr
 }
 
 // Target is a target of the draft.
 type Target struct {
 	Name, Description string
-	// Public and Private are its addresses; Placeholder marks a Public
-	// made up because no instance was given.
+	// Public and Private are its IPv4 addresses; Placeholder marks a
+	// Public made up because no instance was given.
 	Public, Private string
 	Placeholder     bool
+	// IPv6 is its one global IPv6 address (AWS never translates it), or "".
+	// A port a rule opens over one family is stated over both, so a hole
+	// only IPv6 has shows as the difference.
+	IPv6            string
 	Groups          []string
 	NothingOpenFrom []string
-	// Sibling is the same instance's target of the other address family:
-	// a port a rule opens over one family is stated over both, so a hole
-	// only IPv6 has shows as the difference.
-	Sibling string
 }
 
 // Expectation is an expectation of the draft.
@@ -68,6 +69,9 @@ type Expectation struct {
 	At         string // "", "public" or "private"
 	Purpose    string
 	Expect     map[string]string
+	// Family is "" (every family the target has an address of and the
+	// vantage sends from), "ipv4" or "ipv6".
+	Family string
 	// TLS asks the http probe for HTTPS.
 	TLS bool
 	// Comment goes above it in the file.
@@ -155,20 +159,18 @@ func (d *Draft) targets(set *secgroups.Set, instances []secgroups.Instance) {
 			t.Private = in.Private[0].String()
 		}
 		if t.Public == "" && t.Private == "" {
+			if len(in.IPv6) > 0 {
+				d.note(fmt.Sprintf("%s has IPv6 addresses and no IPv4 address: a target of IPv6 alone is not drafted; state it by hand", in.Label()))
+			}
 			continue
 		}
-		for i, a := range in.IPv6 {
-			v6 := Target{Name: unique(t.Name + "-ipv6"), Public: a.String(), Groups: groups, Sibling: t.Name,
-				Description: in.Label() + ", its IPv6 address"}
-			if i == 0 {
-				t.Sibling = v6.Name
-				d.Targets = append(d.Targets, t)
+		if len(in.IPv6) > 0 {
+			t.IPv6 = in.IPv6[0].String()
+			if len(in.IPv6) > 1 {
+				d.note(fmt.Sprintf("%s has %d IPv6 addresses: only the first, %s, is stated (a target has one ipv6); the rules hold for the others alike", in.Label(), len(in.IPv6), t.IPv6))
 			}
-			d.Targets = append(d.Targets, v6)
 		}
-		if len(in.IPv6) == 0 {
-			d.Targets = append(d.Targets, t)
-		}
+		d.Targets = append(d.Targets, t)
 	}
 }
 
@@ -211,6 +213,7 @@ func (d *Draft) vantages(set *secgroups.Set, opt Options) {
 		v := Vantage{Name: t.Name, Network: "vpc", Host: t.Name, groups: t.Groups,
 			Description: "a runner on " + t.Description + ", inside its groups"}
 		v.private, _ = netip.ParseAddr(t.Private)
+		v.ipv6, _ = netip.ParseAddr(t.IPv6)
 		if a, err := netip.ParseAddr(t.Public); err == nil {
 			v.public = a
 			v.CIDRs = []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}

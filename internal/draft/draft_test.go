@@ -42,6 +42,9 @@ func rows(d *Draft) []string {
 		if at == "" {
 			at = "-"
 		}
+		if e.Family != "" {
+			at += " " + e.Family
+		}
 		out = append(out, fmt.Sprintf("%s %s %s: %s", e.ID, e.Probe, at, strings.Join(ws, " ")))
 	}
 	return out
@@ -121,34 +124,68 @@ func TestBeforeWithoutInstances(t *testing.T) {
 	}
 }
 
-// An IPv6 rule opens what IPv4 keeps shut: ::/0 on 8021. The draft states
-// the IPv6 address as a target of its own, open from the internet, while
-// the IPv4 address stays filtered.
+// An IPv6 rule opens what IPv4 keeps shut: ::/0 on 8021. The draft gives
+// each instance its IPv6 address (the ipv6 key), states a port both
+// families agree on in one row, probed over each family a vantage sends
+// from, and splits the row where they differ: 8021 filtered from the
+// internet over IPv4, open over IPv6. A group reference admits the group's
+// runner at the IPv6 address too (from its own IPv6 address, no NAT), and
+// at the public IPv4 address not at all. HTTPS, open to 0.0.0.0/0 alone,
+// is filtered over IPv6: nothing answers the internet there, and the
+// target says so for that family alone.
 func TestIPv6Rule(t *testing.T) {
-	s, err := secgroups.Parse([]byte(`{"SecurityGroups":[{"GroupId":"sg-0460ce5af3265896a","GroupName":"fs","IpPermissions":[
+	s, err := secgroups.Parse([]byte(`{"SecurityGroups":[{"GroupId":"sg-fs","GroupName":"fs","IpPermissions":[
 		{"IpProtocol":"tcp","FromPort":5060,"ToPort":5060,"IpRanges":[{"CidrIp":"0.0.0.0/0"}],"Ipv6Ranges":[{"CidrIpv6":"::/0"}]},
-		{"IpProtocol":"tcp","FromPort":8021,"ToPort":8021,"Ipv6Ranges":[{"CidrIpv6":"::/0","Description":"oops"}]}]}]}`))
+		{"IpProtocol":"tcp","FromPort":8021,"ToPort":8021,"UserIdGroupPairs":[{"GroupId":"sg-api"}],"Ipv6Ranges":[{"CidrIpv6":"::/0","Description":"oops"}]}]},
+		{"GroupId":"sg-api","GroupName":"api","IpPermissions":[
+		{"IpProtocol":"tcp","FromPort":443,"ToPort":443,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in, err := secgroups.ParseInstances([]byte(`{"Reservations":[{"Instances":[{"InstanceId":"i-1","PrivateIpAddress":"10.0.0.5",
-		"PublicIpAddress":"198.51.100.5","Ipv6Address":"2001:db8::5","SecurityGroups":[{"GroupId":"sg-0460ce5af3265896a"}],
-		"Tags":[{"Key":"Name","Value":"FreeSWITCH"}]}]}]}`))
+		"PublicIpAddress":"198.51.100.5","Ipv6Address":"2001:db8::5","SecurityGroups":[{"GroupId":"sg-fs"}],
+		"Tags":[{"Key":"Name","Value":"FreeSWITCH"}]},
+		{"InstanceId":"i-2","PrivateIpAddress":"10.0.0.4","PublicIpAddress":"198.51.100.4","Ipv6Address":"2001:db8::4",
+		"SecurityGroups":[{"GroupId":"sg-api"}],"Tags":[{"Key":"Name","Value":"api"}]}]}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := Make(s, in, Options{})
 	same(t, rows(d), []string{
-		"freeswitch-tcp-5060 sip -: internet=open",
-		"freeswitch-tcp-8021 tcp -: internet=filtered",
-		"freeswitch-ipv6-tcp-5060 sip -: internet=open",
-		"freeswitch-ipv6-tcp-8021 tcp -: internet=open",
+		"freeswitch-tcp-5060 sip -: internet=open api=open",
+		"freeswitch-tcp-5060-public sip public ipv4: api=open",
+		"freeswitch-tcp-8021 tcp - ipv4: internet=filtered api=open",
+		"freeswitch-tcp-8021-public tcp public ipv4: api=filtered",
+		"freeswitch-tcp-8021-ipv6 tcp - ipv6: internet=open api=open",
+		"api-tcp-443 http - ipv4: internet=open freeswitch=open",
+		"api-tcp-443-ipv6 http - ipv6: internet=filtered freeswitch=filtered",
 	})
-	if p := d.Expectations[1].Purpose; p != "no rule of sg-0460ce5af3265896a opens this over IPv4; freeswitch-ipv6's do" {
-		t.Errorf("purpose %q", p)
+	if p := d.Expectations[2].Purpose; p != "sg-fs from sg-api" {
+		t.Errorf("purpose of ESL over IPv4 %q", p)
 	}
-	if d.Targets[1].Public != "2001:db8::5" {
-		t.Errorf("ipv6 target %+v", d.Targets[1])
+	if p := d.Expectations[4].Purpose; p != "sg-fs from ::/0: oops; sg-fs from sg-api" {
+		t.Errorf("purpose of ESL over IPv6 %q", p)
+	}
+	if p := d.Expectations[6].Purpose; p != "no rule of sg-api opens this over IPv6; over IPv4 one does" {
+		t.Errorf("purpose of HTTPS over IPv6 %q", p)
+	}
+	if len(d.Targets) != 2 || d.Targets[0].IPv6 != "2001:db8::5" || d.Targets[0].Public != "198.51.100.5" {
+		t.Errorf("targets %+v", d.Targets)
+	}
+	if got := d.Targets[1].NothingOpenFrom; !slices.Equal(got, []string{"internet/ipv6", "freeswitch/ipv6"}) {
+		t.Errorf("api's nothing_open_from %q; want internet and freeswitch over IPv6 alone", got)
+	}
+	if got := d.Targets[0].NothingOpenFrom; len(got) != 0 {
+		t.Errorf("freeswitch's nothing_open_from %q; want none", got)
+	}
+	var b bytes.Buffer
+	if err := d.Write(&b, "inline"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ipv6 = \"2001:db8::5\"\n", "id = \"freeswitch-tcp-8021-ipv6\"\ntarget = \"freeswitch\"\nport = 8021\ntransport = \"tcp\"\nprobe = \"tcp\"\nfamily = \"ipv6\"\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("draft lacks %q:\n%s", want, b.String())
+		}
 	}
 }
 

@@ -99,6 +99,9 @@ func (d *Draft) Write(out io.Writer, source string) error {
 		if t.Private != "" {
 			fmt.Fprintf(w, "private = %s\n", quote(t.Private))
 		}
+		if t.IPv6 != "" {
+			fmt.Fprintf(w, "ipv6 = %s\n", quote(t.IPv6))
+		}
 		fmt.Fprintf(w, "security_groups = %s\n", quoteList(t.Groups))
 		if len(t.NothingOpenFrom) > 0 {
 			fmt.Fprintf(w, "nothing_open_from = %s\n", quoteList(t.NothingOpenFrom))
@@ -119,6 +122,9 @@ func (d *Draft) Write(out io.Writer, source string) error {
 		fmt.Fprintf(w, "transport = %s\nprobe = %s\n", quote(e.Transport), quote(e.Probe))
 		if e.At != "" {
 			fmt.Fprintf(w, "at = %s\n", quote(e.At))
+		}
+		if e.Family != "" {
+			fmt.Fprintf(w, "family = %s\n", quote(e.Family))
 		}
 		if e.Purpose != "" {
 			fmt.Fprintf(w, "purpose = %s\n", quote(e.Purpose))

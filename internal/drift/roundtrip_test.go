@@ -101,3 +101,31 @@ func TestRunnerInTheGroup(t *testing.T) {
 	check(t, Compare(Input{GroupsPath: "groups-after.json", Groups: s, File: f, Reports: []*report.Report{rep}, ReportPaths: []string{"r1.json"}}),
 		[]string{"filtered-despite-rule irisx-prod-freeswitch irisx-prod-api 8021/tcp"})
 }
+
+// The testbed's dual-stack groups (both servers with an IPv6 address, SIP
+// open to ::/0): the imported table, with each target's ipv6 key and rows
+// stated over both families, agrees with the groups it came from; against
+// the groups with ESL open to ::/0 it gives exactly that rule, for the
+// internet over IPv6 alone (the API server's runner is admitted there by
+// its group already, and IPv4 keeps ESL to the group).
+func TestImportedDualStackTable(t *testing.T) {
+	const bed = "../../scripts/testbed.d/sg/"
+	f := imported(t, bed+"groups-v6/groups.json", bed+"groups-v6/instances.json")
+	if fs := f.Target("freeswitch"); fs == nil || fs.IPv6 != "2001:db8:1::20" {
+		t.Fatalf("freeswitch target %+v; want its ipv6 key", fs)
+	}
+	s, err := secgroups.ReadFile(bed + "groups-v6/groups.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, Compare(Input{GroupsPath: "groups-v6", Groups: s, File: f}), nil)
+	hole, err := secgroups.ReadFile(bed + "groups-v6hole/groups.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Compare(Input{GroupsPath: "groups-v6hole", Groups: hole, File: f})
+	check(t, res, []string{"rule-contradicts-file freeswitch internet 8021/tcp"})
+	if f := res.Findings[0]; f.Family != "ipv6" || f.Rule != "sg-0460ce5af3265896a tcp 8021 from ::/0" {
+		t.Errorf("finding over %q, rule %q; want ipv6, the ::/0 rule", f.Family, f.Rule)
+	}
+}
