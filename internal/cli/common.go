@@ -11,29 +11,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// targetFlags are the flags that point a file at another copy of the
-// deployment (the testbed): shared by plan and run.
-type targetFlags struct {
-	from    string
+// addressFlags replace the addresses of a file's targets and vantages, to
+// point it at another copy of the deployment (the testbed): shared by plan,
+// run, serve and drift.
+type addressFlags struct {
 	targets multi
 	cidrs   multi
-	stun    multi
-	caFile  string
-	seed    int64
 }
 
-func (t *targetFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.from, "from", "", "the `VANTAGE` this run stands at, or \"auto\" to find it over STUN (required)")
-	fs.Var(&t.targets, "target", "replace a target's address: `NAME[.public|.private|.ipv6]=ADDR` (repeatable)")
-	fs.Var(&t.cidrs, "vantage-cidrs", "replace a vantage's source CIDRs: `NAME=CIDR[,CIDR...]` (repeatable)")
-	fs.Var(&t.stun, "stun", "use this STUN server instead of the file's: `HOST:PORT` (repeatable)")
-	fs.StringVar(&t.caFile, "ca-file", "", "extra CA certificates (`PEM`) for TLS checks")
-	fs.Int64Var(&t.seed, "seed", 0, "seed for the ports sampled from ranges (0: a new one; the report records it)")
+func (a *addressFlags) register(fs *flag.FlagSet) {
+	fs.Var(&a.targets, "target", "replace a target's address: `NAME[.public|.private|.ipv6]=ADDR` (repeatable)")
+	fs.Var(&a.cidrs, "vantage-cidrs", "replace a vantage's source CIDRs: `NAME=CIDR[,CIDR...]` (repeatable)")
 }
 
-func (t *targetFlags) overrides() (config.Overrides, error) {
+func (a *addressFlags) overrides() (config.Overrides, error) {
 	o := config.Overrides{}
-	for _, s := range t.targets {
+	for _, s := range a.targets {
 		name, addr, ok := strings.Cut(s, "=")
 		if !ok || name == "" || addr == "" {
 			return o, fmt.Errorf("--target %q: want NAME=ADDR", s)
@@ -43,7 +36,7 @@ func (t *targetFlags) overrides() (config.Overrides, error) {
 		}
 		o.Targets[name] = addr
 	}
-	for _, s := range t.cidrs {
+	for _, s := range a.cidrs {
 		name, list, ok := strings.Cut(s, "=")
 		if !ok || name == "" || list == "" {
 			return o, fmt.Errorf("--vantage-cidrs %q: want NAME=CIDR[,CIDR...]", s)
@@ -53,10 +46,33 @@ func (t *targetFlags) overrides() (config.Overrides, error) {
 		}
 		o.VantageCIDRs[name] = append(o.VantageCIDRs[name], strings.Split(list, ",")...)
 	}
+	return o, nil
+}
+
+// targetFlags are the flags that point a run at another copy of the
+// deployment (the testbed): shared by plan, run and serve.
+type targetFlags struct {
+	addressFlags
+	from   string
+	stun   multi
+	caFile string
+	seed   int64
+}
+
+func (t *targetFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.from, "from", "", "the `VANTAGE` this run stands at, or \"auto\" to find it over STUN (required)")
+	t.addressFlags.register(fs)
+	fs.Var(&t.stun, "stun", "use this STUN server instead of the file's: `HOST:PORT` (repeatable)")
+	fs.StringVar(&t.caFile, "ca-file", "", "extra CA certificates (`PEM`) for TLS checks")
+	fs.Int64Var(&t.seed, "seed", 0, "seed for the ports sampled from ranges (0: a new one; the report records it)")
+}
+
+func (t *targetFlags) overrides() (config.Overrides, error) {
+	o, err := t.addressFlags.overrides()
 	if len(t.stun) > 0 {
 		o.STUNServers = t.stun
 	}
-	return o, nil
+	return o, err
 }
 
 // load reads the file and applies the overrides; it prints what went wrong.

@@ -17,9 +17,11 @@ func init() { extra["drift"] = cmdDrift }
 // against each other. Like diff: exit 0 when they agree, 1 when something
 // that matters disagrees, 2 on a usage error or input it cannot read.
 func cmdDrift(args []string, env Env) int {
-	fs := newFlags("drift", "drift [--format table|markdown|json] [--out PATH] GROUPS.json EXPECTATIONS.toml [REPORT...]", env)
+	fs := newFlags("drift", "drift [--format table|markdown|json] [--out PATH] [--target NAME=ADDR]... [--vantage-cidrs NAME=CIDR]... GROUPS.json EXPECTATIONS.toml [REPORT...]", env)
 	format := fs.String("format", "table", "the rendering: "+strings.Join(drift.Formats, ", "))
 	out := fs.String("out", "-", "write to `PATH` (atomically) instead of stdout")
+	var af addressFlags
+	af.register(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagErr(err)
@@ -37,9 +39,21 @@ func cmdDrift(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "probe drift:", err)
 		return ExitUsage
 	}
+	o, err := af.overrides()
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "probe drift:", err)
+		return ExitUsage
+	}
 	f, err := config.Load(pos[1])
 	if err != nil {
 		printConfigError(env, err)
+		return ExitUsage
+	}
+	// The file's addresses, replaced as a run's were: the groups and the
+	// reports are then held against the copy of the deployment they
+	// describe (the testbed's, say).
+	if err := o.Apply(f); err != nil {
+		fmt.Fprintln(env.Stderr, "probe drift:", err)
 		return ExitUsage
 	}
 	in := drift.Input{GroupsPath: pos[0], Groups: groups, File: f}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -39,5 +40,36 @@ func TestDriftExitCodes(t *testing.T) {
 				t.Errorf("exit %d; want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errs)
 			}
 		})
+	}
+}
+
+// drift takes run's address overrides: the table imported from the
+// production groups (the office at 73.6.78.238), held against the
+// testbed's groups (the office at 198.51.100.238), says SSH from the office
+// will fail; with the addresses a testbed run is given, the three agree.
+// An override of a target the file lacks is a usage error.
+func TestDriftOverrides(t *testing.T) {
+	const sg = "../secgroups/testdata/"
+	const testbed = "../../scripts/testbed.d/sg/groups/groups.json"
+	table := filepath.Join(t.TempDir(), "imported.toml")
+	if code, _, errs := runMain("import", "--instances", sg+"instances-after.json", "--vantage", "admin=73.6.78.238/32", "--out", table, sg+"groups-after.json"); code != 0 {
+		t.Fatalf("import: exit %d\n%s", code, errs)
+	}
+	code, out, errs := runMain("drift", testbed, table)
+	if code != 1 || strings.Count(out, "no-rule-for-expectation") != 2 || !strings.Contains(out, "lets 73.6.78.238/32 in") {
+		t.Errorf("drift without overrides: exit %d; want 1 and SSH from the office named twice\n%s%s", code, out, errs)
+	}
+	overrides := []string{
+		"--vantage-cidrs", "admin=198.51.100.238/32",
+		"--target", "irisx-prod-api.public=203.0.113.10", "--target", "irisx-prod-api.private=10.0.1.10",
+		"--target", "irisx-prod-freeswitch.public=203.0.113.20", "--target", "irisx-prod-freeswitch.private=10.0.1.20",
+	}
+	code, out, errs = runMain(append(append([]string{"drift"}, overrides...), testbed, table)...)
+	if code != 0 || !strings.Contains(out, "no drift") {
+		t.Errorf("drift with the testbed's addresses: exit %d; want 0, no drift\n%s%s", code, out, errs)
+	}
+	code, _, errs = runMain("drift", "--target", "nosuch.public=203.0.113.9", testbed, table)
+	if code != 2 || !strings.Contains(errs, "--target nosuch.public") {
+		t.Errorf("drift with an override of no target: exit %d; want 2 naming it\n%s", code, errs)
 	}
 }
