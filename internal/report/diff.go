@@ -3,10 +3,12 @@ package report
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
+	"probe/internal/config"
 	"probe/internal/kinds"
 	"probe/probes"
 )
@@ -56,10 +58,11 @@ type Diff struct {
 }
 
 // Compare lists what changed from old to new, matching results by
-// expectation id and vantage, in new's order then the removed ones.
+// expectation id, address family and vantage, in new's order then the
+// removed ones.
 func Compare(old, new *Report) Diff {
 	d := Diff{Old: side(old), New: side(new), Changes: []Change{}}
-	key := func(r *Report, res Result) string { return res.ID + "\x00" + res.Family + "\x00" + r.VantageOf(res) }
+	key := func(r *Report, res Result) string { return res.ID + "\x00" + familyOf(res) + "\x00" + r.VantageOf(res) }
 	olds := map[string]Result{}
 	for _, res := range old.Results {
 		olds[key(old, res)] = res
@@ -88,6 +91,22 @@ func Compare(old, new *Report) Diff {
 		}
 	}
 	return d
+}
+
+// familyOf is the address family a result was probed over. A result
+// without one (a target with no IPv6 address, or a report written before
+// families were) was probed at its address's family: IPv4, unless that
+// address is an IPv6 one. So the first diff across the upgrade that gave
+// a target its ipv6 key matches its IPv4 results, and only its IPv6 ones
+// are new.
+func familyOf(res Result) string {
+	if res.Family != "" {
+		return res.Family
+	}
+	if a, err := netip.ParseAddr(res.Address); err == nil && a.Is6() && !a.Is4In6() {
+		return config.FamilyIPv6
+	}
+	return config.FamilyIPv4
 }
 
 func (d *Diff) add(c Change) {

@@ -125,3 +125,48 @@ func TestDiffFactsAndRows(t *testing.T) {
 		t.Errorf("added/removed expectations not reported: %v", changeKinds(d))
 	}
 }
+
+// A report written before results had a family, against one written after
+// the target got its ipv6 key: the IPv4 results are the same rows (no
+// removed-and-added), and only the IPv6 ones are new. A result at an IPv6
+// address without a family was probed over IPv6.
+func TestDiffAcrossTheIPv6Upgrade(t *testing.T) {
+	old, _ := load(t, "after-internet")
+	upgraded := clone(t, old)
+	var v6 []Result
+	for i := range upgraded.Results {
+		res := &upgraded.Results[i]
+		if res.Target != "freeswitch" {
+			continue
+		}
+		res.Family = "ipv4"
+		r6 := *res
+		r6.Family, r6.Address = "ipv6", "2001:db8:1::20"
+		v6 = append(v6, r6)
+	}
+	if len(v6) == 0 {
+		t.Fatal("no freeswitch result in the fixture")
+	}
+	upgraded.Results = append(upgraded.Results, v6...)
+	d := Compare(old, upgraded)
+	added := 0
+	for _, c := range d.Changes {
+		switch {
+		case c.Kind == "expectation-added" && c.Family == "ipv6":
+			added++
+		default:
+			t.Errorf("change %+v; want only the IPv6 results added", c)
+		}
+	}
+	if added != len(v6) {
+		t.Errorf("%d added; want the %d IPv6 results", added, len(v6))
+	}
+	// Before families, an IPv6 target's results had its address alone.
+	bare := clone(t, upgraded)
+	for i := range bare.Results {
+		bare.Results[i].Family = ""
+	}
+	if d := Compare(bare, upgraded); len(d.Changes) != 0 {
+		t.Errorf("the same results with and without their family: %+v; want no change", d.Changes)
+	}
+}
