@@ -18,7 +18,7 @@ import (
 type Change struct {
 	// Kind names the change: expectation-added, expectation-removed,
 	// verdict-changed, port-opened, port-closed, state-changed,
-	// range-states-changed, or one that a probe kind finds in its facts
+	// range-states-changed, range-changed (a sweep's), or one that a probe kind finds in its facts
 	// (kinds.Kind.Changes: ssh-host-key-changed, certificate-renewed,
 	// certificate-replaced, certificate-expiry-near, sip-agent-changed).
 	Kind string `json:"kind"`
@@ -236,12 +236,20 @@ func overFamily(family string) string {
 
 // compareSweeps reports the ports of a sweep that answered in one report
 // and not in the other. A sweep's evidence lists the ports that answered
-// (or did not pass); a port absent from it was probed and silent, so a port
-// in one report's evidence and not the other's opened, or went silent.
+// (or did not pass); a port of its range absent from it was probed and
+// silent, so a port in one report's evidence and not the other's opened, or
+// went silent. A port outside the other report's range (the range was
+// widened or narrowed between the runs) was not probed there: it is not
+// compared, and the change of range is noted.
 func compareSweeps(d *Diff, v string, or, nr Result, oldPorts map[int]PortEvidence) {
 	id := nr.ID
 	silent := func(r Result, port int) bool {
-		return !slices.Contains(r.Sweep.Excluded, port)
+		lo, hi, err := config.ParseRange(r.Range)
+		return err == nil && port >= lo && port <= hi && !slices.Contains(r.Sweep.Excluded, port)
+	}
+	if or.Range != nr.Range {
+		d.add(Change{Kind: "range-changed", ID: id, Vantage: v, Old: or.Range, New: nr.Range,
+			Detail: fmt.Sprintf("swept %s/%s, now %s/%s: a port only one of them holds was not probed in the other, and is not compared", or.Range, nr.Transport, nr.Range, nr.Transport)})
 	}
 	newPorts := map[int]bool{}
 	for _, ne := range nr.Evidence {

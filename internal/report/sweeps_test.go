@@ -102,3 +102,30 @@ func TestMergeTheReferenceAndTheSweepTables(t *testing.T) {
 		t.Errorf("diff of the merged reports: %v; want the sweep's port-opened", k)
 	}
 }
+
+// A sweep's range widened between two nights: the ports the old range did
+// not hold were never probed then, so one answering now is not "opened";
+// the change of range is noted, and does not count. A port both ranges
+// hold is compared as before.
+func TestDiffOfAWidenedSweep(t *testing.T) {
+	narrow := sweepReport(t, "night1", nil)
+	narrow.Results[0].Range = "1-1024"
+	wide := sweepReport(t, "night2", map[int]probes.Observation{5080: sip5080})
+	d := Compare(narrow, wide)
+	k := changeKinds(d)
+	if k["port-opened freeswitch-nothing-else-udp internet"] || !k["range-changed freeswitch-nothing-else-udp internet"] {
+		t.Errorf("changes %+v; want the range change and no port opened", d.Changes)
+	}
+	for _, c := range d.Changes {
+		if c.Kind == "range-changed" && (c.Matters || c.Old != "1-1024" || c.New != "1-65535") {
+			t.Errorf("range change %+v; want 1-1024 → 1-65535, not mattering", c)
+		}
+	}
+	if k := changeKinds(Compare(wide, narrow)); k["port-closed freeswitch-nothing-else-udp internet"] {
+		t.Errorf("narrowed: %v; want no port closed (5080 was not probed)", k)
+	}
+	inside := sweepReport(t, "night3", map[int]probes.Observation{53: {State: probes.Open, Outcome: "DNS answer"}})
+	if k := changeKinds(Compare(narrow, inside)); !k["port-opened freeswitch-nothing-else-udp internet"] {
+		t.Errorf("53 opened, inside both ranges: %v; want port-opened", k)
+	}
+}
