@@ -120,3 +120,19 @@ func (o Observation) MarshalFacts() json.RawMessage {
 	}
 	return b
 }
+
+// Ports is what a sweep saw of every port it was given, kept compactly (a
+// few bytes a port) and stated as an observation only when asked: 65535
+// observations held at once would cost more memory than the sweep itself.
+type Ports interface {
+	// Observation is what port showed, in the words of the kind's probe.
+	Observation(port int) Observation
+	// Answered lists the ports the target itself was heard from (open or
+	// closed: Observation.Answered), in order.
+	Answered() []int
+	// Open lists the ports found open, in order.
+	Open() []int
+	// ICMP lists the ports answered by an ICMP error, in order: errors
+	// the target or a router paid for from its per-peer ICMP budget.
+	ICMP() []int
+}

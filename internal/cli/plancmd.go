@@ -32,7 +32,7 @@ func cmdPlan(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "probe plan:", err)
 		return ExitUsage
 	}
-	fmt.Fprintf(env.Stdout, "plan from vantage %q: %d expectations, %d probes, sample seed %d\n\n", p.Vantage, len(p.Rows)+len(p.Lookups), len(p.Tasks), p.Seed)
+	fmt.Fprintf(env.Stdout, "plan from vantage %q: %d expectations, %d probes, sample seed %d\n\n", p.Vantage, len(p.Rows)+len(p.Lookups), p.Probes(), p.Seed)
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tPROBE\tADDRESS\tPORT\tEXPECT\tNOTE")
 	for _, c := range p.Rows {

@@ -71,9 +71,9 @@ type Results struct {
 	RTT map[string]RTT
 	// Reprobed counts the silent ports probed a second time.
 	Reprobed int
-	// Swept holds, by task index, what the half-open scan saw of each
-	// half-open sweep task's ports (plan.Task.HalfOpen); PortObservation
-	// reads them.
+	// Swept holds, by task index, what each whole sweep task (plan.Task.
+	// Whole: a half-open TCP sweep, a UDP sweep) saw of its ports;
+	// PortObservation reads them.
 	Swept map[int]*Swept
 }
 
@@ -129,6 +129,7 @@ type run struct {
 	limiters   *limiters
 	budgets    *budgets
 	rtts       *estimators
+	whole      map[int][]int // the ports of each whole sweep task
 	floor      time.Duration // of adaptive timeouts
 	limit      int           // probes in flight
 	cheapAgain bool          // short silences are asked again at once, with the full timeout
@@ -145,6 +146,7 @@ func (e *Engine) start(ctx context.Context, p *plan.Plan) *run {
 	res := &Results{
 		Observations: make([]probes.Observation, len(p.Tasks)),
 		Ran:          make([]bool, len(p.Tasks)),
+		Swept:        map[int]*Swept{},
 	}
 	for i := range res.Observations {
 		res.Observations[i] = probes.Observation{Error: probes.ErrCanceled, Outcome: notRun}
@@ -157,6 +159,7 @@ func (e *Engine) start(ctx context.Context, p *plan.Plan) *run {
 		floor:    e.MinTimeout,
 		limit:    FDConcurrency(e.Concurrency),
 		silences: make([][]silence, len(p.Tasks)),
+		whole:    wholePorts(p),
 	}
 	if r.floor <= 0 {
 		r.floor = DefaultMinTimeout
@@ -217,12 +220,13 @@ func (r *run) end() *Results {
 }
 
 // splitTasks sorts p's tasks into the paced ranges (grouped tasks of a kind
-// that probes ports together) and the single tasks.
+// that probes ports together, and the UDP sweeps' whole tasks) and the
+// single tasks.
 func splitTasks(p *plan.Plan) (rangeTasks, []int) {
 	rs := rangeTasks{groups: map[string][]int{}}
 	var single []int
 	for i, t := range p.Tasks {
-		if t.Group != "" && kinds.Lookup(t.Kind).RunPorts != nil {
+		if k := kinds.Lookup(t.Kind); t.Group != "" && (k.RunPorts != nil || k.SweepPorts != nil) {
 			if _, ok := rs.groups[t.Group]; !ok {
 				rs.order = append(rs.order, t.Group)
 			}

@@ -10,28 +10,26 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"probe/internal/kinds"
+	"probe/internal/plan"
 	"probe/probes"
 	"probe/probes/syn"
 )
 
-// Swept is what the half-open scan saw of the ports of one sweep task
-// (plan.Task.HalfOpen): compact per-port state, and the observations of
-// the second look at its open ports.
+// Swept is what a sweep sent as one task (plan.Task.Whole: a half-open
+// TCP sweep, a UDP sweep) saw of its ports: the sweep's compact per-port
+// state, and the observations of the second look at its open ports.
 type Swept struct {
-	scan *syn.Result
-	mu   sync.Mutex
+	scan probes.Ports
 	// identified are the second looks at the open ports (the kind's
-	// Identify: a connect that reads the banner), by port.
+	// Identify: a connect that reads the banner), by port; made before
+	// the Swept is kept, and only read after.
 	identified map[int]probes.Observation
 }
 
 // Observation is what the sweep saw of port: the second look when the
-// port was open and the look found it open, else the scan's.
+// port was open and the look found it open, else the sweep's.
 func (s *Swept) Observation(port int) probes.Observation {
-	s.mu.Lock()
-	o, ok := s.identified[port]
-	s.mu.Unlock()
-	if ok {
+	if o, ok := s.identified[port]; ok {
 		return o
 	}
 	return s.scan.Observation(port)
@@ -40,8 +38,8 @@ func (s *Swept) Observation(port int) probes.Observation {
 // Answered lists the ports that answered open or closed, in order.
 func (s *Swept) Answered() []int { return s.scan.Answered() }
 
-// PortObservation is what task saw of port: for a half-open sweep task,
-// that port's; for any other task, its one observation.
+// PortObservation is what task saw of port: for a whole sweep task, that
+// port's; for any other task, its one observation.
 func (r *Results) PortObservation(task, port int) probes.Observation {
 	if s := r.Swept[task]; s != nil {
 		return s.Observation(port)
@@ -49,28 +47,60 @@ func (r *Results) PortObservation(task, port int) probes.Observation {
 	return r.Observations[task]
 }
 
+// wholePorts are the ports of each whole sweep task (plan.Task.Whole), by
+// task: those of the row that names it.
+func wholePorts(p *plan.Plan) map[int][]int {
+	out := map[int][]int{}
+	for _, row := range p.Rows {
+		if len(row.Ports) > 0 && p.Tasks[row.Ports[0].Task].Whole {
+			ports := make([]int, len(row.Ports))
+			for j, pt := range row.Ports {
+				ports[j] = pt.Port
+			}
+			out[row.Ports[0].Task] = ports
+		}
+	}
+	return out
+}
+
+// keepSwept records what whole sweep task i saw of its ports, and the
+// task's own observation: a summary, sent as sent from started.
+func (r *run) keepSwept(i int, sw *Swept, sent string, started time.Time) {
+	r.mu.Lock()
+	r.res.Swept[i] = sw
+	r.mu.Unlock()
+	summary := probes.Observation{Sent: sent, Started: started, Duration: time.Since(started),
+		Outcome: fmt.Sprintf("sweep of %d ports; each port's observation is its own", len(r.whole[i]))}
+	if r.ctx.Err() != nil {
+		summary.Error = probes.ErrCanceled
+	}
+	r.finish([]int{i}, []probes.Observation{summary})
+}
+
 // halfOpen are the sweep tasks sent as half-open SYNs, by target address,
-// the addresses in plan order, and each task's ports.
+// and the addresses in plan order.
 type halfOpen struct {
 	byAddr map[netip.Addr][]int
 	order  []netip.Addr
-	ports  map[int][]int
 }
 
-// splitHalfOpen takes the half-open sweep tasks from single, with their
-// ports (those of the row that names each). Without a scanner, each is
-// recorded as the prober's own error.
+// splitHalfOpen takes the half-open sweep tasks from single. Without a
+// scanner, each is recorded as the prober's own error.
 func (r *run) splitHalfOpen(single []int) (halfOpen, []int) {
-	h := halfOpen{byAddr: map[netip.Addr][]int{}, ports: map[int][]int{}}
+	h := halfOpen{byAddr: map[netip.Addr][]int{}}
 	rest := single[:0:0]
 	for _, i := range single {
-		if !r.p.Tasks[i].HalfOpen {
+		if !r.p.Tasks[i].HalfOpen() {
 			rest = append(rest, i)
 			continue
 		}
 		addr, err := netip.ParseAddr(r.p.Tasks[i].Target.Host)
 		if r.e.HalfOpen == nil || err != nil {
-			r.finish([]int{i}, []probes.Observation{{Error: probes.ErrInternal, Outcome: "a half-open sweep without a raw socket to send it", Started: time.Now()}})
+			why := "a half-open sweep without a raw socket to send it"
+			if err != nil {
+				why = fmt.Sprintf("a half-open sweep needs an IP address, and %q is none: its name was not resolved before the run", r.p.Tasks[i].Target.Host)
+			}
+			r.finish([]int{i}, []probes.Observation{{Error: probes.ErrInternal, Outcome: why, Started: time.Now()}})
 			continue
 		}
 		addr = addr.Unmap()
@@ -78,15 +108,6 @@ func (r *run) splitHalfOpen(single []int) (halfOpen, []int) {
 			h.order = append(h.order, addr)
 		}
 		h.byAddr[addr] = append(h.byAddr[addr], i)
-	}
-	for _, row := range r.p.Rows {
-		if len(row.Ports) > 0 && r.p.Tasks[row.Ports[0].Task].HalfOpen {
-			ports := make([]int, len(row.Ports))
-			for j, pt := range row.Ports {
-				ports[j] = pt.Port
-			}
-			h.ports[row.Ports[0].Task] = ports
-		}
 	}
 	return h, rest
 }
@@ -101,9 +122,6 @@ func (r *run) runHalfOpen(h halfOpen) *sync.WaitGroup {
 	if len(h.order) == 0 {
 		return &wg
 	}
-	if r.res.Swept == nil {
-		r.res.Swept = map[int]*Swept{}
-	}
 	wg.Go(func() {
 		started := time.Now()
 		targets := make([]syn.Target, len(h.order))
@@ -115,7 +133,7 @@ func (r *run) runHalfOpen(h halfOpen) *sync.WaitGroup {
 			var ports []int
 			for _, i := range idx {
 				ceiling = max(ceiling, r.p.Tasks[i].Params.Timeout)
-				for _, p := range h.ports[i] {
+				for _, p := range r.whole[i] {
 					if p > 0 && p < len(seen) && !seen[p] {
 						seen[p] = true
 						ports = append(ports, p)
@@ -129,16 +147,7 @@ func (r *run) runHalfOpen(h halfOpen) *sync.WaitGroup {
 		for j, a := range h.order {
 			found := r.identifySwept(h.byAddr[a][0], results[j])
 			for _, i := range h.byAddr[a] {
-				sw := &Swept{scan: results[j], identified: found}
-				r.mu.Lock()
-				r.res.Swept[i] = sw
-				r.mu.Unlock()
-				summary := probes.Observation{Sent: "TCP SYN (half-open)", Started: started, Duration: time.Since(started),
-					Outcome: fmt.Sprintf("half-open sweep of %d ports; each port's observation is its own", len(h.ports[i]))}
-				if r.ctx.Err() != nil {
-					summary.Error = probes.ErrCanceled
-				}
-				r.finish([]int{i}, []probes.Observation{summary})
+				r.keepSwept(i, &Swept{scan: results[j], identified: found}, "TCP SYN (half-open)", started)
 			}
 		}
 	})

@@ -27,7 +27,7 @@ func sweepPlan(ports []int, declared int, halfOpen bool) *plan.Plan {
 	lo := probes.Target{Name: "lo", Host: "127.0.0.1", Transport: "tcp"}
 	params := kinds.Params{Timeout: time.Second}
 	if halfOpen {
-		p.Tasks = append(p.Tasks, plan.Task{Kind: "tcp", Identify: true, HalfOpen: true, Target: lo, Params: params})
+		p.Tasks = append(p.Tasks, plan.Task{Kind: "tcp", Identify: true, Whole: true, Target: lo, Params: params})
 	}
 	for _, port := range ports {
 		if !halfOpen {

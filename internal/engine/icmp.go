@@ -66,12 +66,12 @@ func doubtOtherICMP(p *plan.Plan, res *Results, groups map[string][]int, single 
 		}
 	}
 	for i, sw := range res.Swept {
-		// A half-open sweep's ICMP answers (a rejecting firewall's
-		// prohibited) drew on the same bucket.
-		host := p.Tasks[i].Target.Host
+		// A sweep's ICMP answers (a rejecting firewall's prohibited to a
+		// SYN, a UDP port unreachable) drew on the same bucket.
+		t := p.Tasks[i].Target
 		for _, port := range sw.scan.ICMP() {
 			o := sw.Observation(port)
-			byHost[host] = append(byHost[host], answer{i, o.Started, o.Started.Add(o.Duration), fmt.Sprintf("%d/tcp", port)})
+			byHost[t.Host] = append(byHost[t.Host], answer{i, o.Started, o.Started.Add(o.Duration), fmt.Sprintf("%d/%s", port, t.Transport)})
 		}
 	}
 	// others lists host's ICMP answers, outside skip, that overlap from-to.

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"time"
 
 	"probe/internal/kinds"
 	"probe/probes"
@@ -15,7 +16,7 @@ type rangeTasks struct {
 	order  []string
 }
 
-// runRanges starts the paced ranges and returns what to wait on for their
+// runRanges starts the paced ranges (and the UDP sweeps) and returns what to wait on for their
 // end. They run beside the rest, outside the concurrency limit, so a slow
 // range never holds the run hostage and a long sweep never delays them.
 // Nothing holds a range back: it paces its sends by the target's live ICMP
@@ -44,7 +45,12 @@ func (r *run) runRanges(rs rangeTasks) *sync.WaitGroup {
 				params := first.Params
 				params.ICMP = r.budgets.get(host)
 				params.Pace = func(ctx context.Context) error { return r.limiters.wait(ctx, host) }
-				r.finish(idx, kinds.Lookup(first.Kind).RunPorts(r.ctx, targets, params))
+				if k := kinds.Lookup(first.Kind); first.Whole {
+					started := time.Now()
+					r.keepSwept(idx[0], &Swept{scan: k.SweepPorts(r.ctx, first.Target, r.whole[idx[0]], params)}, "UDP payloads", started)
+				} else {
+					r.finish(idx, k.RunPorts(r.ctx, targets, params))
+				}
 			}
 		})
 	}

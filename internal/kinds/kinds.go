@@ -165,6 +165,13 @@ type Kind struct {
 	// sampled (see Sample), unless the kind Sweeps: then every port of it
 	// is probed, together.
 	RunPorts func(ctx context.Context, ts []probes.Target, p Params) []probes.Observation
+	// SweepPorts, when set, probes every port of a sweep (a range of a
+	// kind that Sweeps) at t's host together, as one task: the UDP sweep
+	// sends them all from one socket, paced by p.Pace, and tells p.ICMP
+	// of each ICMP error it draws. What each port showed is kept compactly
+	// and stated when asked (probes.Ports): 65535 tasks and observations
+	// would cost more memory than the sweep.
+	SweepPorts func(ctx context.Context, t probes.Target, ports []int, p Params) probes.Ports
 	// Sample, for a kind with RunPorts, says how many random ports of a
 	// range to probe besides its edges, and the seed that draws them (0:
 	// the run's seed), from p's section. DefaultSample ports and the run's
@@ -240,7 +247,7 @@ type FactChange struct {
 }
 
 // Implemented reports whether the kind can probe.
-func (k *Kind) Implemented() bool { return k.Run != nil || k.RunPorts != nil }
+func (k *Kind) Implemented() bool { return k.Run != nil || k.RunPorts != nil || k.SweepPorts != nil }
 
 // SampleOf is how many ports of a range the kind samples under p, and the
 // seed it pins (0: none).

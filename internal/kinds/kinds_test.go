@@ -86,6 +86,9 @@ func TestKinds(t *testing.T) {
 			if k.RunPorts == nil && k.Sample != nil {
 				t.Error("Sample without RunPorts: only a kind that probes a range's ports together samples it")
 			}
+			if k.SweepPorts != nil && !k.Sweeps {
+				t.Error("SweepPorts without Sweeps: a kind whose ranges are not swept has no sweep to send together")
+			}
 			c, ok := factCases[name]
 			if k.Facts == nil {
 				if ok {

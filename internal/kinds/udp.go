@@ -28,8 +28,8 @@ func init() {
 		},
 		// A range: every port from one socket, at the target's rate,
 		// each listened for at least the timeout after its send.
-		RunPorts: func(ctx context.Context, ts []probes.Target, p Params) []probes.Observation {
-			return udpsweep.Sweep(ctx, ts, udpsweep.SweepOptions{Pace: p.Pace, Wait: p.Timeout, Refused: func() {
+		SweepPorts: func(ctx context.Context, t probes.Target, ports []int, p Params) probes.Ports {
+			return udpsweep.Sweep(ctx, t, ports, udpsweep.SweepOptions{Pace: p.Pace, Wait: p.Timeout, Refused: func() {
 				if p.ICMP != nil {
 					p.ICMP.Spend()
 				}

@@ -128,12 +128,17 @@ type Task struct {
 	// answer (open, reachable): a silence then would fail it, so the engine
 	// asks once more before letting a lost packet decide.
 	AnswerOwed bool
-	// HalfOpen marks the one task of a sweep sent as half-open SYNs
-	// (Options.HalfOpen): it stands for every port of its row (the row's
-	// Ports all name it), and Target.Port is 0. A sweep's 65535 tasks
-	// and observations would cost more memory than the scan itself.
-	HalfOpen bool
+	// Whole marks the one task of a sweep that stands for every port of
+	// its row (the row's Ports all name it; Target.Port is 0): a TCP
+	// sweep sent as half-open SYNs (Options.HalfOpen), or the sweep of a
+	// kind that sends its ports together (kinds.Kind.SweepPorts: UDP). A
+	// sweep's 65535 tasks and observations would cost more memory than
+	// the sweep itself.
+	Whole bool
 }
+
+// HalfOpen says t is a sweep sent as half-open SYNs (probes/syn).
+func (t Task) HalfOpen() bool { return t.Whole && t.Target.Transport == "tcp" }
 
 // Options are the run-wide inputs of the plan.
 type Options struct {
@@ -238,8 +243,8 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 				group = Path(e.ID, "", family) // each family's sample paced apart
 			case e.IsRange():
 				c.Sweep, c.Excluded = true, e.Excluded
-				if kind.RunPorts != nil {
-					group = Path(e.ID, "", family) // its ports go together (the UDP sweep's one socket)
+				if kind.SweepPorts != nil {
+					group = Path(e.ID, "", family) // its ports go together (the UDP sweep's one socket), paced beside the host's ranges
 				}
 				ports = make([]PortTask, 0, e.RangeHi-e.RangeLo+1-len(e.Excluded))
 				skip := e.Excluded // sorted
@@ -255,10 +260,10 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 					ports = append(ports, PortTask{Port: port})
 				}
 			}
-			if c.Sweep && opt.HalfOpen && HalfOpenable(e, params, addr) {
+			if c.Sweep && (kind.SweepPorts != nil || opt.HalfOpen && HalfOpenable(e, params, addr)) {
 				task := len(p.Tasks)
 				p.Tasks = append(p.Tasks, Task{
-					Kind: e.Probe, Params: params, HalfOpen: true, Identify: true,
+					Kind: e.Probe, Params: params, Whole: true, Identify: true, Group: group,
 					Target: probes.Target{Name: c.Path(), Host: addr, Transport: e.Transport},
 				})
 				for j := range ports {
@@ -304,6 +309,18 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 	return p, nil
 }
 
+// Probes counts the probes the plan sends: a task each, and a whole sweep
+// task (Task.Whole) once for every port of its row.
+func (p *Plan) Probes() int {
+	n := len(p.Tasks)
+	for _, c := range p.Rows {
+		if len(c.Ports) > 0 && p.Tasks[c.Ports[0].Task].Whole {
+			n += len(c.Ports) - 1
+		}
+	}
+	return n
+}
+
 // Path names a target as reached at one of its addresses, over one
 // family: "freeswitch" for a target with one address, "freeswitch@private"
 // for its private one, "freeswitch@public/ipv6" for its IPv6 address. A
@@ -337,7 +354,7 @@ func taskCount(f *config.File, vantage string, halfOpen bool) int {
 		case e.IsRange() && kinds.Lookup(e.Probe).RunPorts != nil && !kinds.Lookup(e.Probe).Sweeps:
 			size, _ := kinds.Lookup(e.Probe).SampleOf(kinds.Params{Section: e.Section()})
 			n += size + 4 // the edges and the controls
-		case e.IsRange() && halfOpen && halfOpenAt(f, e, vantage):
+		case e.IsRange() && (kinds.Lookup(e.Probe).SweepPorts != nil || halfOpen && halfOpenAt(f, e, vantage)):
 			n++ // one task for the whole sweep
 		case e.IsRange():
 			n += max(0, e.RangeHi-e.RangeLo+1-len(e.Excluded))

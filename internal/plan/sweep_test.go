@@ -226,10 +226,10 @@ func TestHalfOpenSweepIsOneTask(t *testing.T) {
 				t.Fatalf("%d ports in the sweep; want 65533", len(c.Ports))
 			}
 			task := p.Tasks[c.Ports[0].Task]
-			if half := tc.tasks == 3; task.HalfOpen != half {
-				t.Fatalf("the sweep's task is half-open: %v; want %v", task.HalfOpen, half)
+			if half := tc.tasks == 3; task.HalfOpen() != half {
+				t.Fatalf("the sweep's task is half-open: %v; want %v", task.HalfOpen(), half)
 			}
-			if !task.HalfOpen {
+			if !task.HalfOpen() {
 				return
 			}
 			for _, pt := range c.Ports {
@@ -240,7 +240,7 @@ func TestHalfOpenSweepIsOneTask(t *testing.T) {
 			if task.Target.Port != 0 || !task.Identify || task.Target.Host != tc.address {
 				t.Errorf("the sweep's task %+v; want port 0, identify, the target's address", task)
 			}
-			if p.Tasks[p.Rows[0].Ports[0].Task].HalfOpen {
+			if p.Tasks[p.Rows[0].Ports[0].Task].HalfOpen() {
 				t.Error("a declared port's task is half-open; only a sweep's is")
 			}
 		})
@@ -248,11 +248,13 @@ func TestHalfOpenSweepIsOneTask(t *testing.T) {
 }
 
 // A UDP sweep's ports go out together (the kind sends them from one
-// socket), as one group; a TCP sweep's are separate probes, in no group.
-func TestSweepGroupsOnlyAKindThatSendsTheRangeItself(t *testing.T) {
+// socket): one task, in the row's group (paced beside the host's ranges),
+// that every port of the row names, as a half-open sweep is; a TCP sweep
+// sent as connects is a task per port, in no group.
+func TestUDPSweepIsOneTask(t *testing.T) {
 	for _, tc := range []struct {
 		transport, probe string
-		group            bool
+		whole            bool
 	}{
 		{"tcp", "tcp", false},
 		{"udp", "udp", true},
@@ -266,11 +268,19 @@ catch_all = true
 name = "api"
 address = "203.0.113.10"
 [[expectation]]
+id = "declared"
+target = "api"
+ports = [8001]
+transport = %[1]q
+probe = %[2]q
+expect = { internet = "not_open" }
+[[expectation]]
 id = "rest"
 target = "api"
-range = "8000-8002"
-transport = %q
-probe = %q
+range = "8000-8003"
+except_declared = true
+transport = %[1]q
+probe = %[2]q
 expect = { internet = "not_open" }
 `, tc.transport, tc.probe)))
 			if err != nil {
@@ -280,16 +290,37 @@ expect = { internet = "not_open" }
 			if err != nil {
 				t.Fatal(err)
 			}
+			c := p.Rows[1]
+			var ports []int
 			var groups []string
-			for _, pt := range p.Rows[0].Ports {
+			tasks := map[int]bool{}
+			for _, pt := range c.Ports {
+				ports = append(ports, pt.Port)
 				groups = append(groups, p.Tasks[pt.Task].Group)
+				tasks[pt.Task] = true
+			}
+			if !c.Sweep || !slices.Equal(ports, []int{8000, 8002, 8003}) {
+				t.Fatalf("sweep %v of ports %v; want 8000, 8002, 8003 (8001 is declared)", c.Sweep, ports)
 			}
 			want := []string{"", "", ""}
-			if tc.group {
+			if tc.whole {
 				want = []string{"rest", "rest", "rest"}
 			}
-			if !p.Rows[0].Sweep || !slices.Equal(groups, want) {
-				t.Errorf("sweep %v, groups %q; want %q", p.Rows[0].Sweep, groups, want)
+			if !slices.Equal(groups, want) {
+				t.Errorf("groups %q; want %q", groups, want)
+			}
+			task := p.Tasks[c.Ports[0].Task]
+			switch {
+			case tc.whole && (len(tasks) != 1 || !task.Whole || task.HalfOpen() || task.Target.Port != 0 || len(p.Tasks) != 2):
+				t.Errorf("%d tasks for the sweep (%d in all), the first %+v; want one whole UDP task, port 0, beside the declared port's", len(tasks), len(p.Tasks), task)
+			case !tc.whole && (len(tasks) != 3 || task.Whole):
+				t.Errorf("%d tasks for the sweep, the first whole: %v; want one connect per port", len(tasks), task.Whole)
+			}
+			if d := p.Tasks[p.Rows[0].Ports[0].Task]; d.Whole || d.Target.Port != 8001 {
+				t.Errorf("the declared port's task %+v; want its own, to 8001", d)
+			}
+			if n := p.Probes(); n != 4 {
+				t.Errorf("%d probes; want 4: the declared port and the sweep's 3, however many tasks they are", n)
 			}
 		})
 	}
@@ -319,7 +350,7 @@ expect = { internet = "not_open" }
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Tasks) != 1 || !p.Tasks[0].HalfOpen || len(p.Rows[0].Ports) != 65535 {
-		t.Errorf("%d tasks (first half-open: %v) for %d ports; want one half-open task for all 65535", len(p.Tasks), len(p.Tasks) > 0 && p.Tasks[0].HalfOpen, len(p.Rows[0].Ports))
+	if len(p.Tasks) != 1 || !p.Tasks[0].HalfOpen() || len(p.Rows[0].Ports) != 65535 {
+		t.Errorf("%d tasks (first half-open: %v) for %d ports; want one half-open task for all 65535", len(p.Tasks), len(p.Tasks) > 0 && p.Tasks[0].HalfOpen(), len(p.Rows[0].Ports))
 	}
 }

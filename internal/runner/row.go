@@ -76,7 +76,7 @@ func assembleRow(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results
 	r.Observed = summarise(states)
 	if sw != nil {
 		switch {
-		case len(c.Ports) > 0 && kind.RunPorts != nil:
+		case len(c.Ports) > 0 && kind.SweepPorts != nil:
 			// Its ports went together, from one socket: each was heard
 			// from its send to the sweep's end.
 			sw.Timeouts = fmt.Sprintf("every port was listened for from its send until %s after the last port's", p.Tasks[c.Ports[0].Task].Params.Timeout)

@@ -56,7 +56,7 @@ func (m sweepMethod) method(c plan.Row, p *plan.Plan) (string, string) {
 	switch {
 	case c.Expectation.Transport != "tcp":
 		return "", ""
-	case len(c.Ports) > 0 && p.Tasks[c.Ports[0].Task].HalfOpen:
+	case len(c.Ports) > 0 && p.Tasks[c.Ports[0].Task].HalfOpen():
 		return methodSYN, "half-open SYNs from a raw socket (" + m.why + ")"
 	case m.scanner != nil:
 		return methodConnect, "one connect per port: the half-open sweep takes a bare TCP probe (no banner) to an IPv4 address"

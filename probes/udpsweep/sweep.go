@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -42,41 +43,206 @@ type SweepOptions struct {
 // headers, a STUN or DNS answer; a longer datagram is cut, still an answer.
 const readBuffer = 4096
 
-// sweepPort is what one port's datagrams drew, as the sweep goes.
-type sweepPort struct {
-	sent    time.Time
-	at      time.Time // when its answer came
-	state   probes.State
-	outcome string
-	facts   *Facts
-	// sendErr is why none of its datagrams could be sent: its silence
-	// is then no silence.
-	sendErr error
+// Result is what a sweep saw of one host's ports, kept by port in a few
+// bytes each: when each port's datagrams left and its answer came (µs
+// after the sweep's start), and what answered. What an answer said, and
+// why a send failed, are kept for those ports alone. Observation states a
+// port's evidence when asked. A port listed twice is sent once, and
+// answers for each listing.
+type Result struct {
+	start time.Time
+	wait  time.Duration
+	// failed, when set, is why the sweep sent nothing at all (the host
+	// did not resolve, no socket): every port's observation.
+	failed *probes.Observation
+
+	mu    sync.Mutex
+	want  [65536 / 8]byte // the ports asked for, a bit each
+	sent  []uint32        // by port: µs after start its datagrams left, plus one; 0: not sent
+	heard []uint32        // by port: µs after start its answer came
+	what  []uint8         // by port: noAnswer, answerOpen, or icmpAnswer plus an index into icmp
+	icmp  []icmpWords     // the ICMP answers heard, each once
+	facts map[uint16]*Facts
+	// sendErr is why none of a port's datagrams could be sent: its
+	// silence is then no silence.
+	sendErr map[uint16]error
+	end     time.Time
+	// cut says the run ended before the last port had its wait.
+	cut   bool
+	words map[**Payload][2]string // a payload set's sent and silent words
 }
 
-// Sweep sends each of ts (ports of one host, over UDP) its payloads, and
-// returns one observation per target, in order. Silence is open|filtered,
-// an answer open, ICMP port unreachable closed, a prohibited code
-// filtered. Nothing is sent once ctx ends: those ports come back canceled.
-func Sweep(ctx context.Context, ts []probes.Target, opt SweepOptions) []probes.Observation {
-	out := make([]probes.Observation, len(ts))
-	fail := func(o probes.Observation) []probes.Observation {
-		for i := range out {
-			out[i] = o
+type icmpWords struct {
+	state   probes.State
+	outcome string
+}
+
+const (
+	noAnswer   = 0
+	answerOpen = 1
+	icmpAnswer = 2
+)
+
+func newResult(start time.Time, ports []int, wait time.Duration) *Result {
+	r := &Result{
+		start: start, wait: wait,
+		sent: make([]uint32, 65536), heard: make([]uint32, 65536), what: make([]uint8, 65536),
+		facts: map[uint16]*Facts{}, sendErr: map[uint16]error{}, words: map[**Payload][2]string{},
+	}
+	for _, p := range ports {
+		if p >= 0 && p < 65536 {
+			r.want[p/8] |= 1 << (p % 8)
 		}
-		return out
 	}
-	if len(ts) == 0 {
-		return out
+	return r
+}
+
+func (r *Result) wanted(port int) bool {
+	return port >= 0 && port < 65536 && r.want[port/8]&(1<<(port%8)) != 0
+}
+
+func (r *Result) since(t time.Time) uint32 { return uint32(max(0, t.Sub(r.start)/time.Microsecond)) }
+
+func (r *Result) at(us uint32) time.Time { return r.start.Add(time.Duration(us) * time.Microsecond) }
+
+// noteSent records port's datagrams leaving at now; false when it was sent
+// already (a port listed twice).
+func (r *Result) noteSent(port int, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sent[port] != 0 {
+		return false
 	}
+	r.sent[port] = r.since(now) + 1
+	return true
+}
+
+// noteOpen records port's answer, and what it said; the first answer stands.
+func (r *Result) noteOpen(port int, f *Facts, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sent[port] != 0 && r.what[port] == noAnswer {
+		r.what[port], r.heard[port], r.facts[uint16(port)] = answerOpen, r.since(now), f
+	}
+}
+
+// noteICMP records the ICMP error port drew; the first answer stands.
+func (r *Result) noteICMP(port int, state probes.State, outcome string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.wanted(port) || r.sent[port] == 0 || r.what[port] != noAnswer {
+		return
+	}
+	i := slices.Index(r.icmp, icmpWords{state, outcome})
+	if i < 0 {
+		if len(r.icmp) >= 255-icmpAnswer {
+			i = len(r.icmp) - 1 // never: udp.Settle has a handful
+		} else {
+			r.icmp, i = append(r.icmp, icmpWords{state, outcome}), len(r.icmp)
+		}
+	}
+	r.what[port], r.heard[port] = uint8(icmpAnswer+i), r.since(now)
+}
+
+func (r *Result) noteSendErr(port int, err error) {
+	r.mu.Lock()
+	r.sendErr[uint16(port)] = err
+	r.mu.Unlock()
+}
+
+// Observation is what the sweep saw of port. Silence is open|filtered, an
+// answer open, ICMP port unreachable closed, a prohibited code filtered;
+// a port not sent, or not heard out for its wait, is canceled.
+func (r *Result) Observation(port int) probes.Observation {
+	if !r.wanted(port) {
+		return probes.Observation{Error: probes.ErrInternal, Outcome: "port not in the sweep", Started: r.start}
+	}
+	if r.failed != nil {
+		return *r.failed
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	set := For(port)
+	w, ok := r.words[&set[0]]
+	if !ok {
+		w = [2]string{joinNames(set), fmt.Sprintf("no reply to %s", plural(len(set), "datagram"))}
+		r.words[&set[0]] = w
+	}
+	if r.sent[port] == 0 {
+		return probes.Observation{State: probes.NoState, Error: probes.ErrCanceled, Outcome: "not sent: the run ended first", Started: r.start}
+	}
+	sent := r.at(r.sent[port] - 1)
+	o := probes.Observation{Started: sent, Sent: w[0], Attempts: 1}
+	what, sendErr := r.what[port], r.sendErr[uint16(port)]
+	switch {
+	case sendErr != nil && what == noAnswer:
+		o = probes.Observation{State: probes.NoState, Error: probes.ErrLocal, Outcome: "not sent: " + sendErr.Error(), Started: sent, Sent: w[0]}
+	case what == answerOpen:
+		f := r.facts[uint16(port)]
+		o.State, o.Outcome, o.Duration, o.Facts = probes.Open, f.Said, r.at(r.heard[port]).Sub(sent), f
+	case what >= icmpAnswer:
+		a := r.icmp[what-icmpAnswer]
+		o.State, o.Outcome, o.Duration, o.ICMPError = a.state, a.outcome, r.at(r.heard[port]).Sub(sent), true
+	case r.cut && r.end.Sub(sent) < r.wait:
+		// The run ended before this port had its wait: its silence
+		// says nothing.
+		o = probes.Observation{State: probes.NoState, Error: probes.ErrCanceled, Outcome: "not heard out: the run ended first", Started: sent}
+	default:
+		o.State, o.Duration, o.Outcome = probes.OpenFiltered, r.end.Sub(sent), w[1]
+	}
+	return o
+}
+
+// Answered lists the ports that answered or were refused by the host's
+// own stack (ICMP port unreachable), in order.
+func (r *Result) Answered() []int {
+	return r.ports(func(what uint8) bool {
+		return what == answerOpen || what >= icmpAnswer && r.icmp[what-icmpAnswer].state == probes.Closed
+	})
+}
+
+// Open lists the ports that answered, in order.
+func (r *Result) Open() []int { return r.ports(func(what uint8) bool { return what == answerOpen }) }
+
+// ICMP lists the ports that drew an ICMP error, in order.
+func (r *Result) ICMP() []int { return r.ports(func(what uint8) bool { return what >= icmpAnswer }) }
+
+func (r *Result) ports(keep func(uint8) bool) []int {
+	if r.failed != nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []int
+	for port, what := range r.what {
+		if what != noAnswer && keep(what) {
+			out = append(out, port)
+		}
+	}
+	return out
+}
+
+// Sweep sends each of ports of t's host its payloads (For), once however
+// often a port is listed, and returns what each showed. Nothing is sent
+// once ctx ends: those ports come back canceled.
+func Sweep(ctx context.Context, t probes.Target, ports []int, opt SweepOptions) *Result {
 	start := probes.Start("UDP payloads")
-	dst, err := resolve(ctx, ts[0])
+	res := newResult(start.Started, ports, opt.Wait)
+	fail := func(err error) *Result {
+		o := start.Settle(t, err)
+		res.failed = &o
+		return res
+	}
+	if len(ports) == 0 {
+		return res
+	}
+	dst, err := resolve(ctx, t)
 	if err != nil {
-		return fail(start.Settle(ts[0], err))
+		return fail(err)
 	}
 	conn, err := listen(dst)
 	if err != nil {
-		return fail(start.Settle(ts[0], err))
+		return fail(err)
 	}
 	defer conn.Close()
 	local := conn.LocalAddr()
@@ -84,11 +250,9 @@ func Sweep(ctx context.Context, ts []probes.Target, opt SweepOptions) []probes.O
 	// One datagram and one parser per payload: the same bytes go to every
 	// port (the SIP request names the host, not the port).
 	built := map[*Payload]builtPayload{}
-	bare := probes.Target{Name: ts[0].Name, Host: dst.Addr().String(), Transport: "udp"}
-	index := map[int]int{}
-	for i, t := range ts {
-		index[t.Port] = i
-		for _, p := range For(t.Port) {
+	bare := probes.Target{Name: t.Name, Host: dst.Addr().String(), Transport: "udp"}
+	for _, port := range ports {
+		for _, p := range For(port) {
 			if _, ok := built[p]; !ok {
 				d, said := p.New(bare, local)
 				built[p] = builtPayload{d, said}
@@ -96,27 +260,14 @@ func Sweep(ctx context.Context, ts []probes.Target, opt SweepOptions) []probes.O
 		}
 	}
 
-	ports := make([]sweepPort, len(ts))
-	var mu sync.Mutex // guards ports
 	errq := &errQueue{conn: conn, dst: dst}
-	note := func(port int, state probes.State, outcome string, now time.Time) {
-		i, ok := index[port]
-		if !ok {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if p := &ports[i]; !p.sent.IsZero() && p.state == probes.NoState {
-			p.state, p.outcome, p.at = state, outcome, now
-		}
-	}
 	errq.note = func(port int, state probes.State, outcome string) {
 		// Every error cost the target a token, the first to a port or
 		// not (a closed port sent three datagrams may answer each).
 		if opt.Refused != nil {
 			opt.Refused()
 		}
-		note(port, state, outcome, time.Now())
+		res.noteICMP(port, state, outcome, time.Now())
 	}
 
 	readerDone := make(chan struct{})
@@ -127,24 +278,18 @@ func Sweep(ctx context.Context, ts []probes.Target, opt SweepOptions) []probes.O
 			n, from, err := conn.ReadFromUDPAddrPort(buf)
 			switch {
 			case err == nil:
-				if from.Addr().Unmap() != dst.Addr() {
-					continue // not the target's: not an answer
+				port := int(from.Port())
+				if from.Addr().Unmap() != dst.Addr() || !res.wanted(port) {
+					continue // not the target's, or not a port of the sweep: not an answer
 				}
-				i, ok := index[int(from.Port())]
-				if !ok {
-					continue
+				set := For(port)
+				f := &Facts{Sent: names(set)}
+				saids := make([]func([]byte) (string, bool), len(set))
+				for i, p := range set {
+					saids[i] = built[p].said
 				}
-				f := &Facts{Sent: names(For(int(from.Port())))}
-				var saids []func([]byte) (string, bool)
-				for _, p := range For(int(from.Port())) {
-					saids = append(saids, built[p].said)
-				}
-				said := f.record(For(int(from.Port())), saids, buf[:n])
-				mu.Lock()
-				if p := &ports[i]; !p.sent.IsZero() && p.state == probes.NoState {
-					p.state, p.outcome, p.at, p.facts = probes.Open, said, time.Now(), f
-				}
-				mu.Unlock()
+				f.record(set, saids, buf[:n])
+				res.noteOpen(port, f, time.Now())
 			case errors.Is(err, net.ErrClosed), errors.Is(err, syscall.EBADF):
 				return
 			case isDeadline(err):
@@ -159,21 +304,22 @@ func Sweep(ctx context.Context, ts []probes.Target, opt SweepOptions) []probes.O
 	}()
 
 	var last time.Time
-	for i, t := range ts {
+	for _, port := range ports {
 		if ctx.Err() != nil {
 			break
+		}
+		if port < 0 || port > 65535 || res.sent[port] != 0 {
+			continue // sent already: it answers for every listing
 		}
 		if opt.Pace != nil && opt.Pace(ctx) != nil {
 			break
 		}
-		to := netip.AddrPortFrom(dst.Addr(), uint16(t.Port))
+		to := netip.AddrPortFrom(dst.Addr(), uint16(port))
 		now := time.Now()
-		mu.Lock()
-		ports[i].sent = now // before the send: loopback answers at once
-		mu.Unlock()
+		res.noteSent(port, now) // before the send: loopback answers at once
 		var sendErr error
 		sentOne := false
-		for _, p := range For(t.Port) {
+		for _, p := range For(port) {
 			if err := send(conn, errq, to, built[p].datagram); err != nil {
 				sendErr = err
 			} else {
@@ -181,9 +327,7 @@ func Sweep(ctx context.Context, ts []probes.Target, opt SweepOptions) []probes.O
 			}
 		}
 		if !sentOne {
-			mu.Lock()
-			ports[i].sendErr = sendErr
-			mu.Unlock()
+			res.noteSendErr(port, sendErr)
 		}
 		last = now
 	}
@@ -199,42 +343,10 @@ func Sweep(ctx context.Context, ts []probes.Target, opt SweepOptions) []probes.O
 	<-readerDone
 	errq.drain()
 
-	end := time.Now()
-	mu.Lock()
-	defer mu.Unlock()
-	// The words of the few payload sets, made once: 65535 observations
-	// share them.
-	sentWords, silentWords := map[**Payload]string{}, map[**Payload]string{}
-	for i, t := range ts {
-		p := ports[i]
-		set := For(t.Port)
-		key := &set[0]
-		if _, ok := sentWords[key]; !ok {
-			sentWords[key] = joinNames(set)
-			silentWords[key] = fmt.Sprintf("no reply to %s", plural(len(set), "datagram"))
-		}
-		o := probes.Observation{Started: p.sent, Sent: sentWords[key], Attempts: 1}
-		switch {
-		case p.sent.IsZero():
-			o = probes.Observation{State: probes.NoState, Error: probes.ErrCanceled, Outcome: "not sent: the run ended first", Started: start.Started}
-		case p.sendErr != nil && p.state == probes.NoState:
-			o = probes.Observation{State: probes.NoState, Error: probes.ErrLocal, Outcome: "not sent: " + p.sendErr.Error(), Started: p.sent, Sent: sentWords[key]}
-		case p.state != probes.NoState:
-			o.State, o.Outcome, o.Duration = p.state, p.outcome, p.at.Sub(p.sent)
-			o.ICMPError = p.state != probes.Open
-			if p.facts != nil {
-				o.Facts = p.facts
-			}
-		case ctx.Err() != nil && end.Sub(p.sent) < opt.Wait:
-			// The run ended before this port had its wait: its silence
-			// says nothing.
-			o = probes.Observation{State: probes.NoState, Error: probes.ErrCanceled, Outcome: "not heard out: the run ended first", Started: p.sent}
-		default:
-			o.State, o.Duration, o.Outcome = probes.OpenFiltered, end.Sub(p.sent), silentWords[key]
-		}
-		out[i] = o
-	}
-	return out
+	res.mu.Lock()
+	res.end, res.cut = time.Now(), ctx.Err() != nil
+	res.mu.Unlock()
+	return res
 }
 
 type builtPayload struct {

@@ -3,6 +3,7 @@ package udpsweep
 import (
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,20 +30,17 @@ func TestSweep(t *testing.T) {
 		t.Skipf("the fakes' ports are %d apart: too long a sweep for a unit test", hi-lo)
 	}
 	lo, hi = max(1024, lo-200), min(65535, hi+200)
-	var ts []probes.Target
+	var ports []int
 	for p := lo; p <= hi; p++ {
-		ts = append(ts, probes.Target{Name: "lo", Host: "127.0.0.1", Port: p, Transport: "udp"})
+		ports = append(ports, p)
 	}
 	var refused atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	obs := Sweep(ctx, ts, SweepOptions{Wait: 300 * time.Millisecond, Refused: func() { refused.Add(1) }})
-	if len(obs) != len(ts) {
-		t.Fatalf("%d observations for %d ports", len(obs), len(ts))
-	}
+	res := Sweep(ctx, loopback, ports, SweepOptions{Wait: 300 * time.Millisecond, Refused: func() { refused.Add(1) }})
 	closed := 0
-	for i, o := range obs {
-		port := ts[i].Port
+	for _, port := range ports {
+		o := res.Observation(port)
 		f, _ := o.Facts.(*Facts)
 		switch port {
 		case sipT.Port:
@@ -71,25 +69,36 @@ func TestSweep(t *testing.T) {
 			t.Errorf("port %d: started %v, %d attempts; want its send's time, one attempt", port, o.Started, o.Attempts)
 		}
 	}
-	if closed < len(ts)-10 {
-		t.Errorf("%d of %d ports refused; want all but the fakes' (and any another process holds)", closed, len(ts))
+	if closed < len(ports)-10 {
+		t.Errorf("%d of %d ports refused; want all but the fakes' (and any another process holds)", closed, len(ports))
 	}
 	if int(refused.Load()) < closed {
 		t.Errorf("%d ICMP errors counted for the budget; want at least the %d refused ports'", refused.Load(), closed)
 	}
+	// Another process's port may answer too: the fakes' must be among
+	// the open ones, and every port listed open or refused is one.
+	open := res.Open()
+	if !slices.Contains(open, sipT.Port) || !slices.Contains(open, dnsT.Port) {
+		t.Errorf("open ports %v; want the SIP and DNS fakes' %d, %d among them", open, sipT.Port, dnsT.Port)
+	}
+	if a, icmp := res.Answered(), res.ICMP(); len(a) != closed+len(open) || len(icmp) != closed {
+		t.Errorf("%d answered, %d ICMP errors; want the %d open and %d refused ports answered, the refused ones by ICMP", len(a), len(icmp), len(open), closed)
+	}
 }
+
+// loopback is the host the sweeps of these tests go to.
+var loopback = probes.Target{Name: "lo", Host: "127.0.0.1", Transport: "udp"}
 
 // A run that ends part-way sends nothing more, and a port not heard out
 // for its wait is not called silent.
 func TestSweepCanceled(t *testing.T) {
-	silentT := silentPort(t)
-	ts := []probes.Target{silentT}
-	for range 3 {
-		ts = append(ts, silentT)
+	var ports []int
+	for range 4 {
+		ports = append(ports, silentPort(t).Port)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sent := 0
-	obs := Sweep(ctx, ts, SweepOptions{Wait: time.Hour, Pace: func(ctx context.Context) error {
+	res := Sweep(ctx, loopback, ports, SweepOptions{Wait: time.Hour, Pace: func(ctx context.Context) error {
 		sent++
 		if sent == 3 {
 			cancel()
@@ -97,19 +106,50 @@ func TestSweepCanceled(t *testing.T) {
 		}
 		return nil
 	}})
-	for i, o := range obs {
+	for i, port := range ports {
+		o := res.Observation(port)
 		if o.Error != probes.ErrCanceled || o.State != probes.NoState {
-			t.Errorf("port %d of %d: %s/%s (%s); want canceled: not sent, or not heard out", i, len(obs), o.State, o.Error, o.Outcome)
+			t.Errorf("port %d of %d: %s/%s (%s); want canceled: not sent, or not heard out", i, len(ports), o.State, o.Error, o.Outcome)
 		}
 	}
-	if obs[0].Outcome != "not heard out: the run ended first" || obs[3].Outcome != "not sent: the run ended first" {
-		t.Errorf("outcomes %q, %q; want the sent one not heard out, the last not sent", obs[0].Outcome, obs[3].Outcome)
+	if o, o3 := res.Observation(ports[0]), res.Observation(ports[3]); o.Outcome != "not heard out: the run ended first" || o3.Outcome != "not sent: the run ended first" {
+		t.Errorf("outcomes %q, %q; want the sent one not heard out, the last not sent", o.Outcome, o3.Outcome)
+	}
+}
+
+// A port listed twice is sent its payloads once, and its answer is the
+// answer of every listing: the SIP server hears one OPTIONS, and the port
+// is open, with what it said, wherever the sweep listed it.
+func TestSweepPortListedTwice(t *testing.T) {
+	var heard atomic.Int64
+	sipT := fakeServer(t, func(req []byte) []byte {
+		heard.Add(1)
+		return sipAnswer(req)
+	})
+	silentT := silentPort(t)
+	paced := 0
+	res := Sweep(context.Background(), loopback, []int{sipT.Port, silentT.Port, sipT.Port}, SweepOptions{
+		Wait: 300 * time.Millisecond, Pace: func(context.Context) error { paced++; return nil }})
+	if o := res.Observation(sipT.Port); o.State != probes.Open || !strings.Contains(o.Outcome, fakeAgent) || o.Attempts != 1 {
+		t.Errorf("SIP port listed twice: %s (%s), %d attempts; want open with what it said, sent once", o.State, o.Outcome, o.Attempts)
+	}
+	if n := heard.Load(); n != int64(len(For(sipT.Port))) {
+		t.Errorf("the SIP server heard %d datagrams; want its port's %d payloads once", n, len(For(sipT.Port)))
+	}
+	if o := res.Observation(silentT.Port); o.State != probes.OpenFiltered {
+		t.Errorf("silent port: %s (%s); want open|filtered", o.State, o.Outcome)
+	}
+	if paced != 2 {
+		t.Errorf("paced %d times; want once for each of the 2 distinct ports", paced)
+	}
+	if o := res.Observation(closedPort(t).Port); o.Error != probes.ErrInternal {
+		t.Errorf("a port not in the sweep: %s/%s (%s); want the prober's internal error", o.State, o.Error, o.Outcome)
 	}
 }
 
 // A sweep is paced by the target's rate limit: Pace is asked once a port.
 func TestSweepPacedOncePerPort(t *testing.T) {
-	var ts []probes.Target
+	var ports []int
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -117,12 +157,12 @@ func TestSweepPacedOncePerPort(t *testing.T) {
 	defer pc.Close()
 	base := pc.LocalAddr().(*net.UDPAddr).Port
 	for i := range 50 {
-		ts = append(ts, probes.Target{Host: "127.0.0.1", Port: min(65535, base+i), Transport: "udp"})
+		ports = append(ports, min(65535, base+i))
 	}
 	paced := 0
-	Sweep(context.Background(), ts, SweepOptions{Wait: 50 * time.Millisecond, Pace: func(context.Context) error { paced++; return nil }})
-	if paced != len(ts) {
-		t.Errorf("paced %d times; want once for each of %d ports", paced, len(ts))
+	Sweep(context.Background(), loopback, ports, SweepOptions{Wait: 50 * time.Millisecond, Pace: func(context.Context) error { paced++; return nil }})
+	if paced != len(ports) {
+		t.Errorf("paced %d times; want once for each of %d ports", paced, len(ports))
 	}
 }
 
@@ -132,14 +172,13 @@ func TestSweepPacedOncePerPort(t *testing.T) {
 // never left. A port beside it is swept as usual.
 func TestSweepSendFailureIsNoSilence(t *testing.T) {
 	silentT := silentPort(t)
-	unsendable := probes.Target{Name: "lo", Host: "127.0.0.1", Port: 0, Transport: "udp"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	obs := Sweep(ctx, []probes.Target{unsendable, silentT}, SweepOptions{Wait: 200 * time.Millisecond})
-	if o := obs[0]; o.State != probes.NoState || o.Error != probes.ErrLocal || !strings.Contains(o.Outcome, "not sent") {
+	res := Sweep(ctx, loopback, []int{0, silentT.Port}, SweepOptions{Wait: 200 * time.Millisecond})
+	if o := res.Observation(0); o.State != probes.NoState || o.Error != probes.ErrLocal || !strings.Contains(o.Outcome, "not sent") {
 		t.Errorf("unsendable port: %s/%s (%s); want the prober's local error, not sent", o.State, o.Error, o.Outcome)
 	}
-	if o := obs[1]; o.State != probes.OpenFiltered {
+	if o := res.Observation(silentT.Port); o.State != probes.OpenFiltered {
 		t.Errorf("silent port beside it: %s (%s); want open|filtered", o.State, o.Outcome)
 	}
 }

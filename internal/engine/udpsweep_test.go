@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"probe/internal/kinds"
+	"probe/internal/plan"
+	"probe/probes"
+	"probe/probes/udp"
+)
+
+// A UDP sweep is one task that the udp kind sends from one socket, beside
+// the host's ranges: each port's observation is its own (loopback refuses
+// every closed port: it is exempt from the ICMP rate limit); every ICMP
+// error it drew is spent from the target's budget, though the sweep waited
+// for no token, so the next single UDP probe finds the bucket empty on a
+// clock that never gives one back; and its refusals make a single UDP
+// probe's silence beside them doubtful, naming the sweep's ports.
+func TestUDPSweepIsOneTaskThatSpendsTheICMPBudget(t *testing.T) {
+	var ports []int
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, pc.LocalAddr().(*net.UDPAddr).Port)
+		pc.Close()
+	}
+	lo := probes.Target{Name: "lo", Host: "127.0.0.1", Transport: "udp"}
+	sip := lo
+	sip.Port = 5060
+	p := &plan.Plan{Tasks: []plan.Task{
+		{Kind: "udp", Target: lo, Whole: true, Identify: true, Group: "lo-sweep", Params: kinds.Params{Timeout: 300 * time.Millisecond}},
+		{Kind: "sip", Target: sip, Params: kinds.Params{Timeout: time.Second}},
+	}}
+	row := plan.Row{ID: "lo-sweep", Sweep: true}
+	for _, port := range ports {
+		row.Ports = append(row.Ports, plan.PortTask{Port: port, Task: 0})
+	}
+	p.Rows = []plan.Row{row}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := (&Engine{Concurrency: 16, Clock: frozenClock{time.Unix(1e9, 0)}}).start(ctx, p)
+	ranges, single := splitTasks(p)
+	if len(ranges.order) != 1 || len(single) != 1 || single[0] != 1 {
+		t.Fatalf("ranges %v, single %v; want the sweep's one task among the ranges, the SIP probe single", ranges.groups, single)
+	}
+	r.runRanges(ranges).Wait()
+	if !r.res.Ran[0] || len(r.res.Swept) != 1 || r.res.Swept[0] == nil {
+		t.Fatalf("the sweep's task ran %v, swept %v; want it run and kept", r.res.Ran[0], r.res.Swept)
+	}
+	for _, port := range ports {
+		if o := r.res.PortObservation(0, port); o.State != probes.Closed || !o.ICMPError || o.Outcome != "ICMP port unreachable" {
+			t.Errorf("closed port %d: %s (%s); want closed by an ICMP port unreachable", port, o.State, o.Outcome)
+		}
+	}
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancelShort()
+	if _, err := r.budgets.get("127.0.0.1").Take(short, udp.ClaimExchange); err == nil {
+		t.Errorf("after the sweep's %d refusals a single UDP probe got a token at once: the sweep's errors were not counted", len(ports))
+	}
+
+	first := r.res.PortObservation(0, ports[0])
+	r.res.Observations[1] = probes.Observation{State: probes.Filtered, Started: first.Started, Duration: time.Second}
+	r.res.Ran[1] = true
+	doubtOtherICMP(p, r.res, ranges.groups, single)
+	if d := r.res.Observations[1].BesideICMP; !strings.Contains(d, fmt.Sprintf("%d/udp", ports[0])) {
+		t.Errorf("the SIP probe's silence beside the sweep's refusals: doubt %q; want it to name %d/udp", d, ports[0])
+	}
+}
