@@ -102,10 +102,15 @@ const notRun = "not run: the run ended first"
 // Run sends every task of p. It returns when all tasks are done or ctx ends;
 // tasks not completed by then are marked as not run.
 func (e *Engine) Run(ctx context.Context, p *plan.Plan) *Results {
-	r := e.start(ctx, p)
+	return e.start(ctx, p).run()
+}
+
+// run goes through the phases of a run.
+func (r *run) run() *Results {
+	p := r.p
 	ranges, single := splitTasks(p)
 	swept, single := r.splitHalfOpen(single)
-	r.cheapAgain = cheapAgain(p, single, r.limit, e.RatePerTarget)
+	r.cheapAgain = cheapAgain(p, single, r.limit, r.e.RatePerTarget)
 	paced := r.runRanges(ranges)
 	scan := r.runHalfOpen(swept)
 	r.firstPass(interleave(p, single))

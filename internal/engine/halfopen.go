@@ -114,7 +114,9 @@ func (r *run) splitHalfOpen(single []int) (halfOpen, []int) {
 
 // runHalfOpen sends the half-open sweeps of every address in one scan,
 // beside the first pass, and returns what to wait on for their end. Each
-// address's SYNs are paced at the rate per target, and an unanswered SYN
+// address's SYNs take their tokens from the address's limiter, which its
+// connects beside them take from too (the rate per target is the two
+// together), and an unanswered SYN
 // waits the address's adaptive timeout: the connects of the same run (its
 // declared ports) and the sweep's own answers measure it.
 func (r *run) runHalfOpen(h halfOpen) *sync.WaitGroup {
@@ -141,7 +143,12 @@ func (r *run) runHalfOpen(h halfOpen) *sync.WaitGroup {
 				}
 			}
 			longest = max(longest, ceiling)
-			targets[j] = syn.Target{Addr: a, Ports: ports, Timing: timing{r.rtts.get(r.p.Tasks[idx[0]].Target.Host), r.floor, ceiling}}
+			host := r.p.Tasks[idx[0]].Target.Host
+			targets[j] = syn.Target{Addr: a, Ports: ports, Timing: timing{r.rtts.get(host), r.floor, ceiling}}
+			if r.e.RatePerTarget > 0 {
+				// The host's one budget, shared with its connects.
+				targets[j].Budget = r.limiters.get(host)
+			}
 		}
 		results := r.e.HalfOpen.Scan(r.ctx, targets, syn.Options{Rate: r.e.RatePerTarget, Timeout: longest})
 		for j, a := range h.order {

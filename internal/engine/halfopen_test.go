@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,11 +45,10 @@ func sweepPlan(ports []int, declared int, halfOpen bool) *plan.Plan {
 	return p
 }
 
-// A sweep sent half-open finds the same open and closed ports as the same
-// sweep sent as connects, on real listeners of 127.0.0.1; its open ports
-// still get the second look that says what answered (a banner), and the
-// declared port beside it is still a connect.
-func TestHalfOpenSweepMatchesConnects(t *testing.T) {
+// rawScanner opens the half-open scanner, or skips the test where raw
+// sockets are not allowed (CI runs as root, so it runs there).
+func rawScanner(t *testing.T) *syn.Scanner {
+	t.Helper()
 	s, err := syn.Open()
 	if errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EPERM) {
 		t.Skipf("needs CAP_NET_RAW (root) for raw sockets: %v", err)
@@ -56,7 +56,43 @@ func TestHalfOpenSweepMatchesConnects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// closedPorts are n loopback ports of network (tcp or udp) that nothing
+// listens on: each bound, then let go.
+func closedPorts(t *testing.T, network string, n int) []int {
+	t.Helper()
+	var ports []int
+	for range n {
+		var port int
+		if network == "udp" {
+			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port = pc.LocalAddr().(*net.UDPAddr).Port
+			pc.Close()
+		} else {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port = ln.Addr().(*net.TCPAddr).Port
+			ln.Close()
+		}
+		ports = append(ports, port)
+	}
+	return ports
+}
+
+// A sweep sent half-open finds the same open and closed ports as the same
+// sweep sent as connects, on real listeners of 127.0.0.1; its open ports
+// still get the second look that says what answered (a banner), and the
+// declared port beside it is still a connect.
+func TestHalfOpenSweepMatchesConnects(t *testing.T) {
+	s := rawScanner(t)
 	var ports, open []int
 	for range 2 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -77,14 +113,7 @@ func TestHalfOpenSweepMatchesConnects(t *testing.T) {
 		open = append(open, ln.Addr().(*net.TCPAddr).Port)
 	}
 	ports = append(ports, open...)
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-		ln.Close()
-	}
+	ports = append(ports, closedPorts(t, "tcp", 20)...)
 	slices.Sort(ports)
 	declared := open[0]
 
@@ -116,5 +145,57 @@ func TestHalfOpenSweepMatchesConnects(t *testing.T) {
 	}
 	if d := half.Observations[1]; d.State != probes.Open || d.Sent == "TCP SYN (half-open)" {
 		t.Errorf("declared port: %s, sent %q; want open, by a connect", d.State, d.Sent)
+	}
+}
+
+// countingLimiter is a host's limiter that lets every token go at once and
+// counts them.
+type countingLimiter struct {
+	mu    sync.Mutex
+	taken int
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error { return l.WaitN(ctx, 1) }
+
+func (l *countingLimiter) WaitN(_ context.Context, n int) error {
+	l.mu.Lock()
+	l.taken += n
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *countingLimiter) Burst() int { return 20000 }
+
+// The half-open sweep and the connects beside it take their tokens from
+// the host's one limiter, so together they keep to rate_per_target: every
+// SYN and every connect of the run took a token of it, and nothing else
+// paced them.
+func TestHalfOpenSweepSharesTheHostsRate(t *testing.T) {
+	s := rawScanner(t)
+	ports := closedPorts(t, "tcp", 30)
+	slices.Sort(ports)
+	p := sweepPlan(ports[:20], ports[20], true)
+	for _, port := range ports[21:] {
+		d := p.Tasks[len(p.Tasks)-1]
+		d.Target.Port = port
+		p.Tasks = append(p.Tasks, d)
+	}
+	r := (&Engine{Concurrency: 64, RatePerTarget: 2000, HalfOpen: s}).start(context.Background(), p)
+	lim := &countingLimiter{}
+	r.limiters.by["127.0.0.1"] = lim
+	res := r.run()
+	syns, connects := 0, 0
+	for _, port := range ports[:20] {
+		o := res.Swept[0].scan.Observation(port)
+		if o.State != probes.Closed {
+			t.Fatalf("swept port %d: %s (%s); want closed", port, o.State, o.Outcome)
+		}
+		syns += o.Attempts
+	}
+	for i := 1; i < len(p.Tasks); i++ {
+		connects += res.Observations[i].Attempts
+	}
+	if connects != 10 || syns != 20 || lim.taken != syns+connects {
+		t.Errorf("%d tokens taken of the host's limiter for %d SYNs and %d connects; want one for each of the 20 SYNs and 10 connects", lim.taken, syns, connects)
 	}
 }

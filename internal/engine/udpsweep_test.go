@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -22,15 +21,7 @@ import (
 // clock that never gives one back; and its refusals make a single UDP
 // probe's silence beside them doubtful, naming the sweep's ports.
 func TestUDPSweepIsOneTaskThatSpendsTheICMPBudget(t *testing.T) {
-	var ports []int
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports = append(ports, pc.LocalAddr().(*net.UDPAddr).Port)
-		pc.Close()
-	}
+	ports := closedPorts(t, "udp", 20)
 	lo := probes.Target{Name: "lo", Host: "127.0.0.1", Transport: "udp"}
 	sip := lo
 	sip.Port = 5060

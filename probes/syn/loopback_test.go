@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,5 +163,49 @@ func TestScanTargetsAndCancel(t *testing.T) {
 		if obs := res[0].Observation(p); obs.Error != probes.ErrCanceled {
 			t.Errorf("port %d of a canceled scan: %s %q; want canceled", p, obs.State, obs.Error)
 		}
+	}
+}
+
+// countingBudget is a target's shared budget that lets every token go at
+// once and counts them.
+type countingBudget struct {
+	mu            sync.Mutex
+	taken, widest int
+	burst         int
+}
+
+func (b *countingBudget) WaitN(_ context.Context, n int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.taken += n
+	b.widest = max(b.widest, n)
+	return nil
+}
+
+func (b *countingBudget) Burst() int { return b.burst }
+
+// Every SYN a scan sends, the second to a silent port included, takes a
+// token of the target's shared budget (so the sweep and the connects
+// beside it share one rate), never more at once than its burst.
+func TestScanTakesATokenPerSYN(t *testing.T) {
+	s := openScanner(t)
+	var ports []int
+	for range 5 {
+		ports = append(ports, closedPort(t))
+	}
+	silent := fullListener(t)
+	ports = append(ports, silent)
+	budget := &countingBudget{burst: 2}
+	res := s.Scan(context.Background(), []Target{{Addr: netip.MustParseAddr("127.0.0.1"), Ports: ports, Budget: budget}},
+		Options{Rate: 1000, Timeout: 300 * time.Millisecond})
+	sent := 0
+	for _, port := range ports {
+		sent += res[0].Observation(port).Attempts
+	}
+	if res[0].Observation(silent).Attempts != 2 {
+		t.Fatalf("the silent port was sent %d SYNs; want 2", res[0].Observation(silent).Attempts)
+	}
+	if budget.taken != sent || budget.widest > budget.burst {
+		t.Errorf("%d tokens taken of the shared budget, at most %d at once, for %d SYNs; want one a SYN, at most the burst of %d", budget.taken, budget.widest, sent, budget.burst)
 	}
 }

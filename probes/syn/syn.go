@@ -132,6 +132,21 @@ type Target struct {
 	// target: it says how long a SYN is waited for and learns from the
 	// answers. Nil: every SYN waits Options.Timeout.
 	Timing Timing
+	// Budget, when set, is the caller's rate limit of the target, shared
+	// with its other probes (the engine's per-target limiter): every SYN
+	// takes a token of it, so the sweep and the connects beside it send
+	// no more than the one rate together. Options.Rate still smooths the
+	// SYNs into short bursts.
+	Budget Budget
+}
+
+// Budget is a token bucket shared by everything sent to one target
+// (*rate.Limiter is one).
+type Budget interface {
+	// WaitN waits until n tokens may be taken, and takes them.
+	WaitN(ctx context.Context, n int) error
+	// Burst is the most tokens one WaitN may take.
+	Burst() int
 }
 
 // Timing is a caller's round-trip estimate of one target.
@@ -280,7 +295,7 @@ func (s *Scanner) sweep(ctx context.Context, t Target, res *Result, opt Options)
 	var waits []time.Duration
 	ports := t.Ports
 	for pass := 0; pass < 2 && len(ports) > 0; pass++ {
-		if !s.send(ctx, b, res, ports, lim) {
+		if !s.send(ctx, b, res, ports, lim, t.Budget) {
 			return
 		}
 		w := wait()
@@ -311,16 +326,23 @@ func (r *Result) finish(waits []time.Duration) {
 	r.mu.Unlock()
 }
 
-// send sends a SYN to each of ports, paced by lim; false when ctx ended.
-func (s *Scanner) send(ctx context.Context, b *synBuilder, res *Result, ports []int, lim *rate.Limiter) bool {
+// send sends a SYN to each of ports, paced by lim and by the target's
+// shared budget; false when ctx ended.
+func (s *Scanner) send(ctx context.Context, b *synBuilder, res *Result, ports []int, lim *rate.Limiter, budget Budget) bool {
 	dst := &net.IPAddr{IP: res.addr.AsSlice()}
 	burst := len(ports)
 	if lim != nil {
 		burst = lim.Burst()
 	}
+	if budget != nil {
+		burst = min(burst, max(1, budget.Burst()))
+	}
 	for len(ports) > 0 {
 		n := min(burst, len(ports))
 		if lim != nil && lim.WaitN(ctx, n) != nil {
+			return false
+		}
+		if budget != nil && budget.WaitN(ctx, n) != nil {
 			return false
 		}
 		if ctx.Err() != nil {
