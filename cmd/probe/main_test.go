@@ -314,9 +314,18 @@ expect = { local = "not_open" }
 			} `json:"sweep"`
 		} `json:"results"`
 	}
-	sweep := func(method string) (map[string]string, int, string) {
+	// sweep runs cfg with --tcp-sweep method, with CAP_NET_RAW or without
+	// it, and returns each row's verdict and ports, each sweep's method,
+	// the exit code and the output; reasons gets each method_reason.
+	reasons := map[string]string{}
+	sweep := func(cfg, method string, raw bool) (map[string]string, int, string) {
 		out := filepath.Join(t.TempDir(), "r.json")
-		stdout, stderr, code := run(t, "run", "--from", "local", "--stun", stunAddr, "--tcp-sweep", method, "--out", out, cfg)
+		args := []string{"run", "--from", "local", "--stun", stunAddr, "--tcp-sweep", method, "--out", out, cfg}
+		cmd := exec.Command(binary, args...)
+		if !raw {
+			cmd = withoutNetRaw(t, args...)
+		}
+		stdout, stderr, code := testutil.Run(t, cmd)
 		b, err := os.ReadFile(out)
 		if err != nil {
 			return nil, code, stdout + stderr
@@ -331,6 +340,7 @@ expect = { local = "not_open" }
 			got[res.ID] = fmt.Sprintf("%s %v", res.Verdict, res.Ports)
 			if res.Sweep != nil {
 				got[res.ID+" method"] = res.Sweep.Method
+				reasons[res.ID] = res.Sweep.MethodReason
 				if res.Sweep.MethodReason == "" {
 					t.Errorf("%s: %s has no method_reason", method, res.ID)
 				}
@@ -347,21 +357,75 @@ expect = { local = "not_open" }
 			"sweep-closed method": method,
 		}
 	}
-	check := func(method, ran string) {
-		got, code, out := sweep(method)
+	check := func(method, ran string, raw bool) {
+		t.Helper()
+		got, code, out := sweep(cfg, method, raw)
 		if code != 1 || !reflect.DeepEqual(got, want(ran)) {
-			t.Errorf("--tcp-sweep %s: exit %d, %v; want exit 1, %v\n%s", method, code, got, want(ran), out)
+			t.Errorf("--tcp-sweep %s (CAP_NET_RAW: %v): exit %d, %v; want exit 1, %v\n%s", method, raw, code, got, want(ran), out)
 		}
 	}
-	check("connect", "connect")
+	check("connect", "connect", true)
+
+	// Without CAP_NET_RAW (a user other than root; root under setpriv):
+	// auto falls back to connects and the report says why; syn stops
+	// before sending anything.
+	check("auto", "connect", false)
+	if r := reasons["sweep-open"]; !strings.Contains(r, "no raw socket") || !strings.Contains(r, "CAP_NET_RAW") {
+		t.Errorf("auto without CAP_NET_RAW: method_reason %q; want it to say no raw socket could be opened, for want of CAP_NET_RAW", r)
+	}
+	if _, code, out := sweep(cfg, "syn", false); code != 4 || !strings.Contains(out, "CAP_NET_RAW") {
+		t.Errorf("--tcp-sweep syn without CAP_NET_RAW: exit %d; want 4 and a word on CAP_NET_RAW\n%s", code, out)
+	}
+
+	// A file whose only sweep reads a banner has no sweep the half-open
+	// scan takes: syn asks for no raw socket it would not use, and the
+	// sweep is sent as connects, saying why.
+	banner := config(t, fmt.Sprintf(`
+[[expectation]]
+id = "declared"
+target = "box"
+port = %d
+transport = "tcp"
+probe = "tcp"
+expect = { local = "open" }
+
+[[expectation]]
+id = "sweep-banner"
+target = "box"
+range = "%d-%d"
+transport = "tcp"
+probe = "tcp"
+expect = { local = "not_open" }
+[expectation.tcp]
+banner = "SSH-"
+`, declared, closed, closed))
+	got, code, out := sweep(banner, "syn", false)
+	if w := map[string]string{"declared": fmt.Sprintf("pass [%d]", declared), "sweep-banner": fmt.Sprintf("pass [%d]", closed), "sweep-banner method": "connect"}; code != 0 || !reflect.DeepEqual(got, w) {
+		t.Errorf("--tcp-sweep syn of a banner sweep without CAP_NET_RAW: exit %d, %v; want exit 0, %v\n%s", code, got, w, out)
+	}
+	if r := reasons["sweep-banner"]; !strings.Contains(r, "bare TCP probe") {
+		t.Errorf("the banner sweep's method_reason %q; want it to say the half-open sweep takes a bare TCP probe", r)
+	}
+
 	if os.Geteuid() != 0 {
-		check("auto", "connect")
-		_, code, out := sweep("syn")
-		if code != 4 || !strings.Contains(out, "CAP_NET_RAW") {
-			t.Errorf("--tcp-sweep syn without CAP_NET_RAW: exit %d; want 4 and a word on CAP_NET_RAW\n%s", code, out)
-		}
 		t.Skip("not root: the half-open sweep itself is tested as root (CI)")
 	}
-	check("syn", "syn")
-	check("auto", "syn")
+	check("syn", "syn", true)
+	check("auto", "syn", true)
+}
+
+// withoutNetRaw is the command that runs the binary with args without
+// CAP_NET_RAW: as it is for a user other than root; for root, under
+// setpriv, which drops the capability from the bounding set (so the
+// binary's raw sockets fail as a user's do).
+func withoutNetRaw(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return exec.Command(binary, args...)
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skipf("root, and no setpriv to run the binary without CAP_NET_RAW: %v", err)
+	}
+	return exec.Command(setpriv, append([]string{"--bounding-set=-net_raw", "--inh-caps=-net_raw", "--", binary}, args...)...)
 }

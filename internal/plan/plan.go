@@ -370,11 +370,37 @@ func taskCount(f *config.File, vantage string, halfOpen bool) int {
 // adds its ports); an address it cannot reach is Make's to report.
 func halfOpenAt(f *config.File, e *config.Expectation, vantage string) bool {
 	fams, err := f.Families(e, vantage)
-	if err != nil || len(fams) == 0 {
-		return false
-	}
-	addr, _, err := f.Reach(e, vantage, fams[0])
+	return err == nil && len(fams) > 0 && halfOpenOver(f, e, vantage, fams[0])
+}
+
+// halfOpenOver says whether e's sweep from vantage over family fam is
+// one a half-open scan can send (HalfOpenable, at the address Make
+// dials); an address it cannot reach is Make's to report.
+func halfOpenOver(f *config.File, e *config.Expectation, vantage, fam string) bool {
+	addr, _, err := f.Reach(e, vantage, fam)
 	return err == nil && HalfOpenable(e, kinds.Params{Section: e.Section()}, addr)
+}
+
+// HalfOpenSweeps says whether f's plan for vantage, made with
+// Options.HalfOpen, holds a half-open sweep: whether a run from vantage
+// has a use for a raw socket.
+func HalfOpenSweeps(f *config.File, vantage string) bool {
+	for i := range f.Expectations {
+		e := &f.Expectations[i]
+		if _, ok := e.Expect[vantage]; !ok || !e.IsRange() {
+			continue
+		}
+		fams, err := f.Families(e, vantage)
+		if err != nil {
+			continue
+		}
+		for _, fam := range fams {
+			if halfOpenOver(f, e, vantage, fam) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // taskKey identifies a probe for merging duplicates: the same kind, to the

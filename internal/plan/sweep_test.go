@@ -198,8 +198,9 @@ expect = { internet = "not_open" }
 
 // With HalfOpen, a sweep the half-open scan can send is one task that
 // every port of its row names, so a 65535-port sweep costs one task, not
-// 65535; a sweep it cannot send (a banner to read, a name for an address)
-// keeps a task per port.
+// 65535; a sweep it cannot send (a banner to read, a name or an IPv6
+// address) keeps a task per port, and HalfOpenSweeps, which decides
+// whether a run opens a raw socket, agrees.
 func TestHalfOpenSweepIsOneTask(t *testing.T) {
 	for _, tc := range []struct {
 		name, address, section string
@@ -208,6 +209,7 @@ func TestHalfOpenSweepIsOneTask(t *testing.T) {
 		{"an IPv4 address", "203.0.113.10", "", 3},
 		{"a name", "api.example.com", "", 65535},
 		{"a banner to read", "203.0.113.10", "[expectation.tcp]\nbanner = \"SSH\"\n", 65535},
+		{"an IPv6 address", "2001:db8::10", "", 65535},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := config.Parse("sweep.toml", []byte(sweepFile(tc.address, tc.section)))
@@ -228,6 +230,10 @@ func TestHalfOpenSweepIsOneTask(t *testing.T) {
 			task := p.Tasks[c.Ports[0].Task]
 			if half := tc.tasks == 3; task.HalfOpen() != half {
 				t.Fatalf("the sweep's task is half-open: %v; want %v", task.HalfOpen(), half)
+			}
+			// Whether a run wants a raw socket is the plan's own question.
+			if got := HalfOpenSweeps(f, "internet"); got != task.HalfOpen() {
+				t.Errorf("HalfOpenSweeps says %v; the plan's sweep is half-open: %v", got, task.HalfOpen())
 			}
 			if !task.HalfOpen() {
 				return
@@ -318,6 +324,9 @@ expect = { internet = "not_open" }
 			}
 			if d := p.Tasks[p.Rows[0].Ports[0].Task]; d.Whole || d.Target.Port != 8001 {
 				t.Errorf("the declared port's task %+v; want its own, to 8001", d)
+			}
+			if got := HalfOpenSweeps(f, "internet"); got != !tc.whole {
+				t.Errorf("HalfOpenSweeps %v; want %v: a raw socket serves a TCP sweep, never a UDP one", got, !tc.whole)
 			}
 			if n := p.Probes(); n != 4 {
 				t.Errorf("%d probes; want 4: the declared port and the sweep's 3, however many tasks they are", n)

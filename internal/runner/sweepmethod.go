@@ -2,10 +2,8 @@ package runner
 
 import (
 	"fmt"
-	"slices"
 
 	"probe/internal/config"
-	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/probes/syn"
 )
@@ -22,13 +20,10 @@ type sweepMethod struct {
 // the file's defaults.tcp_sweep, or the run's --tcp-sweep when from says
 // so. auto opens the raw sockets and falls back to connects when that is
 // not allowed; syn without them is an error, before anything is sent. A
-// run without a TCP sweep opens nothing.
+// run without a sweep the half-open scan could send (plan.HalfOpenSweeps:
+// a bare TCP probe to an IPv4 address) opens nothing, whatever the choice.
 func openSweep(f *config.File, vantage, choice, from string) (sweepMethod, error) {
-	if !slices.ContainsFunc(f.Expectations, func(e config.Expectation) bool {
-		_, applies := e.Expect[vantage]
-		k := kinds.Lookup(e.Probe)
-		return applies && e.IsRange() && e.Transport == "tcp" && k != nil && k.RunPorts == nil
-	}) {
+	if !plan.HalfOpenSweeps(f, vantage) {
 		return sweepMethod{}, nil
 	}
 	said := fmt.Sprintf("%s = %s", from, choice)
@@ -58,7 +53,7 @@ func (m sweepMethod) method(c plan.Row, p *plan.Plan) (string, string) {
 		return "", ""
 	case len(c.Ports) > 0 && p.Tasks[c.Ports[0].Task].HalfOpen():
 		return methodSYN, "half-open SYNs from a raw socket (" + m.why + ")"
-	case m.scanner != nil:
+	case len(c.Ports) == 0 || !plan.HalfOpenable(c.Expectation, p.Tasks[c.Ports[0].Task].Params, c.Address):
 		return methodConnect, "one connect per port: the half-open sweep takes a bare TCP probe (no banner) to an IPv4 address"
 	}
 	return methodConnect, "one connect per port (" + m.why + ")"
