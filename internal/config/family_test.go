@@ -93,8 +93,8 @@ func TestIPv6Problems(t *testing.T) {
 	}{
 		{"ipv4_in_ipv6", "", []string{`ipv6 = "2001:db8:20::20"`, `ipv6 = "203.0.113.20"`},
 			`:34:1: target[1].ipv6: "203.0.113.20" is an IPv4 address; write it as public or private`},
-		{"name_in_ipv6", "", []string{`ipv6 = "2001:db8:20::20"`, `ipv6 = "fs.example"`},
-			`:34:1: target[1].ipv6: "fs.example" is not an IPv6 address`},
+		{"neither_in_ipv6", "", []string{`ipv6 = "2001:db8:20::20"`, `ipv6 = "2001:db8::zz"`},
+			`:34:1: target[1].ipv6: "2001:db8::zz" is neither an IPv6 address nor a DNS name`},
 		{"link_local", "", []string{`ipv6 = "2001:db8:20::20"`, `ipv6 = "fe80::1"`},
 			`:34:1: target[1].ipv6: "fe80::1" is a link-local address`},
 		{"ipv6_twice", "", []string{`public = "54.160.220.243"`, `public = "2001:db8:20::21"`},
@@ -160,6 +160,68 @@ func TestNothingOpenPerFamily(t *testing.T) {
 		if got := fs.NothingOpen(c.vantage, c.family); got != c.want {
 			t.Errorf("NothingOpen(%s, %q) = %v; want %v", c.vantage, c.family, got, c.want)
 		}
+	}
+}
+
+// A name is dialled over IPv6 at its AAAA records: the ipv6 key may be
+// one, probed over IPv6 by default as an address would be; a public name
+// without an ipv6 key is asked over IPv6 only by a row that names the
+// family (a default row stays IPv4's: whether the name has AAAA records is
+// not known).
+func TestNamesOverIPv6(t *testing.T) {
+	rows := `
+[[expectation]]
+id = "named-both"
+target = "api"
+port = 443
+transport = "tcp"
+probe = "tcp"
+family = "both"
+expect = { internet = "open" }
+
+[[expectation]]
+id = "named-default"
+target = "api"
+port = 80
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "open" }
+`
+	f, err := Load(withIPv6(t, rows, `ipv6 = "2001:db8:20::20"`, `ipv6 = "fs6.example"`, `public = "3.83.53.69"`, `public = "api.example"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id, want string
+	}{
+		{"named-both", "ipv4 api.example, ipv6 api.example"},
+		{"named-default", "ipv4 api.example"},
+	} {
+		var e *Expectation
+		for i := range f.Expectations {
+			if f.Expectations[i].ID == c.id {
+				e = &f.Expectations[i]
+			}
+		}
+		fams, err := f.Families(e, "internet")
+		if err != nil {
+			t.Fatalf("%s: %v", c.id, err)
+		}
+		var got []string
+		for _, fam := range fams {
+			addr, _, err := f.Reach(e, "internet", fam)
+			if err != nil {
+				t.Fatalf("%s over %s: %v", c.id, fam, err)
+			}
+			got = append(got, fam+" "+addr)
+		}
+		if strings.Join(got, ", ") != c.want {
+			t.Errorf("%s probed at %q; want %q", c.id, strings.Join(got, ", "), c.want)
+		}
+	}
+	fs := f.Target("freeswitch")
+	if a := fs.AddrOver(AtPublic, FamilyIPv6); a != "fs6.example" || !fs.HasIPv6() {
+		t.Errorf("freeswitch over IPv6: %q (has IPv6: %v); want its ipv6 name", a, fs.HasIPv6())
 	}
 }
 

@@ -97,8 +97,8 @@ func (o Overrides) applyTarget(f *File, key, addr string) error {
 		if t.IPv6 == "" {
 			return fmt.Errorf("target %q has no ipv6 address in the file to replace", name)
 		}
-		if a, err := netip.ParseAddr(addr); err != nil || !a.Is6() || a.Is4In6() || special(a) != "" {
-			return fmt.Errorf("%q is not an IPv6 address a target is reached at", addr)
+		if a, err := netip.ParseAddr(addr); err == nil && (!a.Is6() || a.Is4In6() || special(a) != "") || err != nil && CheckAddress(addr) != nil {
+			return fmt.Errorf("%q is not an IPv6 address a target is reached at, nor a name", addr)
 		}
 		t.IPv6 = addr
 	case role == "" && networked:

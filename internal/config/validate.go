@@ -476,7 +476,10 @@ func (v *validator) ipv6(path string, t *Target) {
 	a, err := netip.ParseAddr(t.IPv6)
 	switch {
 	case err != nil:
-		v.problem(path+".ipv6", "%q is not an IPv6 address (a name's AAAA records are not looked up: give the address)", t.IPv6)
+		// A name: its AAAA records are dialled over IPv6.
+		if CheckAddress(t.IPv6) != nil {
+			v.problem(path+".ipv6", "%q is neither an IPv6 address nor a DNS name (whose AAAA records are dialled)", t.IPv6)
+		}
 	case !a.Is6() || a.Is4In6():
 		v.problem(path+".ipv6", "%q is an IPv4 address; write it as public or private, and the IPv6 address here", t.IPv6)
 	case special(a) != "":
