@@ -70,11 +70,12 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// LocalRouteExists reports whether this host has a route to addr. A UDP
-// connect consults the routing table without sending a packet, so it tells a
-// local "no route" from an ICMP "network unreachable" that came back.
-func LocalRouteExists(host string) bool {
-	c, err := net.Dial("udp", net.JoinHostPort(host, "9"))
+// LocalRouteExists reports whether this host has a route to t's host, over
+// t's family. A UDP connect consults the routing table without sending a
+// packet, so it tells a local "no route" from an ICMP "network unreachable"
+// that came back.
+func LocalRouteExists(t Target) bool {
+	c, err := net.Dial(t.Network("udp"), net.JoinHostPort(t.Host, "9"))
 	if err != nil {
 		return false
 	}
@@ -91,7 +92,7 @@ func Start(sent string) Observation {
 // (nil meaning the service answered) and stamps its duration.
 func (o Observation) Settle(t Target, err error) Observation {
 	c := Classify(err)
-	if c.State == Filtered && errors.Is(err, syscall.ENETUNREACH) && !LocalRouteExists(t.Host) {
+	if c.State == Filtered && errors.Is(err, syscall.ENETUNREACH) && !LocalRouteExists(t) {
 		// ENETUNREACH is also what the local routing table says when it
 		// has no route at all; nothing went on the wire then.
 		c = Classification{Error: ErrNoRoute, Outcome: "no route from the prober"}

@@ -57,6 +57,23 @@ type Target struct {
 	Port int `json:"port"`
 	// Transport is "tcp" or "udp".
 	Transport string `json:"transport"`
+	// Family, when set ("ipv4" or "ipv6"), is the address family a name
+	// in Host is dialled over: its A or its AAAA records. Empty: whichever
+	// the resolver gives first (an IP address has its own).
+	Family string `json:"family,omitempty"`
+}
+
+// Network returns the network to dial t over for base ("tcp", "udp",
+// "ip"): base alone, or with the family's digit ("tcp6") when Family is
+// set.
+func (t Target) Network(base string) string {
+	switch t.Family {
+	case "ipv4":
+		return base + "4"
+	case "ipv6":
+		return base + "6"
+	}
+	return base
 }
 
 // Observation is what one probe of one port saw.

@@ -104,25 +104,31 @@ func init() {
 // port gets one packet, never more.
 func runRTP(ctx context.Context, ts []probes.Target, p Params) []probes.Observation {
 	out := make([]probes.Observation, len(ts))
-	byHost := map[string][]int{} // host → indexes into ts, in order
-	var hosts []string
+	// A name dialled over both families is two hosts: its A and its AAAA
+	// records.
+	type host struct{ name, family string }
+	byHost := map[host][]int{} // host → indexes into ts, in order
+	var hosts []host
 	for i, t := range ts {
-		if _, ok := byHost[t.Host]; !ok {
-			hosts = append(hosts, t.Host)
+		h := host{t.Host, t.Family}
+		if _, ok := byHost[h]; !ok {
+			hosts = append(hosts, h)
 		}
-		byHost[t.Host] = append(byHost[t.Host], i)
+		byHost[h] = append(byHost[h], i)
 	}
 	opt := SectionOf[*RTPSection](p).options(p)
 	opt.Controls = p.Controls
 	var wg sync.WaitGroup
-	for _, host := range hosts {
-		idx := byHost[host]
+	for _, h := range hosts {
+		idx := byHost[h]
 		wg.Go(func() {
 			ports := make([]int, len(idx))
 			for j, i := range idx {
 				ports[j] = ts[i].Port
 			}
-			obs := rtp.ProbePorts(ctx, host, ports, opt)
+			opt := opt
+			opt.Family = h.family
+			obs := rtp.ProbePorts(ctx, h.name, ports, opt)
 			for j, i := range idx {
 				out[i] = obs[j]
 			}

@@ -32,9 +32,13 @@ type nameDoubt map[string]string // plan.Path -> reason
 // probed; a resolver that fails (no answer, refused) is left to the probes,
 // whose rows then say so. A public name that resolves to a private address
 // is a doubt: probed from here it tests the prober's own network.
+//
+// A name dialled over one family (a row whose results carry their family)
+// must have an address of that family: an AAAA record for IPv6, an A
+// record for IPv4.
 func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Resolver) (nameDoubt, error) {
 	type use struct {
-		target, at string
+		target, at, family string
 	}
 	uses := map[string][]use{} // name -> where it is used
 	var names []string
@@ -43,8 +47,9 @@ func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Reso
 		if _, err := netip.ParseAddr(host); err == nil {
 			continue
 		}
-		target, at, _ := strings.Cut(t.Target.Name, "@")
-		u := use{target, at}
+		path := strings.TrimSuffix(t.Target.Name, "/"+config.FamilyIPv6)
+		target, at, _ := strings.Cut(path, "@")
+		u := use{target, at, t.Target.Family}
 		if !slices.Contains(uses[host], u) {
 			if len(uses[host]) == 0 {
 				names = append(names, host)
@@ -66,10 +71,14 @@ func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Reso
 		cancel()
 		for _, u := range uses[name] {
 			key := u.at
-			if key == "" {
+			tg := f.Target(u.target)
+			switch {
+			case u.family == config.FamilyIPv6 && tg.IPv6 != "":
+				key = "ipv6"
+			case key == "":
 				key = "address"
 			}
-			where := f.Target(u.target).Where(key)
+			where := tg.Where(key)
 			var dnsErr *net.DNSError
 			switch {
 			case err == nil && len(addrs) == 0:
@@ -84,13 +93,21 @@ func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Reso
 				// probes of that name say so, one by one.
 				continue
 			}
+			if u.family != "" && !slices.ContainsFunc(addrs, func(a string) bool { return familyOf(a) == u.family }) {
+				record := map[string]string{config.FamilyIPv4: "A", config.FamilyIPv6: "AAAA"}[u.family]
+				problems = append(problems, fmt.Sprintf("%s: %q has no %s record, so it cannot be probed over %s (it resolves to %s)", where, name, record, u.family, strings.Join(addrs, ", ")))
+				continue
+			}
 			if u.at == config.AtPrivate {
 				continue // a private name inside the VPC: what it resolves to is the VPC's business
 			}
 			for _, a := range addrs {
 				ip, err := netip.ParseAddr(a)
+				if u.family != "" && familyOf(a) != u.family {
+					continue // not the family this use dials
+				}
 				if err == nil && config.AddressClass(ip) == config.AtPrivate {
-					doubts[plan.Path(u.target, u.at, "")] = fmt.Sprintf("%s resolves to the private address %s: probed from here, that is this prober's own network, not the target's public side (%s)", name, ip, where)
+					doubts[plan.Path(u.target, u.at, u.family)] = fmt.Sprintf("%s resolves to the private address %s: probed from here, that is this prober's own network, not the target's public side (%s)", name, ip, where)
 					break
 				}
 			}
@@ -100,6 +117,61 @@ func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Reso
 		return nil, fmt.Errorf("%s\nnothing was probed", strings.Join(problems, "\n"))
 	}
 	return doubts, nil
+}
+
+// familyOf is the family of address a: config.FamilyIPv4 or FamilyIPv6
+// ("" when it is not an address).
+func familyOf(a string) string {
+	ip, err := netip.ParseAddr(a)
+	switch {
+	case err != nil:
+		return ""
+	case ip.Is6() && !ip.Is4In6():
+		return config.FamilyIPv6
+	}
+	return config.FamilyIPv4
+}
+
+// dialFamilies tells each task of a row probed over one family (a row
+// whose results carry their family) to dial its name over that family: its
+// A or its AAAA records. An IP address has its own family; a row whose
+// results carry none dials a name as the resolver orders its addresses.
+// The plan merges the probes of one name, port and kind whatever their
+// family, so a task that rows of two families share is copied for the
+// second, under its own target path (what its answers show alive): a name
+// is probed once over each family its rows name.
+func dialFamilies(p *plan.Plan) {
+	type copyOf struct {
+		task   int
+		family string
+	}
+	claimed := map[int]bool{}
+	copies := map[copyOf]int{}
+	for ri := range p.Rows {
+		c := &p.Rows[ri]
+		for j, pt := range c.Ports {
+			t := &p.Tasks[pt.Task]
+			if _, err := netip.ParseAddr(t.Target.Host); err == nil {
+				continue // an address: its family is its own
+			}
+			switch {
+			case !claimed[pt.Task]:
+				claimed[pt.Task] = true
+				t.Target.Family = c.Family
+			case t.Target.Family != c.Family:
+				k := copyOf{pt.Task, c.Family}
+				idx, ok := copies[k]
+				if !ok {
+					cp := *t
+					cp.Target.Name, cp.Target.Family = c.Path(), c.Family
+					idx = len(p.Tasks)
+					p.Tasks = append(p.Tasks, cp)
+					copies[k] = idx
+				}
+				c.Ports[j].Task = idx
+			}
+		}
+	}
 }
 
 // applyDoubts keeps a result at a doubted path from passing.

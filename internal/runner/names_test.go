@@ -184,3 +184,67 @@ func TestCheckHostWantsThePrivateAddressHere(t *testing.T) {
 		t.Errorf("a vantage with no host: %v", err)
 	}
 }
+
+// A name probed over both families: each row's tasks dial it over their
+// family (its A, its AAAA records), and before anything is sent the name
+// must have a record of each: none of one stops the run at the key that
+// gave the name. A private AAAA record casts its doubt on the IPv6 results
+// alone.
+func TestNameOverEachFamily(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "named.toml")
+	src := `
+[[vantage]]
+name = "internet"
+network = "internet"
+catch_all = true
+
+[[target]]
+name = "cdn"
+public = "cdn.example"
+
+[[expectation]]
+id = "cdn"
+target = "cdn"
+port = 443
+transport = "tcp"
+probe = "tcp"
+family = "both"
+expect = { internet = "filtered" }
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialFamilies(p)
+	var dialled []string
+	for _, task := range p.Tasks {
+		dialled = append(dialled, task.Target.Name+" "+task.Target.Host+" "+task.Target.Network("tcp"))
+	}
+	if strings.Join(dialled, "; ") != "cdn@public cdn.example tcp4; cdn@public/ipv6 cdn.example tcp6" {
+		t.Errorf("tasks dial %q; want the name over tcp4 and over tcp6", dialled)
+	}
+	answers := func(addrs ...string) Resolver {
+		return func(ctx context.Context, name string) ([]string, error) { return addrs, nil }
+	}
+	_, err = resolveNames(context.Background(), f, p, answers("198.51.100.80"))
+	if want := path + ":9:1: target[0].public: \"cdn.example\" has no AAAA record, so it cannot be probed over ipv6"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("a name without an AAAA record: %v; want %q", err, want)
+	}
+	doubts, err := resolveNames(context.Background(), f, p, answers("198.51.100.80", "fd00::80"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := doubts["cdn@public/ipv6"]; !ok || len(doubts) != 1 || !strings.Contains(doubts["cdn@public/ipv6"], "fd00::80") {
+		t.Errorf("doubts %v; want the private AAAA record's, on the IPv6 results alone", doubts)
+	}
+	if doubts, err := resolveNames(context.Background(), f, p, answers("198.51.100.80", "2001:db8::80")); err != nil || len(doubts) != 0 {
+		t.Errorf("public A and AAAA records: doubts %v, err %v; want none", doubts, err)
+	}
+}

@@ -89,7 +89,7 @@ func CheckDefaultPassword(ctx context.Context, t probes.Target, password string)
 		defer cancel()
 	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+	conn, err := d.DialContext(ctx, t.Network("tcp"), net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
 	if err != nil {
 		return Result{Outcome: NotSent, Detail: "could not connect: " + err.Error()}
 	}

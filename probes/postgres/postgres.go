@@ -164,7 +164,7 @@ func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation
 	ctx1, cancel1 := share(ctx, Connections(opt))
 	defer cancel1()
 	var d net.Dialer
-	raw, err := d.DialContext(ctx1, "tcp", addr)
+	raw, err := d.DialContext(ctx1, t.Network("tcp"), addr)
 	if err != nil {
 		return obs.Settle(t, err)
 	}
@@ -219,7 +219,7 @@ func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation
 
 	if opt.Plaintext && !plaintextDone {
 		cancel1()
-		raw2, err := d.DialContext(ctx, "tcp", addr)
+		raw2, err := d.DialContext(ctx, t.Network("tcp"), addr)
 		if err != nil {
 			facts.PlaintextStartup = &Startup{Answer: NoAnswer, Detail: "the second connection failed: " + err.Error()}
 		} else {

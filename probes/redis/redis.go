@@ -132,7 +132,7 @@ func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation
 	}
 	defer cancel1()
 	var d net.Dialer
-	raw, err := d.DialContext(ctx1, "tcp", addr)
+	raw, err := d.DialContext(ctx1, t.Network("tcp"), addr)
 	if err != nil {
 		return obs.Settle(t, err)
 	}
@@ -147,7 +147,7 @@ func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation
 
 	if facts.Plaintext.Reply == nil && ctx.Err() == nil {
 		obs.Sent = "PING without TLS; TLS handshake, PING over TLS"
-		raw2, err := d.DialContext(ctx, "tcp", addr)
+		raw2, err := d.DialContext(ctx, t.Network("tcp"), addr)
 		if err != nil {
 			facts.TLSPing = &Exchange{Outcome: "the second connection failed: " + err.Error()}
 		} else {

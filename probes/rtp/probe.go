@@ -74,6 +74,9 @@ type Options struct {
 	// fixed schedule; a fresh one under RateLimit when nil. On the fixed
 	// schedule the sends are only recorded in it.
 	Budget *udp.Budget
+	// Family, when set ("ipv4", "ipv6"), is the address family a name in
+	// host is resolved over (probes.Target's Family).
+	Family string
 	// RateLimit is the target's ICMP limiter as assumed when judging
 	// silence; LinuxRateLimit when zero. An Interval below zero assumes no
 	// limit.
@@ -196,7 +199,7 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 	ps := make([]*port, len(ports))
 	for i, p := range ports {
 		ps[i] = &port{
-			target: probes.Target{Host: host, Port: p, Transport: "udp"},
+			target: probes.Target{Host: host, Port: p, Transport: "udp", Family: opt.Family},
 			facts:  &Facts{Control: slices.Contains(opt.Controls, p), Answer: AnswerNotSent},
 		}
 	}
@@ -215,7 +218,7 @@ func ProbePorts(ctx context.Context, host string, ports []int, opt Options) []pr
 		return out()
 	}
 
-	addr, err := resolve(ctx, host)
+	addr, err := resolve(ctx, probes.Target{Host: host, Family: opt.Family})
 	if err != nil {
 		for _, p := range ps {
 			if ctx.Err() == nil {
@@ -555,17 +558,18 @@ func settle(started time.Time, t probes.Target, err error) probes.Observation {
 	return obs
 }
 
-// resolve picks the one address every packet goes to.
-func resolve(ctx context.Context, host string) (netip.Addr, error) {
-	if a, err := netip.ParseAddr(host); err == nil {
+// resolve picks the one address every packet goes to: t's Host, or its
+// first address of t's family.
+func resolve(ctx context.Context, t probes.Target) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(t.Host); err == nil {
 		return a.Unmap(), nil
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, t.Network("ip"), t.Host)
 	if err != nil {
 		return netip.Addr{}, err
 	}
 	if len(addrs) == 0 {
-		return netip.Addr{}, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+		return netip.Addr{}, &net.DNSError{Err: "no addresses", Name: t.Host, IsNotFound: true}
 	}
 	return addrs[0].Unmap(), nil
 }

@@ -45,7 +45,7 @@ func probeStream(ctx context.Context, t probes.Target, opt Options) probes.Obser
 	}
 
 	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+	raw, err := d.DialContext(ctx, t.Network("tcp"), net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
 	if err != nil {
 		return obs.Settle(t, err)
 	}

@@ -183,7 +183,7 @@ func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation
 	}
 	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
 	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", addr)
+	raw, err := d.DialContext(ctx, t.Network("tcp"), addr)
 	if err != nil {
 		return obs.Settle(t, err)
 	}

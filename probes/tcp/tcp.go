@@ -56,7 +56,7 @@ type Facts struct {
 func Probe(ctx context.Context, t probes.Target, opt Options) probes.Observation {
 	obs := probes.Start("TCP SYN")
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+	conn, err := d.DialContext(ctx, t.Network("tcp"), net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
 	if err != nil {
 		return obs.Settle(t, err)
 	}

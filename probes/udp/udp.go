@@ -60,7 +60,7 @@ func Do(ctx context.Context, t probes.Target, ex Exchange) (probes.Observation, 
 		return notSent(obs, t), nil
 	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+	conn, err := d.DialContext(ctx, t.Network("udp"), net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
 	if err != nil {
 		if ctx.Err() != nil {
 			return notSent(obs, t), nil
