@@ -49,12 +49,12 @@ func stunOnly() []string {
 	return nil
 }
 
-// runImported runs the table from runner and returns its report's path and
-// the report.
-func runImported(t *testing.T, runner, file string) (string, Report) {
+// runImported runs the table from runner, with the testbed's STUN server
+// and any further overrides, and returns its report's path and the report.
+func runImported(t *testing.T, runner, file string, overrides ...string) (string, Report) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), runner+".json")
-	stdout, stderr, code := testutil.Run(t, bed.CommandFile(runner, out, file, stunOnly(), "--from", runner))
+	stdout, stderr, code := testutil.Run(t, bed.CommandFile(runner, out, file, append(stunOnly(), overrides...), "--from", runner))
 	bed.Finished(runner)
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -211,5 +211,21 @@ func TestIPv6HoleImportRunDrift(t *testing.T) {
 	want := []string{"rule-contradicts-file freeswitch internet ipv6 8021/tcp sg-0460ce5af3265896a tcp 8021 from ::/0"}
 	if !slices.Equal(got, want) || code != 1 {
 		t.Errorf("drift of the ::/0 rule: exit %d, findings %q; want %q", code, got, want)
+	}
+
+	// FreeSWITCH by its public name, which has an A and an AAAA record
+	// (the runner's hosts file, as a public zone answers): each family
+	// dials its own records, so the verdicts are the addresses' own. A
+	// name dialled as the resolver orders its addresses would reach the
+	// IPv6 address from the IPv4 rows too, and ESL's would fail.
+	name := bed.Info["FREESWITCH_NAME"]
+	_, r = runImported(t, "internet", file, "--target", "freeswitch.public="+name, "--target", "freeswitch.ipv6="+name)
+	if failed := failedOver(r); !slices.Equal(failed, []string{"freeswitch-tcp-8021 over ipv6"}) || r.Summary.Pass+1 != r.Summary.Total {
+		t.Errorf("internet, FreeSWITCH by name: failed %v, %+v; want exactly freeswitch-tcp-8021 over ipv6\n%s", failed, r.Summary, r.table())
+	}
+	for _, res := range r.Results {
+		if res.Target == "freeswitch" && res.Address != name {
+			t.Errorf("%s over %s probed %s; want the name %s", res.ID, res.Family, res.Address, name)
+		}
 	}
 }

@@ -111,16 +111,19 @@ EOF
 # so each runner resolves the names without a DNS server and no query leaves
 # the testbed. make_names [PUBLIC_DB]: with an address, the runners outside
 # the VPC get it for the database's name instead (`fault public-name`).
+# FreeSWITCH has a public name too, with an A and an AAAA record, as a
+# public zone would answer: a name dialled over each family.
 DB_NAME=database.irisx.internal
 REDIS_NAME=redis.irisx.internal
+FS_NAME=freeswitch.irisx.example
 make_names() {
 	local role db
 	for role in internet admin api freeswitch; do
 		db=$DB_ADDR
 		[[ -n ${1:-} && ( $role == internet || $role == admin ) ]] && db=$1
 		mkdir -p "/etc/netns/$(ns "$role")"
-		printf '# scripts/testbed: the data tier names, as AWS resolves them\n127.0.0.1 localhost\n::1 localhost\n%s %s\n%s %s\n' \
-			"$db" "$DB_NAME" "$REDIS_ADDR" "$REDIS_NAME" >"/etc/netns/$(ns "$role")/hosts"
+		printf '# scripts/testbed: the data tier names, as AWS resolves them, and FreeSWITCH by its public name\n127.0.0.1 localhost\n::1 localhost\n%s %s\n%s %s\n%s %s\n%s %s\n' \
+			"$db" "$DB_NAME" "$REDIS_ADDR" "$REDIS_NAME" "$FS_ADDR" "$FS_NAME" "$FS_V6" "$FS_NAME" >"/etc/netns/$(ns "$role")/hosts"
 	done
 }
 
