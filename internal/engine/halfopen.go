@@ -1,15 +1,11 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
-	"probe/internal/kinds"
 	"probe/internal/plan"
 	"probe/probes"
 	"probe/probes/syn"
@@ -21,8 +17,8 @@ import (
 type Swept struct {
 	scan probes.Ports
 	// identified are the second looks at the open ports (the kind's
-	// Identify: a connect that reads the banner), by port; made before
-	// the Swept is kept, and only read after.
+	// Identify: a connect that reads the banner), by port; written by the
+	// run's identify phase, read once the run is over.
 	identified map[int]probes.Observation
 }
 
@@ -152,48 +148,12 @@ func (r *run) runHalfOpen(h halfOpen) *sync.WaitGroup {
 		}
 		results := r.e.HalfOpen.Scan(r.ctx, targets, syn.Options{Rate: r.e.RatePerTarget, Timeout: longest})
 		for j, a := range h.order {
-			found := r.identifySwept(h.byAddr[a][0], results[j])
 			for _, i := range h.byAddr[a] {
-				r.keepSwept(i, &Swept{scan: results[j], identified: found}, "TCP SYN (half-open)", started)
+				r.keepSwept(i, &Swept{scan: results[j]}, "TCP SYN (half-open)", started)
 			}
 		}
 	})
 	return &wg
-}
-
-// identifySwept takes the second look (the kind's Identify) at each open
-// port of res, so the report says what answered there, and keeps it for
-// every task sharing res. It returns them by port.
-func (r *run) identifySwept(task int, res *syn.Result) map[int]probes.Observation {
-	t := r.p.Tasks[task]
-	kind := kinds.Lookup(t.Kind)
-	found := map[int]probes.Observation{}
-	if kind == nil || kind.Identify == nil {
-		return found
-	}
-	var mu sync.Mutex
-	var g errgroup.Group
-	g.SetLimit(r.limit)
-	for _, port := range res.Open() {
-		if r.ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			target := t.Target
-			target.Port = port
-			ictx, cancel := context.WithTimeout(r.ctx, t.Params.Timeout+kinds.IdentifyWait)
-			defer cancel()
-			if obs := kind.Identify(ictx, target, t.Params); obs.State == probes.Open {
-				obs.Attempts += res.Observation(port).Attempts
-				mu.Lock()
-				found[port] = obs
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return found
 }
 
 // timing is a target's round-trip estimator as the scanner asks for it:

@@ -14,6 +14,7 @@ import (
 
 	"probe/internal/kinds"
 	"probe/internal/plan"
+	"probe/internal/testutil"
 	"probe/probes"
 	"probe/probes/syn"
 	"probe/probes/tcp"
@@ -166,15 +167,18 @@ func (l *countingLimiter) WaitN(_ context.Context, n int) error {
 
 func (l *countingLimiter) Burst() int { return 20000 }
 
-// The half-open sweep and the connects beside it take their tokens from
-// the host's one limiter, so together they keep to rate_per_target: every
-// SYN and every connect of the run took a token of it, and nothing else
-// paced them.
+// The half-open sweep, the connects beside it and the second looks at
+// what it found open take their tokens from the host's one limiter, so
+// together they keep to rate_per_target: every SYN, every connect and
+// every second look of the run took a token of it, and nothing else paced
+// them.
 func TestHalfOpenSweepSharesTheHostsRate(t *testing.T) {
 	s := rawScanner(t)
+	open := testutil.Port(testutil.Greeter(t, "127.0.0.1:0", "SSH-2.0-fake\r\n").Addr())
 	ports := closedPorts(t, "tcp", 30)
-	slices.Sort(ports)
-	p := sweepPlan(ports[:20], ports[20], true)
+	swept := append([]int{open}, ports[:20]...)
+	slices.Sort(swept)
+	p := sweepPlan(swept, ports[20], true)
 	for _, port := range ports[21:] {
 		d := p.Tasks[len(p.Tasks)-1]
 		d.Target.Port = port
@@ -185,17 +189,37 @@ func TestHalfOpenSweepSharesTheHostsRate(t *testing.T) {
 	r.limiters.by["127.0.0.1"] = lim
 	res := r.run()
 	syns, connects := 0, 0
-	for _, port := range ports[:20] {
+	for _, port := range swept {
 		o := res.Swept[0].scan.Observation(port)
-		if o.State != probes.Closed {
-			t.Fatalf("swept port %d: %s (%s); want closed", port, o.State, o.Outcome)
+		if want := map[bool]probes.State{true: probes.Open, false: probes.Closed}[port == open]; o.State != want {
+			t.Fatalf("swept port %d: %s (%s); want %s", port, o.State, o.Outcome, want)
 		}
 		syns += o.Attempts
+	}
+	if f, _ := res.PortObservation(0, open).Facts.(*tcp.Facts); f == nil || f.Banner == "" {
+		t.Fatalf("the open port's second look read no banner: %+v", res.PortObservation(0, open))
 	}
 	for i := 1; i < len(p.Tasks); i++ {
 		connects += res.Observations[i].Attempts
 	}
-	if connects != 10 || syns != 20 || lim.taken != syns+connects {
-		t.Errorf("%d tokens taken of the host's limiter for %d SYNs and %d connects; want one for each of the 20 SYNs and 10 connects", lim.taken, syns, connects)
+	if connects != 10 || syns != 21 || lim.taken != syns+connects+1 {
+		t.Errorf("%d tokens taken of the host's limiter for %d SYNs, %d connects and a second look; want one for each of the 21 SYNs, 10 connects and the look", lim.taken, syns, connects)
+	}
+}
+
+// A target whose only open port the half-open sweep found is re-checked
+// there at the end of the run: the closing re-check is what shows the
+// target still alive after its silences were heard.
+func TestHalfOpenSweepOpenPortIsRechecked(t *testing.T) {
+	s := rawScanner(t)
+	open := testutil.Port(testutil.Greeter(t, "127.0.0.1:0", "").Addr())
+	closed := closedPorts(t, "tcp", 6)
+	swept := append([]int{open}, closed[:5]...)
+	slices.Sort(swept)
+	p := sweepPlan(swept, closed[5], true) // the declared port is closed
+	res := (&Engine{Concurrency: 16, RatePerTarget: 2000, HalfOpen: s}).Run(context.Background(), p)
+	rc, ok := res.Recheck["lo"]
+	if !ok || rc.Port != open || rc.Transport != "tcp" || rc.Obs.State != probes.Open {
+		t.Errorf("re-check %+v (made: %v); want a connect to %d/tcp, the port only the sweep found open, open", rc, ok, open)
 	}
 }

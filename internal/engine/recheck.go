@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"probe/internal/kinds"
@@ -16,8 +18,8 @@ import (
 func recheck(ctx context.Context, p *plan.Plan, res *Results) map[string]Recheck {
 	// A TCP port that answered is re-checked with a bare connect; a target
 	// that answered only over UDP (SIP) is asked again by the same probe,
-	// so that a ban on it shows too. Paced range tasks (RTP) are never
-	// repeated: one packet per port.
+	// so that a ban on it shows too. Paced range tasks (RTP) and the UDP
+	// sweeps are never repeated: one packet per port.
 	chosen := map[string]plan.Task{}
 	for i, t := range p.Tasks {
 		if res.Observations[i].State != probes.Open {
@@ -28,6 +30,19 @@ func recheck(ctx context.Context, p *plan.Plan, res *Results) map[string]Recheck
 		case t.Target.Transport == "tcp" && (!ok || prev.Target.Transport != "tcp"):
 			chosen[t.Target.Name] = t
 		case !ok && t.Group == "" && kinds.Lookup(t.Kind).Run != nil:
+			chosen[t.Target.Name] = t
+		}
+	}
+	// A target whose only open TCP port a half-open sweep found (nothing
+	// declared open, or the declared ports silent) is re-checked there.
+	swept := slices.Sorted(maps.Keys(res.Swept))
+	for _, i := range swept {
+		t := p.Tasks[i]
+		if prev, ok := chosen[t.Target.Name]; !t.HalfOpen() || ok && prev.Target.Transport == "tcp" {
+			continue
+		}
+		if open := res.Swept[i].scan.Open(); len(open) > 0 {
+			t.Target.Port = open[0]
 			chosen[t.Target.Name] = t
 		}
 	}
