@@ -385,12 +385,13 @@ func isDeadline(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// resolve returns t's address, resolved once for the whole sweep.
+// resolve returns t's address, resolved once for the whole sweep, over
+// t's family when it names one (its A or its AAAA records).
 func resolve(ctx context.Context, t probes.Target) (netip.AddrPort, error) {
 	if a, err := netip.ParseAddr(t.Host); err == nil {
 		return netip.AddrPortFrom(a.Unmap(), 0), nil
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", t.Host)
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, t.Network("ip"), t.Host)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}

@@ -182,3 +182,23 @@ func TestSweepSendFailureIsNoSilence(t *testing.T) {
 		t.Errorf("silent port beside it: %s (%s); want open|filtered", o.State, o.Outcome)
 	}
 }
+
+// A sweep of a name dials it over the row's family: localhost over IPv6,
+// where it has no AAAA record, is the prober's error for every port (no
+// address of that family), not a sweep of its IPv4 address.
+func TestSweepResolvesOverTheRowsFamily(t *testing.T) {
+	addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip6", "localhost")
+	if err == nil && len(addrs) > 0 {
+		t.Skipf("localhost has an AAAA record here (%v)", addrs)
+	}
+	sipT := fakeServer(t, sipAnswer)
+	v4 := probes.Target{Name: "lo", Host: "localhost", Transport: "udp", Family: "ipv4"}
+	v6 := v4
+	v6.Family = "ipv6"
+	if o := Sweep(context.Background(), v4, []int{sipT.Port}, SweepOptions{Wait: 300 * time.Millisecond}).Observation(sipT.Port); o.State != probes.Open {
+		t.Errorf("localhost over IPv4: %s/%s (%s); want the SIP fake on 127.0.0.1 open", o.State, o.Error, o.Outcome)
+	}
+	if o := Sweep(context.Background(), v6, []int{sipT.Port}, SweepOptions{Wait: 300 * time.Millisecond}).Observation(sipT.Port); o.State != probes.NoState || o.Error == "" {
+		t.Errorf("localhost over IPv6: %s/%s (%s); want the prober's error: it has no AAAA record", o.State, o.Error, o.Outcome)
+	}
+}
