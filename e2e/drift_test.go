@@ -153,8 +153,8 @@ func failedOver(r Report) []string {
 }
 
 // IPv6, the hole nobody checks: both servers have an IPv6 address (no NAT,
-// as on AWS) and FreeSWITCH's group opens SIP to ::/0 beside 0.0.0.0/0
-// (profile groups-v6). The table imported from those groups gives each
+// as on AWS) and FreeSWITCH's group opens SIP and the RTP range to ::/0
+// beside 0.0.0.0/0 (profile groups-v6). The table imported from those groups gives each
 // target its ipv6 key and states each port over both families; run from
 // every runner (the internet's over both families, the API server's to
 // FreeSWITCH's IPv6 address, where its group reference admits it by its
@@ -168,6 +168,7 @@ func TestIPv6HoleImportRunDrift(t *testing.T) {
 	defer profile(t, "after")
 	var reps []string
 	v6 := map[string]int{}
+	rtp6 := map[string]string{} // runner -> the RTP range over IPv6: observed, verdict
 	for _, runner := range runners {
 		path, r := runImported(t, runner, file)
 		if r.Summary.Total == 0 || r.Summary.Pass != r.Summary.Total {
@@ -178,6 +179,9 @@ func TestIPv6HoleImportRunDrift(t *testing.T) {
 				continue
 			}
 			v6[runner]++
+			if res.ID == "freeswitch-udp-16384-32768" {
+				rtp6[runner] = res.Observed + " " + res.Verdict
+			}
 			if want := bed.Info[strings.ToUpper(res.Target)+"_IPV6"]; res.Address != want {
 				t.Errorf("%s: %s over ipv6 probed %s; want %s's IPv6 address %s", runner, res.ID, res.Address, res.Target, want)
 			}
@@ -189,6 +193,12 @@ func TestIPv6HoleImportRunDrift(t *testing.T) {
 	}
 	if v6["internet"] == 0 || v6["api"] == 0 || v6["freeswitch"] == 0 || v6["admin"] != 0 {
 		t.Errorf("results over ipv6 per runner: %v; want some from internet, api and freeswitch, none from admin (known by IPv4 alone)", v6)
+	}
+	// The RTP range, open to ::/0 with nothing listening: each sampled
+	// port's ICMPv6 port unreachable, paced by the same ICMP account as
+	// over IPv4, shows it reachable.
+	if want := "closed pass"; rtp6["internet"] != want || rtp6["api"] != want {
+		t.Errorf("the RTP range over IPv6: %v; want %q from internet and api", rtp6, want)
 	}
 	if got, code := drift(t, "groups-v6", file, reps...); len(got) != 0 || code != 0 {
 		t.Errorf("drift of the dual-stack groups: exit %d, findings %q; want none", code, got)
