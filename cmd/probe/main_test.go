@@ -279,7 +279,10 @@ func TestValidateMalformedFiles(t *testing.T) {
 func TestRunSweepMethods(t *testing.T) {
 	stunAddr := testutil.STUNResponder(t)
 	open, declared, closed := tcpListener(t, "SSH-2.0-fake\r\n"), tcpListener(t, ""), testutil.FreePort(t)
-	cfg := config(t, fmt.Sprintf(`
+	// declaredRow is the open port every file here declares beside its
+	// sweeps; sweepRow a sweep of lo-hi that expects nothing open, with
+	// section appended.
+	declaredRow := fmt.Sprintf(`
 [[expectation]]
 id = "declared"
 target = "box"
@@ -287,23 +290,19 @@ port = %d
 transport = "tcp"
 probe = "tcp"
 expect = { local = "open" }
-
+`, declared)
+	sweepRow := func(id string, lo, hi int, section string) string {
+		return fmt.Sprintf(`
 [[expectation]]
-id = "sweep-open"
+id = %q
 target = "box"
 range = "%d-%d"
 transport = "tcp"
 probe = "tcp"
 expect = { local = "not_open" }
-
-[[expectation]]
-id = "sweep-closed"
-target = "box"
-range = "%d-%d"
-transport = "tcp"
-probe = "tcp"
-expect = { local = "not_open" }
-`, declared, open, open, closed, closed))
+%s`, id, lo, hi, section)
+	}
+	cfg := config(t, declaredRow+sweepRow("sweep-open", open, open, "")+sweepRow("sweep-closed", closed, closed, ""))
 	type sweepDoc struct {
 		Results []struct {
 			ID, Verdict string
@@ -380,25 +379,7 @@ expect = { local = "not_open" }
 	// A file whose only sweep reads a banner has no sweep the half-open
 	// scan takes: syn asks for no raw socket it would not use, and the
 	// sweep is sent as connects, saying why.
-	banner := config(t, fmt.Sprintf(`
-[[expectation]]
-id = "declared"
-target = "box"
-port = %d
-transport = "tcp"
-probe = "tcp"
-expect = { local = "open" }
-
-[[expectation]]
-id = "sweep-banner"
-target = "box"
-range = "%d-%d"
-transport = "tcp"
-probe = "tcp"
-expect = { local = "not_open" }
-[expectation.tcp]
-banner = "SSH-"
-`, declared, closed, closed))
+	banner := config(t, declaredRow+sweepRow("sweep-banner", closed, closed, "[expectation.tcp]\nbanner = \"SSH-\"\n"))
 	got, code, out := sweep(banner, "syn", false)
 	if w := map[string]string{"declared": fmt.Sprintf("pass [%d]", declared), "sweep-banner": fmt.Sprintf("pass [%d]", closed), "sweep-banner method": "connect"}; code != 0 || !reflect.DeepEqual(got, w) {
 		t.Errorf("--tcp-sweep syn of a banner sweep without CAP_NET_RAW: exit %d, %v; want exit 0, %v\n%s", code, got, w, out)

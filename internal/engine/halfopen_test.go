@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -221,5 +222,26 @@ func TestHalfOpenSweepOpenPortIsRechecked(t *testing.T) {
 	rc, ok := res.Recheck["lo"]
 	if !ok || rc.Port != open || rc.Transport != "tcp" || rc.Obs.State != probes.Open {
 		t.Errorf("re-check %+v (made: %v); want a connect to %d/tcp, the port only the sweep found open, open", rc, ok, open)
+	}
+}
+
+// A half-open sweep task the run cannot send is the prober's error on
+// every port of it, and says why: no raw socket was given, or its host is
+// a name, not the IP address a raw socket sends to.
+func TestHalfOpenSweepThatCannotBeSent(t *testing.T) {
+	for _, tc := range []struct{ host, want string }{
+		{"127.0.0.1", "without a raw socket"},
+		{"localhost", `needs an IP address, and "localhost" is none`},
+	} {
+		t.Run(tc.host, func(t *testing.T) {
+			p := sweepPlan(closedPorts(t, "tcp", 2), closedPorts(t, "tcp", 1)[0], true)
+			p.Tasks[0].Target.Host = tc.host
+			res := (&Engine{Concurrency: 4}).Run(context.Background(), p)
+			for _, pt := range p.Rows[0].Ports {
+				if o := res.PortObservation(pt.Task, pt.Port); o.Error != probes.ErrInternal || !strings.Contains(o.Outcome, tc.want) {
+					t.Errorf("port %d: %s/%s (%s); want the prober's error, saying %q", pt.Port, o.State, o.Error, o.Outcome, tc.want)
+				}
+			}
+		})
 	}
 }
