@@ -31,6 +31,7 @@ type Classification struct {
 //   - a timeout → filtered (silence).
 func Classify(err error) Classification {
 	var dnsErr *net.DNSError
+	var addrErr *net.AddrError
 	switch {
 	case err == nil:
 		return Classification{State: Open, Outcome: "answered"}
@@ -41,6 +42,11 @@ func Classify(err error) Classification {
 			return Classification{Error: ErrResolve, Outcome: "name lookup timed out"}
 		}
 		return Classification{Error: ErrResolve, Outcome: "name did not resolve"}
+	case errors.As(err, &addrErr):
+		// The name resolved, but to no address of the family the row
+		// asked for (a tcp6 dial of a name with A records only): nothing
+		// was sent.
+		return Classification{Error: ErrResolve, Outcome: "no address of the asked family: " + addrErr.Err}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return Classification{State: Closed, Outcome: "connection refused"}
 	case errors.Is(err, syscall.EHOSTUNREACH):

@@ -15,6 +15,9 @@ func opErr(err error) error {
 }
 
 func TestClassify(t *testing.T) {
+	// Dialled over IPv6, an address with none (a name with A records
+	// only comes to the same): refused before anything is sent.
+	_, noFamily := net.Dial("tcp6", "127.0.0.1:9")
 	tests := []struct {
 		name  string
 		err   error
@@ -31,6 +34,7 @@ func TestClassify(t *testing.T) {
 		{"run_canceled", fmt.Errorf("dial: %w", context.Canceled), NoState, ErrCanceled},
 		{"name_not_found", &net.DNSError{Err: "no such host", Name: "db.internal", IsNotFound: true}, NoState, ErrResolve},
 		{"name_lookup_timeout", &net.DNSError{Err: "i/o timeout", Name: "db.internal", IsTimeout: true}, NoState, ErrResolve},
+		{"no_address_of_the_family", noFamily, NoState, ErrResolve},
 		{"local_firewall", opErr(syscall.EPERM), NoState, ErrLocal},
 		{"out_of_files", opErr(syscall.EMFILE), NoState, ErrLocal},
 		{"reset_after_connect", opErr(syscall.ECONNRESET), NoState, ErrProtocol},
