@@ -67,10 +67,23 @@ func (r *run) keepSwept(i int, sw *Swept, sent string, started time.Time) {
 	r.mu.Unlock()
 	summary := probes.Observation{Sent: sent, Started: started, Duration: time.Since(started),
 		Outcome: fmt.Sprintf("sweep of %d ports; each port's observation is its own", len(r.whole[i]))}
-	if r.ctx.Err() != nil {
+	if r.ctx.Err() != nil || !sweptWhole(sw, r.whole[i]) {
+		// A sweep that kept ports back (its pace would have sent them
+		// after the deadline) is not run, although the run goes on:
+		// the report is partial, as for a paced range.
 		summary.Error = probes.ErrCanceled
 	}
 	r.finish([]int{i}, []probes.Observation{summary})
+}
+
+// sweptWhole says every one of ports was sent and heard out.
+func sweptWhole(sw *Swept, ports []int) bool {
+	for _, p := range ports {
+		if sw.scan.Observation(p).Error == probes.ErrCanceled {
+			return false
+		}
+	}
+	return true
 }
 
 // halfOpen are the sweep tasks sent as half-open SYNs, by target address,

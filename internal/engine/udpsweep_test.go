@@ -75,3 +75,38 @@ func TestUDPSweepIsOneTaskThatSpendsTheICMPBudget(t *testing.T) {
 		t.Errorf("the SIP probe's silence beside the sweep's refusals: doubt %q; want it to name %d/udp", d, refused[0])
 	}
 }
+
+// A UDP sweep whose pace would send its last ports after the deadline
+// keeps them back, while the run still goes on: those ports are not run,
+// so neither is the sweep, and the run is interrupted (its report
+// partial), however early the sweep itself returned.
+func TestUDPSweepCutByItsPaceIsInterrupted(t *testing.T) {
+	ports := closedPorts(t, "udp", 5)
+	lo := probes.Target{Name: "lo", Host: "127.0.0.1", Transport: "udp"}
+	p := &plan.Plan{Tasks: []plan.Task{{Kind: "udp", Target: lo, Whole: true, Identify: true, Group: "lo-sweep",
+		Params: kinds.Params{Timeout: 100 * time.Millisecond}}}}
+	row := plan.Row{ID: "lo-sweep", Sweep: true}
+	for _, port := range ports {
+		row.Ports = append(row.Ports, plan.PortTask{Port: port, Task: 0})
+	}
+	p.Rows = []plan.Row{row}
+	// One port a second: five ports cannot all leave in 2.5 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	res := (&Engine{Concurrency: 4, RatePerTarget: 1}).Run(ctx, p)
+	var unsent []int
+	for _, port := range ports {
+		if o := res.PortObservation(0, port); o.Error == probes.ErrCanceled {
+			unsent = append(unsent, port)
+			if !strings.Contains(o.Outcome, "after the run's deadline") {
+				t.Errorf("port %d kept back: %q; want it to say its turn came after the deadline", port, o.Outcome)
+			}
+		}
+	}
+	if len(unsent) == 0 {
+		t.Fatalf("every port of the sweep was sent at one a second within 2.5 s")
+	}
+	if !res.Interrupted || res.Ran[0] {
+		t.Errorf("ports %v not sent, yet interrupted=%v and the sweep's task ran=%v; want the run interrupted, the sweep not run", unsent, res.Interrupted, res.Ran[0])
+	}
+}

@@ -56,20 +56,26 @@ type Result struct {
 	// did not resolve, no socket): every port's observation.
 	failed *probes.Observation
 
-	mu    sync.Mutex
-	want  [65536 / 8]byte // the ports asked for, a bit each
-	sent  []uint32        // by port: µs after start its datagrams left, plus one; 0: not sent
-	heard []uint32        // by port: µs after start its answer came
-	what  []uint8         // by port: noAnswer, answerOpen, or icmpAnswer plus an index into icmp
-	icmp  []icmpWords     // the ICMP answers heard, each once
+	mu   sync.Mutex
+	want [65536 / 8]byte // the ports asked for, a bit each
+	// sent and heard are µs after start: 64 bits, since a slow sweep
+	// (65535 ports at 15 a second) outlasts 32 bits' 71 minutes, and a
+	// wrapped time would make a port cut short look heard out.
+	sent  []uint64    // by port: when its datagrams left, plus one; 0: not sent
+	heard []uint64    // by port: when its answer came
+	what  []uint8     // by port: noAnswer, answerOpen, or icmpAnswer plus an index into icmp
+	icmp  []icmpWords // the ICMP answers heard, each once
 	facts map[uint16]*Facts
 	// sendErr is why none of a port's datagrams could be sent: its
 	// silence is then no silence.
 	sendErr map[uint16]error
 	end     time.Time
 	// cut says the run ended before the last port had its wait.
-	cut   bool
-	words map[**Payload][2]string // a payload set's sent and silent words
+	cut bool
+	// heldBack says the pace kept the ports not yet sent back while the
+	// run went on: at the rate, their turn came after the deadline.
+	heldBack bool
+	words    map[**Payload][2]string // a payload set's sent and silent words
 }
 
 type icmpWords struct {
@@ -86,7 +92,7 @@ const (
 func newResult(start time.Time, ports []int, wait time.Duration) *Result {
 	r := &Result{
 		start: start, wait: wait,
-		sent: make([]uint32, 65536), heard: make([]uint32, 65536), what: make([]uint8, 65536),
+		sent: make([]uint64, 65536), heard: make([]uint64, 65536), what: make([]uint8, 65536),
 		facts: map[uint16]*Facts{}, sendErr: map[uint16]error{}, words: map[**Payload][2]string{},
 	}
 	for _, p := range ports {
@@ -101,9 +107,9 @@ func (r *Result) wanted(port int) bool {
 	return port >= 0 && port < 65536 && r.want[port/8]&(1<<(port%8)) != 0
 }
 
-func (r *Result) since(t time.Time) uint32 { return uint32(max(0, t.Sub(r.start)/time.Microsecond)) }
+func (r *Result) since(t time.Time) uint64 { return uint64(max(0, t.Sub(r.start)/time.Microsecond)) }
 
-func (r *Result) at(us uint32) time.Time { return r.start.Add(time.Duration(us) * time.Microsecond) }
+func (r *Result) at(us uint64) time.Time { return r.start.Add(time.Duration(us) * time.Microsecond) }
 
 // noteSent records port's datagrams leaving at now; false when it was sent
 // already (a port listed twice).
@@ -169,7 +175,11 @@ func (r *Result) Observation(port int) probes.Observation {
 		r.words[&set[0]] = w
 	}
 	if r.sent[port] == 0 {
-		return probes.Observation{State: probes.NoState, Error: probes.ErrCanceled, Outcome: "not sent: the run ended first", Started: r.start}
+		why := "not sent: the run ended first"
+		if r.heldBack {
+			why = "not sent: at the rate per target, its turn came after the run's deadline"
+		}
+		return probes.Observation{State: probes.NoState, Error: probes.ErrCanceled, Outcome: why, Started: r.start}
 	}
 	sent := r.at(r.sent[port] - 1)
 	o := probes.Observation{Started: sent, Sent: w[0], Attempts: 1}
@@ -312,6 +322,9 @@ func Sweep(ctx context.Context, t probes.Target, ports []int, opt SweepOptions) 
 			continue // sent already: it answers for every listing
 		}
 		if opt.Pace != nil && opt.Pace(ctx) != nil {
+			res.mu.Lock()
+			res.heldBack = ctx.Err() == nil
+			res.mu.Unlock()
 			break
 		}
 		to := netip.AddrPortFrom(dst.Addr(), uint16(port))
