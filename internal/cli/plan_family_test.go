@@ -46,3 +46,63 @@ func TestPlanShowsEachFamilysAddress(t *testing.T) {
 		}
 	}
 }
+
+// probe plan shows the tasks probe run sends: a name probed over both
+// families is two probes, one dialled at its A records and one at its
+// AAAA records, and a second row of the same name, port and family adds
+// none.
+func TestPlanShowsANameOverEachFamily(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "named.toml")
+	src := `
+[[vantage]]
+name = "internet"
+network = "internet"
+catch_all = true
+
+[[target]]
+name = "cdn"
+public = "cdn.example"
+
+[[expectation]]
+id = "cdn-https"
+target = "cdn"
+port = 443
+transport = "tcp"
+probe = "tcp"
+family = "both"
+expect = { internet = "open" }
+
+[[expectation]]
+id = "cdn-https-v6"
+target = "cdn"
+port = 443
+transport = "tcp"
+probe = "tcp"
+family = "ipv6"
+expect = { internet = "open" }
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runMain("plan", "--from", "internet", "--seed", "1", path)
+	if code != 0 {
+		t.Fatalf("plan: exit %d\n%s", code, errs)
+	}
+	var rows []string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "cdn-") {
+			rows = append(rows, strings.Join(f, " "))
+		}
+	}
+	want := []string{
+		"cdn-https tcp cdn.example (public) 443/tcp over ipv4 open",
+		"cdn-https tcp cdn.example (public) 443/tcp over ipv6 open",
+		"cdn-https-v6 tcp cdn.example (public) 443/tcp over ipv6 open",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("plan rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(out, ", 2 probes,") {
+		t.Errorf("plan header %q; want 2 probes (the name over each family)", strings.SplitN(out, "\n", 2)[0])
+	}
+}

@@ -50,7 +50,11 @@ func cmdPlan(args []string, env Env) int {
 			if c.At != "" {
 				addr += " (" + c.At + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%s\t%s\t%s\n", c.ID, t.Kind, addr, pt.Port, t.Target.Transport, word, note)
+			port := fmt.Sprintf("%d/%s", pt.Port, t.Target.Transport)
+			if t.Target.Family != "" {
+				port += " over " + t.Target.Family // a name, dialled at its A or its AAAA records
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, t.Kind, addr, port, word, note)
 		}
 	}
 	for _, l := range p.Lookups {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -126,5 +127,121 @@ func TestPlanPerFamily(t *testing.T) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("from %s:\n%s\nwant:\n%s", tt.vantage, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 		}
+	}
+}
+
+// A name is dialled over each family its rows are probed over (its A,
+// its AAAA records), and the plan says so: a task per family, with the
+// family in its target, under that family's path; the rows of one name,
+// port and family share a task. A row whose results carry no family
+// dials the name as the resolver orders it, a task of its own. An IP
+// address has its own family: nothing to say.
+func TestNameIsDialledOverEachFamily(t *testing.T) {
+	p := planOf(t, `
+[[vantage]]
+name = "internet"
+network = "internet"
+catch_all = true
+[[target]]
+name = "cdn"
+public = "cdn.example"
+[[target]]
+name = "app"
+public = "203.0.113.10"
+ipv6 = "2001:db8::10"
+[[expectation]]
+id = "both"
+target = "cdn"
+port = 443
+transport = "tcp"
+probe = "tcp"
+family = "both"
+expect = { internet = "filtered" }
+[[expectation]]
+id = "v6"
+target = "cdn"
+port = 443
+transport = "tcp"
+probe = "tcp"
+family = "ipv6"
+expect = { internet = "filtered" }
+[[expectation]]
+id = "any"
+target = "cdn"
+port = 443
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered" }
+[[expectation]]
+id = "sweep"
+target = "cdn"
+range = "8000-8001"
+transport = "tcp"
+probe = "tcp"
+family = "both"
+expect = { internet = "not_open" }
+[[expectation]]
+id = "udp"
+target = "cdn"
+range = "9000-9001"
+transport = "udp"
+probe = "udp"
+family = "ipv6"
+expect = { internet = "not_open" }
+[[expectation]]
+id = "media"
+target = "cdn"
+range = "16384-16389"
+transport = "udp"
+probe = "rtp"
+family = "ipv6"
+expect = { internet = "unreachable" }
+[expectation.rtp]
+sample = 1
+[[expectation]]
+id = "app"
+target = "app"
+port = 22
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered" }
+`, "internet")
+	var got []string
+	for _, c := range p.Rows {
+		for _, pt := range c.Ports {
+			tg := p.Tasks[pt.Task].Target
+			got = append(got, fmt.Sprintf("%s %s: task %d %s %s %d/%s %q", c.ID, c.Family, pt.Task, tg.Name, tg.Host, tg.Port, tg.Transport, tg.Family))
+		}
+	}
+	want := []string{
+		`both ipv4: task 0 cdn@public cdn.example 443/tcp "ipv4"`,
+		`both ipv6: task 1 cdn@public/ipv6 cdn.example 443/tcp "ipv6"`,
+		`v6 ipv6: task 1 cdn@public/ipv6 cdn.example 443/tcp "ipv6"`,
+		`any : task 2 cdn@public cdn.example 443/tcp ""`,
+		`sweep ipv4: task 3 cdn@public cdn.example 8000/tcp "ipv4"`,
+		`sweep ipv4: task 4 cdn@public cdn.example 8001/tcp "ipv4"`,
+		`sweep ipv6: task 5 cdn@public/ipv6 cdn.example 8000/tcp "ipv6"`,
+		`sweep ipv6: task 6 cdn@public/ipv6 cdn.example 8001/tcp "ipv6"`,
+		`udp ipv6: task 7 cdn@public/ipv6 cdn.example 0/udp "ipv6"`,
+		`udp ipv6: task 7 cdn@public/ipv6 cdn.example 0/udp "ipv6"`,
+	}
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Fatalf("rows and tasks:\n%s\nwant first:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	media := 0
+	for _, line := range got[len(want):] {
+		if strings.HasPrefix(line, "media ipv6: task ") && strings.HasSuffix(line, `/udp "ipv6"`) && strings.Contains(line, " cdn@public/ipv6 cdn.example ") {
+			media++
+		}
+	}
+	appTasks := got[len(want)+media:]
+	if media == 0 || !slices.Equal(appTasks, []string{
+		fmt.Sprintf(`app ipv4: task %d app@public 203.0.113.10 22/tcp ""`, len(p.Tasks)-2),
+		fmt.Sprintf(`app ipv6: task %d app@public/ipv6 2001:db8::10 22/tcp ""`, len(p.Tasks)-1),
+	}) {
+		t.Errorf("the sampled range over IPv6 (%d tasks of it) and the IP addresses' tasks:\n%s", media, strings.Join(got[len(want):], "\n"))
+	}
+	if n := p.Probes(); n != len(p.Tasks)+1 {
+		t.Errorf("%d probes for %d tasks, one a two-port UDP sweep", n, len(p.Tasks))
 	}
 }

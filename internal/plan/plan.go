@@ -114,7 +114,10 @@ func (c Row) Word(pt PortTask) config.Word {
 type Task struct {
 	// Kind is the probe kind.
 	Kind string
-	// Target is where it goes.
+	// Target is where it goes. Its Name is the path (Path) of the first
+	// row that uses it; a name in Host is dialled over the family of the
+	// rows it serves (Target.Family, set when their results carry one):
+	// the rows of a name over IPv4 and over IPv6 never share a task.
 	Target probes.Target
 	// Params are the kind's options.
 	Params kinds.Params
@@ -209,9 +212,12 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("expectation %s from vantage %s over %s: %w", e.ID, vantage, fam, err)
 			}
-			family := ""
+			family, dial := "", ""
 			if t.Tagged(e) {
 				family = fam
+			}
+			if _, err := netip.ParseAddr(addr); err != nil {
+				dial = family // a name: its A or its AAAA records (an IP has its own family)
 			}
 			c := Row{
 				ID: e.ID, Expectation: e, Address: addr, At: at, Family: family, Expected: config.Word(word),
@@ -264,7 +270,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 				task := len(p.Tasks)
 				p.Tasks = append(p.Tasks, Task{
 					Kind: e.Probe, Params: params, Whole: true, Identify: true, Group: group,
-					Target: probes.Target{Name: c.Path(), Host: addr, Transport: e.Transport},
+					Target: probes.Target{Name: c.Path(), Host: addr, Transport: e.Transport, Family: dial},
 				})
 				for j := range ports {
 					ports[j].Task = task
@@ -277,7 +283,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 			for j := range ports {
 				task := Task{
 					Kind:     e.Probe,
-					Target:   probes.Target{Name: c.Path(), Host: addr, Port: ports[j].Port, Transport: e.Transport},
+					Target:   probes.Target{Name: c.Path(), Host: addr, Port: ports[j].Port, Transport: e.Transport, Family: dial},
 					Params:   params,
 					Group:    group,
 					Identify: c.Sweep,
@@ -292,7 +298,7 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 					p.Tasks = append(p.Tasks, task)
 					continue
 				}
-				key := taskKey{task.Kind, task.Target.Transport, task.Target.Host, task.Target.Port, timeout, sections}
+				key := taskKey{task.Kind, task.Target.Transport, task.Target.Host, dial, task.Target.Port, timeout, sections}
 				idx, seen := index[key]
 				if !seen || group != "" {
 					idx = len(p.Tasks)
@@ -404,12 +410,14 @@ func HalfOpenSweeps(f *config.File, vantage string) bool {
 }
 
 // taskKey identifies a probe for merging duplicates: the same kind, to the
-// same address, port and transport, with the same options.
+// same address, port and transport, with the same options. A name is
+// dialled over a family (Target.Family): over IPv4 and over IPv6 it is two
+// probes, each its family's evidence.
 type taskKey struct {
-	kind, transport, host string
-	port                  int
-	timeout               time.Duration
-	sections              string
+	kind, transport, host, family string
+	port                          int
+	timeout                       time.Duration
+	sections                      string
 }
 
 // sectionsKey is an expectation's sections as text, computed once per

@@ -132,48 +132,6 @@ func familyOf(a string) string {
 	return config.FamilyIPv4
 }
 
-// dialFamilies tells each task of a row probed over one family (a row
-// whose results carry their family) to dial its name over that family: its
-// A or its AAAA records. An IP address has its own family; a row whose
-// results carry none dials a name as the resolver orders its addresses.
-// The plan merges the probes of one name, port and kind whatever their
-// family, so a task that rows of two families share is copied for the
-// second, under its own target path (what its answers show alive): a name
-// is probed once over each family its rows name.
-func dialFamilies(p *plan.Plan) {
-	type copyOf struct {
-		task   int
-		family string
-	}
-	claimed := map[int]bool{}
-	copies := map[copyOf]int{}
-	for ri := range p.Rows {
-		c := &p.Rows[ri]
-		for j, pt := range c.Ports {
-			t := &p.Tasks[pt.Task]
-			if _, err := netip.ParseAddr(t.Target.Host); err == nil {
-				continue // an address: its family is its own
-			}
-			switch {
-			case !claimed[pt.Task]:
-				claimed[pt.Task] = true
-				t.Target.Family = c.Family
-			case t.Target.Family != c.Family:
-				k := copyOf{pt.Task, c.Family}
-				idx, ok := copies[k]
-				if !ok {
-					cp := *t
-					cp.Target.Name, cp.Target.Family = c.Path(), c.Family
-					idx = len(p.Tasks)
-					p.Tasks = append(p.Tasks, cp)
-					copies[k] = idx
-				}
-				c.Ports[j].Task = idx
-			}
-		}
-	}
-}
-
 // applyDoubts keeps a result at a doubted path from passing.
 func applyDoubts(rep *report.Report, doubts nameDoubt) {
 	if len(doubts) == 0 {

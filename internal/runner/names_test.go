@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"probe/internal/config"
 	"probe/internal/plan"
 	"probe/internal/report"
+	"probe/internal/testutil"
 )
 
 // networkedFile writes a file with a runner on "app", whose loopback port
@@ -222,7 +224,6 @@ expect = { internet = "filtered" }
 	if err != nil {
 		t.Fatal(err)
 	}
-	dialFamilies(p)
 	var dialled []string
 	for _, task := range p.Tasks {
 		dialled = append(dialled, task.Target.Name+" "+task.Target.Host+" "+task.Target.Network("tcp"))
@@ -246,5 +247,62 @@ expect = { internet = "filtered" }
 	}
 	if doubts, err := resolveNames(context.Background(), f, p, answers("198.51.100.80", "2001:db8::80")); err != nil || len(doubts) != 0 {
 		t.Errorf("public A and AAAA records: doubts %v, err %v; want none", doubts, err)
+	}
+}
+
+// A run sends a name one probe per family its rows name, each dialled at
+// that family's records, as probe plan lists them: over IPv4 localhost
+// answers at 127.0.0.1; over IPv6 it has no address here (this machine's
+// hosts file gives it none, though the resolver the run checks names
+// with is told of ::1), so that probe cannot be made, and says why rather
+// than reaching the IPv4 address.
+func TestRunSendsANameOverEachFamily(t *testing.T) {
+	port := testutil.Port(testutil.Greeter(t, "127.0.0.1:0", "").Addr())
+	f, err := config.Parse("local.toml", fmt.Appendf(nil, `
+[defaults]
+timeout = "1s"
+[[vantage]]
+name = "internet"
+network = "internet"
+catch_all = true
+[[target]]
+name = "local"
+public = "localhost"
+[[expectation]]
+id = "web"
+target = "local"
+port = %d
+transport = "tcp"
+probe = "tcp"
+family = "both"
+expect = { internet = "open" }
+`, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	both := func(ctx context.Context, name string) ([]string, error) { return []string{"127.0.0.1", "::1"}, nil }
+	rep, err := Run(context.Background(), f, Options{
+		Vantage:  Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "test"},
+		Resolve:  both,
+		Progress: func(done, n int) { total = n },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 2 || len(p.Tasks) != total {
+		t.Errorf("the run sent %d probes, the plan lists %d; want 2, one per family", total, len(p.Tasks))
+	}
+	var got []string
+	for _, r := range rep.Results {
+		o := r.Evidence[0].Observation
+		got = append(got, fmt.Sprintf("%s %s %s %s", r.Family, r.Verdict, o.State, o.Error))
+	}
+	if want := []string{"ipv4 pass open ", "ipv6 error  resolve"}; !slices.Equal(got, want) {
+		t.Errorf("results %q; want %q", got, want)
 	}
 }

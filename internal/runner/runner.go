@@ -91,7 +91,6 @@ func Run(ctx context.Context, f *config.File, opt Options) (*report.Report, erro
 	if err != nil {
 		return nil, err
 	}
-	dialFamilies(p)
 	doubts, err := resolveNames(ctx, f, p, opt.Resolve)
 	if err != nil {
 		return nil, err
