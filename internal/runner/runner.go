@@ -155,19 +155,26 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 
 func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Results, loc Located, sweep sweepMethod) {
 	var all []judge.TargetObservation
+	share := shareOf(p)
 	for i, t := range p.Tasks {
 		if !res.Observations[i].Answered() {
 			continue // liveness rests on answers; a sweep's 65535 silences would only cost memory
 		}
-		all = append(all, judge.TargetObservation{Target: t.Target.Name, Port: t.Target.Port, Transport: t.Target.Transport, Obs: res.Observations[i]})
+		for _, path := range share.credited(t.Target.Name, t.Target.Host, t.Target.Family) {
+			all = append(all, judge.TargetObservation{Target: path, Port: t.Target.Port, Transport: t.Target.Transport, Obs: res.Observations[i]})
+		}
 	}
 	for i, sw := range res.Swept {
 		t := p.Tasks[i].Target
+		paths := share.credited(t.Name, t.Host, t.Family)
 		for _, port := range sw.Answered() {
-			all = append(all, judge.TargetObservation{Target: t.Name, Port: port, Transport: t.Transport, Obs: sw.Observation(port)})
+			for _, path := range paths {
+				all = append(all, judge.TargetObservation{Target: path, Port: port, Transport: t.Transport, Obs: sw.Observation(port)})
+			}
 		}
 	}
-	for name, rc := range res.Recheck {
+	rechecks := share.rechecks(res.Recheck)
+	for name, rc := range rechecks {
 		all = append(all, judge.TargetObservation{Target: name, Port: rc.Port, Transport: rc.Transport + " (closing re-check)", Obs: rc.Obs})
 	}
 	ev := judge.Liveness(loc.NetworkEvidence, all)
@@ -176,7 +183,7 @@ func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 	if ev.Network == "" {
 		rep.Network.Evidence = "nothing answered the prober in this run: no STUN answer and no open port"
 	}
-	rep.Targets = liveness(f, p, ev, res)
+	rep.Targets = liveness(f, p, ev, rechecks)
 
 	for _, c := range p.Rows {
 		r := report.Result{
@@ -206,7 +213,7 @@ func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 	}
 }
 
-func liveness(f *config.File, p *plan.Plan, ev judge.Evidence, res *engine.Results) []report.TargetLiveness {
+func liveness(f *config.File, p *plan.Plan, ev judge.Evidence, rechecks map[string]engine.Recheck) []report.TargetLiveness {
 	var out []report.TargetLiveness
 	seen := map[string]bool{}
 	for _, c := range p.Rows {
@@ -226,7 +233,7 @@ func liveness(f *config.File, p *plan.Plan, ev judge.Evidence, res *engine.Resul
 		} else {
 			tl.Evidence = "no port answered open in this run"
 		}
-		if rc, ok := res.Recheck[name]; ok && rc.Obs.State != probes.Open {
+		if rc, ok := rechecks[name]; ok && rc.Obs.State != probes.Open {
 			tl.StoppedAnswering = true
 			tl.Evidence = fmt.Sprintf("answered earlier, but the closing re-check of %d/%s saw %s", rc.Port, rc.Transport, describeState(rc.Obs))
 		}

@@ -1,0 +1,156 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"probe/internal/config"
+	"probe/internal/engine"
+	"probe/internal/plan"
+	"probe/internal/report"
+	"probe/internal/testutil"
+	"probe/probes"
+)
+
+// sharedHostRun runs rows (TOML) against three loopback targets, one and
+// two at 127.0.0.1 and three at 127.0.0.2, with open the port of a real
+// listener and closed a port nothing listens on.
+func sharedHostRun(t *testing.T, rows string) *report.Report {
+	t.Helper()
+	open := testutil.Port(testutil.Greeter(t, "127.0.0.1:0", "").Addr())
+	closed := testutil.FreePort(t)
+	src := `
+[defaults]
+timeout = "1s"
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "one"
+address = "127.0.0.1"
+[[target]]
+name = "two"
+address = "127.0.0.1"
+[[target]]
+name = "three"
+address = "127.0.0.2"
+` + strings.NewReplacer("OPEN", fmt.Sprint(open), "CLOSED", fmt.Sprint(closed)).Replace(rows)
+	f, err := config.Parse("shared.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := Run(ctx, f, Options{Vantage: Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// row writes an expectation of target at port.
+func row(id, target, port, expect string) string {
+	return fmt.Sprintf("[[expectation]]\nid = %q\ntarget = %q\nport = %s\ntransport = \"tcp\"\nprobe = \"tcp\"\nexpect = { internet = %q }\n", id, target, port, expect)
+}
+
+// Two targets at one address are one host: an answer there shows both
+// alive, whether the port that answered is declared on both (one probe,
+// sent under the first target's name) or on one alone. A refusal at the
+// other target then passes as the same target's would. A target at
+// another address is not credited: its refusal stays inconclusive.
+func TestTargetsAtOneAddressShareLiveness(t *testing.T) {
+	for _, tc := range []struct {
+		name, rows string
+	}{
+		{"the open port declared on both", row("one-open", "one", "OPEN", "open") + row("two-open", "two", "OPEN", "open")},
+		{"the open port declared on one", row("one-open", "one", "OPEN", "open")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := sharedHostRun(t, tc.rows+row("two-closed", "two", "CLOSED", "not_open")+row("three-closed", "three", "CLOSED", "not_open"))
+			verdicts := map[string]report.Result{}
+			for _, r := range rep.Results {
+				verdicts[r.ID] = r
+			}
+			if r := verdicts["two-closed"]; r.Verdict != "pass" || !strings.Contains(r.Reason, "two shown alive") {
+				t.Errorf("two's refusal: %s (%s); want pass, two shown alive by the answer at its address", r.Verdict, r.Reason)
+			}
+			if r := verdicts["three-closed"]; r.Verdict != "inconclusive" {
+				t.Errorf("three's refusal, at 127.0.0.2 where nothing answered: %s (%s); want inconclusive", r.Verdict, r.Reason)
+			}
+			alive := map[string]bool{}
+			for _, tl := range rep.Targets {
+				alive[tl.Name] = tl.Alive
+			}
+			if !alive["one"] || !alive["two"] || alive["three"] {
+				t.Errorf("targets alive %v; want one and two (127.0.0.1), not three (127.0.0.2)", alive)
+			}
+		})
+	}
+}
+
+// The closing re-check is made once per task name (the engine's), so a
+// target whose answers came through another target's task at its address
+// is judged by that re-check: if the address stopped answering, so did
+// it. A re-check of its own comes first; a target at another address, or
+// a name whose path is dialled two ways (as the resolver orders it and
+// over IPv4), takes no one else's.
+func TestRecheckAtASharedAddress(t *testing.T) {
+	f, err := config.Parse("shared.toml", []byte(`
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "one"
+address = "203.0.113.10"
+[[target]]
+name = "two"
+address = "203.0.113.10"
+[[target]]
+name = "own"
+address = "203.0.113.10"
+[[target]]
+name = "three"
+address = "203.0.113.11"
+[[target]]
+name = "named"
+address = "www.example"
+[[target]]
+name = "alias"
+address = "www.example"
+`+row("one-web", "one", "80", "open")+row("two-web", "two", "80", "open")+row("own-web", "own", "80", "open")+
+		row("own-ssh", "own", "22", "open")+row("three-web", "three", "80", "open")+
+		row("named-web", "named", "80", "open")+strings.Replace(row("named-v4", "named", "80", "open"), "probe =", "family = \"ipv4\"\nprobe =", 1)+
+		row("alias-web", "alias", "8080", "open")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	res := &engine.Results{Observations: make([]probes.Observation, len(p.Tasks)), Ran: make([]bool, len(p.Tasks))}
+	for i := range p.Tasks {
+		res.Observations[i], res.Ran[i] = probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0}, true
+	}
+	silent := engine.Recheck{Port: 80, Transport: "tcp", Obs: probes.Observation{State: probes.Filtered, Outcome: "no answer, 3 connects", Started: t0.Add(time.Minute)}}
+	answered := engine.Recheck{Port: 22, Transport: "tcp", Obs: probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0.Add(time.Minute)}}
+	res.Recheck = map[string]engine.Recheck{"one": silent, "own": answered, "named": silent}
+	rep := &report.Report{}
+	Assemble(rep, f, p, res, Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "STUN answered"})
+	got := map[string]bool{}
+	for _, tl := range rep.Targets {
+		got[tl.Name] = tl.StoppedAnswering
+		if tl.StoppedAnswering && !strings.Contains(tl.Evidence, "closing re-check of 80/tcp saw filtered") {
+			t.Errorf("%s stopped answering: %q; want the re-check it rests on", tl.Name, tl.Evidence)
+		}
+	}
+	want := map[string]bool{"one": true, "two": true, "own": false, "three": false, "named": true, "alias": false}
+	if !maps.Equal(got, want) {
+		t.Errorf("stopped answering %v; want %v", got, want)
+	}
+}
