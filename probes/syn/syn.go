@@ -67,6 +67,14 @@ func Open() (*Scanner, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := attachFilter(s.tcp, tcpFilter(s.port)); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("raw socket (ip4:tcp): %w", err)
+	}
+	if err := attachFilter(s.icmp, icmpFilter(s.port)); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("raw socket (ip4:icmp): %w", err)
+	}
 	return s, nil
 }
 
