@@ -192,6 +192,10 @@ expect = { internet = "not_open" }
 			if !p.Rows[1].Sweep || !slices.Equal(got, tt.want) {
 				t.Errorf("sweep %v probes %v; want %v", p.Rows[1].Sweep, got, tt.want)
 			}
+			// A task per port: a sweep with no port left adds no probe.
+			if n := p.Probes(); n != len(p.Tasks) {
+				t.Errorf("%d probes counted for %d tasks", n, len(p.Tasks))
+			}
 		})
 	}
 }
