@@ -219,7 +219,7 @@ func (r *run) end() *Results {
 		}
 	}
 	if !res.Interrupted {
-		res.Recheck = recheck(r.ctx, r.p, res)
+		res.Recheck = recheck(r.ctx, r.p, res, r.limiters.wait)
 	}
 	return res
 }

@@ -211,10 +211,18 @@ func TestRecheckFindsATargetStillAlive(t *testing.T) {
 		Target: probes.Target{Name: "box", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: "tcp"},
 		Params: kinds.Params{Timeout: time.Second},
 	}}}
-	res := (&Engine{Concurrency: 1}).Run(context.Background(), p)
+	r := (&Engine{Concurrency: 1, RatePerTarget: 100}).start(context.Background(), p)
+	lim := &countingLimiter{}
+	r.limiters.by["127.0.0.1"] = lim
+	res := r.run()
 	rc, ok := res.Recheck["box"]
 	if !ok || rc.Obs.State != probes.Open {
 		t.Errorf("closing re-check = %+v (present %v); want an open answer from box", rc, ok)
+	}
+	// The re-check's connect is paced as every probe is: a token for the
+	// probe, one for the re-check.
+	if lim.taken != 2 {
+		t.Errorf("%d tokens taken of the target's limiter; want 2, the probe's and the re-check's", lim.taken)
 	}
 }
 

@@ -203,8 +203,12 @@ func TestHalfOpenSweepSharesTheHostsRate(t *testing.T) {
 	for i := 1; i < len(p.Tasks); i++ {
 		connects += res.Observations[i].Attempts
 	}
-	if connects != 10 || syns != 21 || lim.taken != syns+connects+1 {
-		t.Errorf("%d tokens taken of the host's limiter for %d SYNs, %d connects and a second look; want one for each of the 21 SYNs, 10 connects and the look", lim.taken, syns, connects)
+	// The closing re-check connects once to the open port, which answers.
+	if rc := res.Recheck["lo"]; rc.Port != open || rc.Obs.State != probes.Open {
+		t.Fatalf("closing re-check %+v; want one connect to the open port %d", rc, open)
+	}
+	if connects != 10 || syns != 21 || lim.taken != syns+connects+2 {
+		t.Errorf("%d tokens taken of the host's limiter for %d SYNs, %d connects, a second look and the closing re-check; want one for each of the 21 SYNs, 10 connects, the look and the re-check", lim.taken, syns, connects)
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 
 // recheck connects once more, after everything else, to one port of each
 // target that answered over TCP, so the judge knows whether a target that
-// went silent part-way (a ban, a crash) was still alive at the end.
-func recheck(ctx context.Context, p *plan.Plan, res *Results) map[string]Recheck {
+// went silent part-way (a ban, a crash) was still alive at the end. Each
+// connect takes its token from the target's limiter (wait), as every
+// other probe of the run does.
+func recheck(ctx context.Context, p *plan.Plan, res *Results, wait func(context.Context, string) error) map[string]Recheck {
 	// A TCP port that answered is re-checked with a bare connect; a target
 	// that answered only over UDP (SIP) is asked again by the same probe,
 	// so that a ban on it shows too. Paced range tasks (RTP) and the UDP
@@ -65,6 +67,13 @@ func recheck(ctx context.Context, p *plan.Plan, res *Results) map[string]Recheck
 			// answering. A refusal or an answer ends the re-check at once.
 			var obs probes.Observation
 			for attempt := 1; attempt <= recheckAttempts; attempt++ {
+				if err := wait(ctx, target.Host); err != nil {
+					// No token before the deadline: not re-checked,
+					// which the judge reads as a target that may have
+					// stopped answering, never as one still alive.
+					obs = probes.Observation{Error: probes.ErrCanceled, Outcome: "not re-checked: the rate per target left no time before the deadline"}
+					break
+				}
 				cctx, cancel := ctx, context.CancelFunc(func() {})
 				if timeout > 0 {
 					cctx, cancel = context.WithTimeout(ctx, timeout)
