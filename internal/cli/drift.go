@@ -66,6 +66,14 @@ func cmdDrift(args []string, env Env) int {
 		in.Reports, in.ReportPaths = append(in.Reports, rep), append(in.ReportPaths, p)
 	}
 	res := drift.Compare(in)
+	if res.Compared == 0 && res.Matters == 0 {
+		// No finding here is no agreement: nothing was held against
+		// anything (a target that names a group the JSON lacks is a
+		// finding of its own).
+		fmt.Fprintf(env.Stderr, "probe drift: no target of %s carries a group of %s (%s), so nothing can be compared: give each target its groups (security_groups = [\"sg-...\"]), or start the file from probe import\n",
+			pos[1], pos[0], groupLabels(groups))
+		return ExitUsage
+	}
 	var buf bytes.Buffer
 	if err := drift.Write(&buf, res, *format); err != nil {
 		fmt.Fprintln(env.Stderr, "probe drift:", err)
@@ -92,4 +100,21 @@ func validFormat(name string) bool {
 		}
 	}
 	return false
+}
+
+// groupLabels names the groups of s, the first few of them.
+func groupLabels(s *secgroups.Set) string {
+	const most = 4
+	var names []string
+	for i := range s.Groups {
+		if i == most {
+			names = append(names, fmt.Sprintf("and %d more", len(s.Groups)-most))
+			break
+		}
+		names = append(names, s.Groups[i].Label())
+	}
+	if len(names) == 0 {
+		return "it holds none"
+	}
+	return strings.Join(names, ", ")
 }

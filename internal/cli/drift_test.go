@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -71,5 +73,33 @@ func TestDriftOverrides(t *testing.T) {
 	code, _, errs = runMain("drift", "--target", "nosuch.public=203.0.113.9", testbed, table)
 	if code != 2 || !strings.Contains(errs, "--target nosuch.public") {
 		t.Errorf("drift with an override of no target: exit %d; want 2 naming it\n%s", code, errs)
+	}
+}
+
+// The reference file names each server's group, and holds against the
+// document's two groups after the fix: no drift. A file none of whose
+// targets carries a group of the JSON compares nothing, and says so
+// rather than "no drift"; a group no target carries is noted.
+func TestDriftOfTheReferenceFile(t *testing.T) {
+	const sg = "../secgroups/testdata/"
+	code, out, errs := runMain("drift", sg+"groups-after.json", "../../expectations.toml")
+	if code != 0 || !strings.Contains(out, "no drift") {
+		t.Errorf("the reference file against the groups after the fix: exit %d; want 0, no drift\n%s%s", code, out, errs)
+	}
+	code, out, errs = runMain("drift", sg+"groups-before.json", "../../expectations.toml")
+	if code != 1 || strings.Count(out, "! unknown-group") != 2 || !strings.Contains(out, "sg-0b7c3e91d2a4f5068 (") {
+		t.Errorf("the reference file against the shared group from before the fix: exit %d; want 1, its two groups unknown, the shared one noted\n%s%s", code, out, errs)
+	}
+	body, err := os.ReadFile("../../expectations.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := filepath.Join(t.TempDir(), "bare.toml")
+	if err := os.WriteFile(bare, regexp.MustCompile(`(?m)^security_groups = .*$`).ReplaceAll(body, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runMain("drift", sg+"groups-after.json", bare)
+	if code != 2 || out != "" || !strings.Contains(errs, "nothing can be compared") || !strings.Contains(errs, "sg-03f77311c140b8f2e") {
+		t.Errorf("a file whose targets carry no group: exit %d; want 2 and nothing compared, naming the groups\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 }

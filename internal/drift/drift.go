@@ -52,6 +52,10 @@ const (
 	AddressMoved Kind = "allowlisted-address-moved"
 	// NotChecked: a rule of a protocol probe does not send (ICMP, GRE).
 	NotChecked Kind = "rule-not-checked"
+	// GroupNotInFile: a group of the JSON that no target of the file
+	// carries (security_groups): its rules are not compared. Only noted:
+	// describe-security-groups lists every group of the region.
+	GroupNotInFile Kind = "group-not-in-file"
 )
 
 // Finding is one disagreement.
@@ -91,6 +95,10 @@ type Result struct {
 	Findings []Finding `json:"findings"`
 	// Matters counts the findings that matter.
 	Matters int `json:"matters"`
+	// Compared counts the groups of the JSON that a target of the file
+	// carries: with none, nothing was compared, and no finding is no
+	// agreement.
+	Compared int `json:"groups_compared"`
 }
 
 // Input is what Compare holds against each other.
@@ -114,7 +122,7 @@ func Compare(in Input) *Result {
 		c.observations(rep, in.ReportPaths[i])
 		c.addresses(rep, in.ReportPaths[i])
 	}
-	res := &Result{Groups: in.GroupsPath, Config: in.File.Path, Reports: in.ReportPaths, Findings: c.found}
+	res := &Result{Groups: in.GroupsPath, Config: in.File.Path, Reports: in.ReportPaths, Findings: c.found, Compared: c.compared}
 	if res.Findings == nil {
 		res.Findings = []Finding{}
 	}
@@ -127,9 +135,10 @@ func Compare(in Input) *Result {
 }
 
 type comparer struct {
-	in    Input
-	found []Finding
-	seen  map[string]bool
+	in       Input
+	found    []Finding
+	seen     map[string]bool
+	compared int // groups a target carries
 }
 
 func (c *comparer) add(f Finding) {
@@ -144,9 +153,18 @@ func (c *comparer) add(f Finding) {
 	c.found = append(c.found, f)
 }
 
-// groups flags a target's group the JSON lacks: nothing about it can be
-// compared.
+// groups flags a target's group the JSON lacks (nothing about it can be
+// compared), and notes each group of the JSON that no target carries.
 func (c *comparer) groups() {
+	for gi := range c.in.Groups.Groups {
+		g := &c.in.Groups.Groups[gi]
+		if len(c.targetsOf(g.ID)) > 0 {
+			c.compared++
+			continue
+		}
+		c.add(Finding{Kind: GroupNotInFile, Rule: g.ID,
+			Message: fmt.Sprintf("%s is carried by no target of the file (security_groups), so its %d inbound rules are not compared", g.Label(), len(g.Ingress))})
+	}
 	for _, t := range c.in.File.Targets {
 		for _, id := range t.SecurityGroups {
 			if c.in.Groups.Group(id) == nil {

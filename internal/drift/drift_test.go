@@ -229,6 +229,33 @@ func TestUnknownGroup(t *testing.T) {
 	}
 }
 
+// A group that no target carries is noted, not compared: its rules make
+// no finding that matters, and it does not count as compared.
+func TestGroupNotInFile(t *testing.T) {
+	in := loadAll(t, after, file)
+	for i := range in.File.Targets {
+		if in.File.Targets[i].Name == "freeswitch" {
+			in.File.Targets[i].SecurityGroups = nil
+		}
+	}
+	res := Compare(in)
+	var notes []string
+	for _, f := range res.Findings {
+		if f.Kind == GroupNotInFile {
+			notes = append(notes, f.Rule)
+			if f.Matters || !strings.Contains(f.Message, "not compared") {
+				t.Errorf("%s: matters=%v, %q; want a note that its rules are not compared", f.Rule, f.Matters, f.Message)
+			}
+		}
+		if f.Target == "freeswitch" && f.Matters {
+			t.Errorf("a finding about freeswitch, whose group is no longer tied to it: %s", f.Message)
+		}
+	}
+	if len(notes) != 1 || notes[0] != "sg-0460ce5af3265896a" || res.Compared != 1 {
+		t.Errorf("noted %v, %d compared; want FreeSWITCH's group noted alone, the API server's compared", notes, res.Compared)
+	}
+}
+
 func TestRender(t *testing.T) {
 	in := loadAll(t, after, file, reps+"run-after-api.json")
 	res := Compare(in)
