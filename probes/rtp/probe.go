@@ -490,6 +490,12 @@ func take(ctx context.Context, b *udp.Budget, deadline time.Time, hasDeadline bo
 	if err != nil {
 		return nil
 	}
+	if ctx.Err() != nil {
+		// Take hands out a token at hand without looking at ctx: the
+		// send's wait no longer fits all the same.
+		t.Done()
+		return nil
+	}
 	return t
 }
 
