@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -132,7 +133,7 @@ func TestProbePortsLoopback(t *testing.T) {
 			t.Errorf("port %d: rate limit suspect %v (%q); want none: the bucket was full", ports[i], f.RateLimitSuspect, o.SilenceDoubt)
 		}
 	}
-	if o := obs[0]; o.Outcome != "no reply, while other ports of the range were refused" || !strings.Contains(o.SilenceDoubt, "1 other port(s) of the range") {
+	if o := obs[0]; o.Outcome != "no reply, while other ports of the range were refused" || !strings.HasPrefix(o.SilenceDoubt, "1 other port(s) of the range") {
 		t.Errorf("silent port's outcome %q, doubt %q; want it in doubt beside the 1 refused in-range port", o.Outcome, o.SilenceDoubt)
 	}
 	if o := obs[2]; o.Outcome != "ICMP port unreachable" {
@@ -228,7 +229,7 @@ func TestProbePortsSilenceBesideRefusals(t *testing.T) {
 	if obs[0].State != probes.Closed || obs[2].State != probes.Closed {
 		t.Fatalf("states %q, %q; want both closed", obs[0].State, obs[2].State)
 	}
-	if f := facts(t, obs[1]); obs[1].State != probes.OpenFiltered || !f.RateLimitSuspect || !strings.Contains(obs[1].SilenceDoubt, "2 other port(s) of the range") {
+	if f := facts(t, obs[1]); obs[1].State != probes.OpenFiltered || !f.RateLimitSuspect || !strings.HasPrefix(obs[1].SilenceDoubt, "2 other port(s) of the range") {
 		t.Errorf("silent in-range port: state %q suspect %v doubt %q; want open|filtered, suspect, naming the 2 refusals", obs[1].State, f.RateLimitSuspect, obs[1].SilenceDoubt)
 	}
 	if f := facts(t, obs[3]); obs[3].State != probes.OpenFiltered || f.RateLimitSuspect || obs[3].SilenceDoubt != "" {
@@ -535,8 +536,11 @@ func TestSecondPacketLossExplains(t *testing.T) {
 	if o := obs[3]; o.State != probes.Closed || o.Attempts != 2 || !strings.Contains(o.Outcome, "second packet") {
 		t.Errorf("port refused to its second packet: state %q attempts %d outcome %q; want closed after 2", o.State, o.Attempts, o.Outcome)
 	}
-	if o := obs[1]; o.State != probes.OpenFiltered || !strings.Contains(o.SilenceDoubt, "loss alone") {
-		t.Errorf("dropping port: state %q doubt %q; want open|filtered, doubtful by the measured loss", o.State, o.SilenceDoubt)
+	// Seven packets went to ports shown closed: one to each of the three
+	// brackets' ports, and their brackets, and the late port's first,
+	// which was lost.
+	if o := obs[1]; o.State != probes.OpenFiltered || !strings.HasPrefix(o.SilenceDoubt, "the path lost 1 of 7 packets") || !strings.Contains(o.SilenceDoubt, "loss alone") {
+		t.Errorf("dropping port: state %q doubt %q; want open|filtered, doubtful by the measured loss of 1 in 7", o.State, o.SilenceDoubt)
 	}
 }
 
@@ -624,12 +628,12 @@ func TestSecondPacketNeighbourBracket(t *testing.T) {
 // When the single refused port's neighbours are silent too (a block edge
 // right beside it, or loss), there is no first bracket: the silent ports
 // get no second packet and keep their doubt, and each neighbour got one
-// packet, no more than two neighbours tried.
+// packet, no more than two neighbours tried (a third, base+3, was free).
 func TestSecondPacketNeighbourSilent(t *testing.T) {
 	base, conns := block(t, 8)
 	conns[0].Close()
 	ports := []int{base}
-	for i := 3; i < 8; i++ {
+	for i := 4; i < 8; i++ {
 		ports = append(ports, base+i)
 	}
 	obs := ProbePorts(context.Background(), "127.0.0.1", ports, unlimited)
@@ -642,14 +646,376 @@ func TestSecondPacketNeighbourSilent(t *testing.T) {
 			t.Errorf("neighbour %d: %q; want silence", n.Port, n.Answer)
 		}
 	}
-	for i := 1; i <= 2; i++ {
-		if got := count(conns[i]); got != 1 {
-			t.Errorf("neighbour %d got %d packets; want 1", base+i, got)
+	for i := 1; i <= 3; i++ {
+		if got, want := count(conns[i]), min(1, 3-i); got != want {
+			t.Errorf("port %d beside the refused one got %d packets; want %d", base+i, got, want)
 		}
 	}
 	for i, o := range obs[1:] {
 		if o.SilenceDoubt == "" || o.Attempts != 1 {
 			t.Errorf("silent port %d: doubt %q attempts %d; want the doubt kept after 1 packet", ports[i+1], o.SilenceDoubt, o.Attempts)
 		}
+	}
+}
+
+// The zero Options are the defaults: a live budget under Linux's limit,
+// and the default wait. Both ports are probed and told apart.
+func TestProbePortsZeroOptions(t *testing.T) {
+	echo := newListener(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	obs := ProbePorts(ctx, "127.0.0.1", []int{echo.port, closedPort(t)}, Options{})
+	if obs[0].State != probes.Open || obs[1].State != probes.Closed {
+		t.Errorf("states %q (%s), %q (%s); want open and closed", obs[0].State, obs[0].Outcome, obs[1].State, obs[1].Outcome)
+	}
+}
+
+// Paced by the live budget, the limit given is the one the sends keep to:
+// a bucket of one token, earned back in an hour, lets one refused port be
+// sent and no other before the deadline.
+func TestProbePortsLiveKeepsTheLimitGiven(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	opt := Options{Wait: 200 * time.Millisecond, RateLimit: RateLimit{Burst: 1, Interval: time.Hour}}
+	obs := ProbePorts(ctx, "127.0.0.1", []int{closedPort(t), closedPort(t)}, opt)
+	if obs[0].State != probes.Closed {
+		t.Errorf("first port: state %q (%s); want closed", obs[0].State, obs[0].Outcome)
+	}
+	if f := facts(t, obs[1]); f.Answer != AnswerNotSent || obs[1].Error != probes.ErrCanceled {
+		t.Errorf("second port: answer %q error %q (%s); want not sent: the one token was spent", f.Answer, obs[1].Error, obs[1].Outcome)
+	}
+}
+
+// Burst set and Pace left zero paces by DefaultPace, a second: with a
+// deadline under that, the port after the burst is not sent.
+func TestProbePortsDefaultPace(t *testing.T) {
+	first, second := newListener(t, false), newListener(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	defer cancel()
+	obs := ProbePorts(ctx, "127.0.0.1", []int{first.port, second.port}, Options{Wait: 100 * time.Millisecond, Burst: 1})
+	if f := facts(t, obs[0]); f.Answer != AnswerSilence {
+		t.Errorf("first port: answer %q; want silence", f.Answer)
+	}
+	if f := facts(t, obs[1]); f.Answer != AnswerNotSent || len(second.received(false)) != 0 {
+		t.Errorf("second port: answer %q, %d datagrams; want not sent before the default pace", f.Answer, len(second.received(false)))
+	}
+}
+
+// A deadline nearer than one wait still gets the burst sent, heard for
+// half the time left, rather than nothing sent at all.
+func TestProbePortsDeadlineShorterThanWait(t *testing.T) {
+	sink := newListener(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	obs := ProbePorts(ctx, "127.0.0.1", []int{sink.port}, Options{Wait: time.Hour, Burst: 1, Pace: time.Hour})
+	if f := facts(t, obs[0]); f.Answer != AnswerSilence || obs[0].State != probes.OpenFiltered || len(sink.received(false)) != 1 {
+		t.Errorf("answer %q state %q (%s); want the packet sent and its silence heard out", f.Answer, obs[0].State, obs[0].Outcome)
+	}
+}
+
+// After the burst, the fixed schedule sends one in-range port per Pace
+// from the start: a deadline that fits the schedule gets every port sent.
+// A port that could not be sent (not a port number) keeps its turn, so
+// the one after it is not sent sooner than its own.
+func TestProbePortsFixedSchedule(t *testing.T) {
+	var ls []*listener
+	var ports []int
+	for range 3 {
+		l := newListener(t, false)
+		ls, ports = append(ls, l), append(ports, l.port)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	opt := Options{Wait: 100 * time.Millisecond, Burst: 1, Pace: 400 * time.Millisecond}
+	for i, o := range ProbePorts(ctx, "127.0.0.1", ports, opt) {
+		if f := facts(t, o); f.Answer != AnswerSilence || len(ls[i].received(false)) != 1 {
+			t.Errorf("port %d: answer %q (%s); want sent on its turn (0.4 s apart) before the deadline", i, f.Answer, o.Outcome)
+		}
+	}
+
+	// Turns at 0, 1 s (not a port) and 2 s, with a deadline at 1.6 s: the
+	// third port's turn never comes.
+	a, b := newListener(t, false), newListener(t, false)
+	ctx, cancel = context.WithTimeout(context.Background(), 1600*time.Millisecond)
+	defer cancel()
+	opt.Pace = time.Second
+	obs := ProbePorts(ctx, "127.0.0.1", []int{a.port, 0, b.port}, opt)
+	if f := facts(t, obs[1]); f.Answer != AnswerError {
+		t.Errorf("port 0: answer %q; want the prober's error", f.Answer)
+	}
+	if f := facts(t, obs[2]); f.Answer != AnswerNotSent || len(b.received(false)) != 0 {
+		t.Errorf("port after the bad one: answer %q; want not sent: its turn (2 s) is past the deadline", f.Answer)
+	}
+}
+
+// 1 and 65535 are ports: sent, not refused as numbers.
+func TestProbePortsRangeEdges(t *testing.T) {
+	obs := ProbePorts(context.Background(), "127.0.0.1", []int{1, 65535}, fast)
+	for i, o := range obs {
+		if f := facts(t, o); f.Answer == AnswerError || f.Answer == AnswerNotSent || o.Attempts != 1 {
+			t.Errorf("port %d: answer %q attempts %d (%s); want it sent", []int{1, 65535}[i], f.Answer, o.Attempts, o.Outcome)
+		}
+	}
+}
+
+// delayedEcho is a loopback port that echoes each datagram after d: a peer
+// on a slow path.
+func delayedEcho(t *testing.T, d time.Duration) int {
+	t.Helper()
+	l := newListener(t, false)
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := l.conn.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			b := append([]byte{}, buf[:n]...)
+			time.AfterFunc(d, func() { _, _ = l.conn.WriteToUDP(b, from) })
+		}
+	}()
+	return l.port
+}
+
+// The final wait is RTTFactor times the slowest measured round trip: on a
+// path whose first answer took 200 ms, an answer 500 ms after the send is
+// still heard (the wait is 800 ms), not taken for silence.
+func TestProbePortsFinalWaitCoversRoundTrips(t *testing.T) {
+	ports := []int{delayedEcho(t, 200*time.Millisecond), delayedEcho(t, 500*time.Millisecond)}
+	opt := Options{Wait: 5 * time.Second, Burst: 2, Pace: time.Hour}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i, o := range ProbePorts(ctx, "127.0.0.1", ports, opt) {
+		if o.State != probes.Open {
+			t.Errorf("port %d: state %q (%s); want open: its answer came within 4 round trips", i, o.State, o.Outcome)
+		}
+	}
+}
+
+// A host name is looked up once and its address probed.
+func TestProbePortsByName(t *testing.T) {
+	obs := ProbePorts(context.Background(), "localhost", []int{closedPort(t)}, fast)
+	if obs[0].State != probes.Closed {
+		t.Errorf("state %q error %q (%s); want closed", obs[0].State, obs[0].Error, obs[0].Outcome)
+	}
+}
+
+// When the refused ports, sent again as brackets, are all silent (the
+// host's errors were limited or lost by then), no bracket opens: the
+// silent ports get no second packet and keep their doubt. The refused
+// ports are bound (and never read) once the first pass is out, which the
+// last port's packet arriving shows; the second pass waits at least
+// MinFinalWait after it.
+func TestSecondPacketBracketsSilent(t *testing.T) {
+	a, b := closedPort(t), closedPort(t)
+	dropper, last := newListener(t, false), newListener(t, false)
+	bound := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 2048)
+		_ = last.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, _, err := last.conn.ReadFromUDP(buf); err != nil {
+			bound <- err
+			return
+		}
+		for _, p := range []int{a, b} {
+			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+			if err != nil {
+				bound <- err
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+		bound <- nil
+	}()
+	obs := ProbePorts(context.Background(), "127.0.0.1", []int{a, b, dropper.port, last.port}, unlimited)
+	if err := <-bound; err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		f := facts(t, obs[i])
+		if obs[i].State != probes.Closed || f.Second == nil || !f.Second.Bracket || f.Second.Answer != AnswerSilence {
+			t.Fatalf("refused port %d: state %q second %+v; want closed, its bracket silent", i, obs[i].State, f.Second)
+		}
+	}
+	for i, o := range obs[2:] {
+		if o.State != probes.OpenFiltered || o.SilenceDoubt == "" || o.Attempts != 1 || facts(t, o).Second != nil {
+			t.Errorf("silent port %d: state %q doubt %q attempts %d; want open|filtered, the doubt kept after 1 packet", i, o.State, o.SilenceDoubt, o.Attempts)
+		}
+	}
+	if n := count(dropper.conn); n != 1 {
+		t.Errorf("silent port got %d packets; want 1", n)
+	}
+}
+
+// A name that does not resolve is the prober's error, and nothing is sent
+// anywhere. (Go's resolver asks no DNS server about .onion, RFC 7686.)
+func TestProbePortsNameDoesNotResolve(t *testing.T) {
+	sink := newListener(t, false)
+	obs := ProbePorts(context.Background(), "nowhere.onion", []int{sink.port}, fast)
+	if f := facts(t, obs[0]); f.Answer != AnswerError || obs[0].Error == "" {
+		t.Errorf("answer %q error %q (%s); want the lookup's error", f.Answer, obs[0].Error, obs[0].Outcome)
+	}
+	if n := len(sink.received(false)); n != 0 {
+		t.Errorf("%d datagrams reached the local host; want none", n)
+	}
+}
+
+// Two silent ports beside the sample's one refused port: its neighbour
+// and its bracket are refused, and the two silences are decided, but
+// three closed-port packets do not rule out loss (at the upper bound, 3
+// lost of 6). The doubt says what the path showed: 0 of 3 lost.
+func TestSecondPacketNeighbourCounts(t *testing.T) {
+	base, conns := block(t, 4)
+	conns[0].Close() // the sample's one refused port
+	conns[1].Close() // its neighbour
+	obs := ProbePorts(context.Background(), "127.0.0.1", []int{base, base + 2, base + 3}, unlimited)
+	if r := facts(t, obs[0]); len(r.Neighbours) != 1 || r.Neighbours[0].Answer != AnswerPortUnreachable {
+		t.Fatalf("neighbours %+v; want one, refused", r.Neighbours)
+	}
+	for i, o := range obs[1:] {
+		// Loss at 3 of 6 strikes both packets of a port at 1 in 4; two
+		// or three of three ports in one block: 0.094 + 0.016.
+		const doubt = "the path lost 0 of 3 packets to ports of this range shown closed, and loss alone leaves 2 of 3 ports silent twice (as they lie in the range) with probability 0.11"
+		if o.State != probes.OpenFiltered || o.Attempts != 2 || o.SilenceDoubt != doubt {
+			t.Errorf("silent port %d: state %q attempts %d doubt %q; want open|filtered after 2 packets, doubtful by a path that lost 0 of 3", i, o.State, o.Attempts, o.SilenceDoubt)
+		}
+	}
+}
+
+// A path that lost three packets to closed ports (three ports silent to
+// their first packet and refused to their second) explains a port silent
+// twice: its silence stays in doubt, naming the loss.
+func TestSecondPacketLossOfThree(t *testing.T) {
+	dropper := newListener(t, false)
+	ports := []int{closedPort(t), dropper.port, flaky(t), flaky(t), flaky(t), closedPort(t), closedPort(t)}
+	obs := ProbePorts(context.Background(), "127.0.0.1", ports, unlimited)
+	for _, i := range []int{2, 3, 4} {
+		if o := obs[i]; o.State != probes.Closed || o.Attempts != 2 {
+			t.Fatalf("late port %d: state %q attempts %d (%s); want closed after 2", i, o.State, o.Attempts, o.Outcome)
+		}
+	}
+	if o := obs[1]; o.State != probes.OpenFiltered || !strings.HasPrefix(o.SilenceDoubt, "the path lost 3 of 9 packets") {
+		t.Errorf("dropping port: state %q doubt %q; want open|filtered, doubtful by a path that lost 3 of 9", o.State, o.SilenceDoubt)
+	}
+}
+
+// The sample's one refused port at the top of the span: its neighbour
+// below is the first bracket.
+func TestSecondPacketNeighbourBelow(t *testing.T) {
+	base, conns := block(t, 4)
+	conns[2].Close() // the neighbour, not in the sample
+	conns[3].Close() // the sample's one refused port
+	obs := ProbePorts(context.Background(), "127.0.0.1", []int{base, base + 1, base + 3}, unlimited)
+	if r := facts(t, obs[2]); len(r.Neighbours) != 1 || r.Neighbours[0].Port != base+2 || r.Neighbours[0].Answer != AnswerPortUnreachable {
+		t.Errorf("neighbours %+v; want port %d, refused", r.Neighbours, base+2)
+	}
+	for i, o := range obs[:2] {
+		if o.Attempts != 2 || count(conns[i]) != 2 {
+			t.Errorf("silent port %d: attempts %d; want a second packet between the brackets", base+i, o.Attempts)
+		}
+	}
+}
+
+// Neighbours are sought only inside the span of the sampled ports: with
+// one free port there, silent, one neighbour is tried, and the silent
+// port keeps its doubt.
+func TestSecondPacketNeighbourSpan(t *testing.T) {
+	base, conns := block(t, 3)
+	conns[2].Close() // the sample's one refused port; base+1 is silent
+	obs := ProbePorts(context.Background(), "127.0.0.1", []int{base, base + 2}, unlimited)
+	if r := facts(t, obs[1]); len(r.Neighbours) != 1 || r.Neighbours[0].Port != base+1 || r.Neighbours[0].Answer != AnswerSilence {
+		t.Errorf("neighbours %+v; want port %d alone, silent", r.Neighbours, base+1)
+	}
+	if o := obs[0]; o.Attempts != 1 || o.SilenceDoubt == "" {
+		t.Errorf("silent port: attempts %d doubt %q; want the doubt kept after 1 packet", o.Attempts, o.SilenceDoubt)
+	}
+}
+
+// Five ports silent twice, in one block of the sample beside its two
+// refused ports, on a path that lost nothing: a block is what a filter
+// leaves, and loss rarely strikes one (under 1 in 1000 at the loss's upper
+// bound, where five such silences scattered among the sample would be
+// three times as likely): no doubt left, with the block below the refused
+// ports or above them.
+func TestSecondPacketBlockOfSilences(t *testing.T) {
+	for _, refused := range [][]int{{5, 6}, {0, 1}} {
+		base, conns := block(t, 7)
+		var ports []int
+		for i := range 7 {
+			ports = append(ports, base+i)
+		}
+		for _, i := range refused {
+			conns[i].Close()
+		}
+		obs := ProbePorts(context.Background(), "127.0.0.1", ports, unlimited)
+		for i, o := range obs {
+			if slices.Contains(refused, i) {
+				continue
+			}
+			if o.State != probes.OpenFiltered || o.Attempts != 2 || o.SilenceDoubt != "" {
+				t.Errorf("refused %v, silent port %d: state %q attempts %d doubt %q; want open|filtered after 2 packets, no doubt", refused, i, o.State, o.Attempts, o.SilenceDoubt)
+			}
+		}
+	}
+}
+
+// Two ports silent twice with a refused port between them (scattered, not
+// a block) on a path that lost nothing of three packets: at the loss's
+// upper bound (3 of 6, both packets of a port at 1 in 4), two or three of
+// three ports silent twice is P = 3·(1/4)²·(3/4) + (1/4)³ = 0.16, which
+// loss explains: both stay in doubt, saying so.
+func TestSecondPacketScatteredSilences(t *testing.T) {
+	base, conns := block(t, 5)
+	conns[2].Close() // the sample's one refused port
+	conns[3].Close() // its neighbour, the first bracket
+	obs := ProbePorts(context.Background(), "127.0.0.1", []int{base, base + 2, base + 4}, unlimited)
+	const doubt = "the path lost 0 of 3 packets to ports of this range shown closed, and loss alone leaves 2 of 3 ports silent twice (as they lie in the range) with probability 0.16"
+	for _, i := range []int{0, 2} {
+		if o := obs[i]; o.State != probes.OpenFiltered || o.Attempts != 2 || o.SilenceDoubt != doubt {
+			t.Errorf("silent port %d: state %q attempts %d doubt %q; want open|filtered after 2 packets, doubt %q", i, o.State, o.Attempts, o.SilenceDoubt, doubt)
+		}
+	}
+	if n := count(conns[1]); n != 0 {
+		t.Errorf("port %d, beside the refused one below, got %d packets; want 0 (the one above was refused first)", base+1, n)
+	}
+}
+
+// The second pass hears each packet for the host's answer window (a few
+// round trips, at least MinFinalWait), not the whole Wait: with a deadline
+// two Waits away, every silent port gets its second packet.
+func TestSecondPacketHeardForTheWindow(t *testing.T) {
+	ports := []int{closedPort(t), closedPort(t)}
+	for range 3 {
+		ports = append(ports, newListener(t, false).port)
+	}
+	opt := unlimited
+	opt.Wait = 2 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	obs := ProbePorts(ctx, "127.0.0.1", ports, opt)
+	for i, o := range obs[2:] {
+		if o.Attempts != 2 {
+			t.Errorf("silent port %d: %d attempts (%s); want 2", i, o.Attempts, o.Outcome)
+		}
+	}
+}
+
+// No second packet leaves once its wait no longer fits before the run's
+// deadline, even with tokens to spare: here the first pass leaves a tenth
+// of a second of the deadline's margin, less than one wait.
+func TestSecondPacketKeepsTheDeadline(t *testing.T) {
+	silent := newListener(t, false)
+	opt := unlimited
+	opt.Wait = 2 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 2100*time.Millisecond)
+	defer cancel()
+	obs := ProbePorts(ctx, "127.0.0.1", []int{closedPort(t), closedPort(t), silent.port}, opt)
+	for i, o := range obs {
+		if f := facts(t, o); o.Attempts != 1 || f.Second != nil {
+			t.Errorf("port %d: attempts %d second %+v; want 1 packet: a second one's wait would pass the deadline", i, o.Attempts, f.Second)
+		}
+	}
+	if n := len(silent.received(false)); n != 1 {
+		t.Errorf("silent port got %d packets; want 1", n)
 	}
 }
