@@ -109,6 +109,21 @@ func TestIPv6Problems(t *testing.T) {
 			`:35:22: target[1].nothing_open_from[0]: "internet/ip6": after the vantage's name and "/" comes the family`},
 		{"nothing_open_over_ipv6_from_no_vantage", "", []string{`ipv6 = "2001:db8:20::20"`, "ipv6 = \"2001:db8:20::20\"\nnothing_open_from = [\"office/ipv6\"]"},
 			`:35:22: target[1].nothing_open_from[0]: no vantage is named "office"`},
+		{"ipv4_of_an_ipv6_only_target", sbc + strings.Replace(row(`family = "ipv4"`, `{ internet = "filtered" }`), `"freeswitch"`, `"sbc"`, 1), nil,
+			`@expect = { internet@expectation[N].expect.internet: target "sbc" has no IPv4 address`},
+		{"ipv4_from_a_runner_on_an_ipv6_host", `
+[[target]]
+name = "v6host"
+public = "2001:db8:40::40"
+private = "fd00::40"
+
+[[vantage]]
+name = "v6runner"
+network = "vpc"
+host = "v6host"
+cidrs = ["2001:db8:40::40/128"]
+` + strings.Replace(row(`family = "ipv4"`, `{ v6runner = "filtered" }`), `"freeswitch"`, `"api"`, 1), nil,
+			`@expect = { v6runner@expectation[N].expect.v6runner: vantage "v6runner" is known only by IPv6`},
 		{"private_over_ipv6", row("family = \"ipv6\"\nat = \"private\"", `{ api = "filtered" }`), nil,
 			`@expect = { api@expectation[N].expect.api: target "freeswitch"'s IPv6 address is global, the same inside the VPC and out`},
 	}
@@ -222,6 +237,57 @@ expect = { internet = "open" }
 	fs := f.Target("freeswitch")
 	if a := fs.AddrOver(AtPublic, FamilyIPv6); a != "fs6.example" || !fs.HasIPv6() {
 		t.Errorf("freeswitch over IPv6: %q (has IPv6: %v); want its ipv6 name", a, fs.HasIPv6())
+	}
+}
+
+// sbc is a target with an IPv6 address alone.
+const sbc = `
+[[target]]
+name = "sbc"
+ipv6 = "2001:db8:30::30"
+`
+
+// A target with an IPv6 address alone is one address for every vantage:
+// probed over IPv6, at no role. A runner on a host with a private IPv4
+// address alone sends IPv4.
+func TestIPv6OnlyAndPrivateOnly(t *testing.T) {
+	f, err := Load(withIPv6(t, sbc+`
+[[vantage]]
+name = "dbrunner"
+network = "vpc"
+host = "database"
+cidrs = ["10.0.2.10/32"]
+
+[[expectation]]
+id = "sbc-sips"
+target = "sbc"
+port = 5061
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "open" }
+
+[[expectation]]
+id = "api-app"
+target = "api"
+port = 3000
+transport = "tcp"
+probe = "tcp"
+expect = { dbrunner = "filtered" }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ id, vantage, family, addr, at string }{
+		{"sbc-sips", "internet", FamilyIPv6, "2001:db8:30::30", ""},
+		{"api-app", "dbrunner", FamilyIPv4, "10.0.1.10", AtPrivate},
+	} {
+		e := expectationByID(t, f, tt.id)
+		if fams, err := f.Families(e, tt.vantage); err != nil || !slices.Equal(fams, []string{tt.family}) {
+			t.Errorf("Families(%s, %s) = %v, %v; want [%s]", tt.id, tt.vantage, fams, err, tt.family)
+		}
+		if addr, at, err := f.Reach(e, tt.vantage, tt.family); err != nil || addr != tt.addr || at != tt.at {
+			t.Errorf("Reach(%s, %s, %s) = %q, %q, %v; want %q at %q", tt.id, tt.vantage, tt.family, addr, at, err, tt.addr, tt.at)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"probe/internal/kinds"
 )
@@ -163,10 +164,10 @@ func TestOverrides(t *testing.T) {
 	if f.Targets[0].Address != "127.0.0.1" || f.Vantages[0].Prefixes[0].String() != "127.0.0.0/8" || f.STUN.Servers[0] != "127.0.0.1:3478" {
 		t.Errorf("overrides not applied: %+v %+v %+v", f.Targets[0], f.Vantages[0], f.STUN)
 	}
-	bad := Overrides{Targets: map[string]string{"nope": "127.0.0.1"}, VantageCIDRs: map[string][]string{"admin": {"1.2.3.4/40"}}}
+	bad := Overrides{Targets: map[string]string{"nope": "127.0.0.1", ".public": "127.0.0.1"}, VantageCIDRs: map[string][]string{"admin": {"1.2.3.4/40"}}}
 	err = bad.Apply(f)
-	if err == nil || !strings.Contains(err.Error(), `no target "nope"`) || !strings.Contains(err.Error(), `"1.2.3.4/40" is not a CIDR`) {
-		t.Errorf("bad overrides error = %v; want both named", err)
+	if err == nil || !strings.Contains(err.Error(), `no target "nope"`) || !strings.Contains(err.Error(), `no target ".public"`) || !strings.Contains(err.Error(), `"1.2.3.4/40" is not a CIDR`) {
+		t.Errorf("bad overrides error = %v; want all three named", err)
 	}
 }
 
@@ -256,5 +257,142 @@ baner = "SSH-2.0"
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A misspelt key's echo (the problem of the key it was meant to be, left
+// unset) is dropped, and nothing else is: not the problem of a key two
+// edits away in another table, nor of one three edits away in the same.
+func TestEchoesOfAMisspeltKey(t *testing.T) {
+	vantages := func(first, second string) string {
+		return "[[vantage]]\nname = \"a\"\n" + first + "\n\n[[vantage]]\nname = \"b\"\n" + second + `
+
+[[vantage]]
+name = "c"
+catch_all = true
+
+[[target]]
+name = "api"
+address = "203.0.113.10"
+
+[[expectation]]
+id = "api-ssh"
+target = "api"
+port = 22
+transport = "tcp"
+probe = "tcp"
+expect = { c = "open" }
+`
+	}
+	const unset = `vantage "%s" has no cidrs and is not catch_all; say where it stands`
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"two_edits", vantages(`cdr = ["10.0.0.0/8"]`, `cidrs = ["10.0.0.0/8"]`), []string{
+			"f.toml:3:1: vantage[0].cdr: unknown key (check its spelling and the table it is in)",
+		}},
+		{"three_edits", vantages(`ci = ["10.0.0.0/8"]`, `cidrs = ["10.0.0.0/8"]`), []string{
+			"f.toml:1:3: vantage[0].cidrs: " + fmt.Sprintf(unset, "a"),
+			"f.toml:3:1: vantage[0].ci: unknown key (check its spelling and the table it is in)",
+		}},
+		{"three_more", vantages(`cidrs_v4 = ["10.0.0.0/8"]`, `cidrs = ["10.0.0.0/8"]`), []string{
+			"f.toml:1:3: vantage[0].cidrs: " + fmt.Sprintf(unset, "a"),
+			"f.toml:3:1: vantage[0].cidrs_v4: unknown key (check its spelling and the table it is in)",
+		}},
+		{"another_table", vantages(`cidr = ["10.0.0.0/8"]`, `network = "internet"`), []string{
+			"f.toml:3:1: vantage[0].cidr: unknown key (check its spelling and the table it is in)",
+			"f.toml:5:3: vantage[1].cidrs: " + fmt.Sprintf(unset, "b"),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.toml", []byte(tt.body))
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("Parse = %v; want Problems", err)
+			}
+			var got []string
+			for _, p := range ps {
+				got = append(got, p.String())
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// A file that is not text names the line of its first bad byte.
+func TestNotUTF8NamesItsLine(t *testing.T) {
+	for _, tt := range []struct {
+		name, data string
+		line       int
+	}{
+		{"invalid_byte", "a = 1\nb = 2\nc = \"\xff\"\nd = 4\n", 3},
+		{"nul", "a = 1\nb = \"\x00\"\nc = 3\n", 2},
+	} {
+		_, err := Parse("f.toml", []byte(tt.data))
+		if want := fmt.Sprintf("f.toml:%d: the file is not UTF-8 text (is it a binary file?)", tt.line); err == nil || err.Error() != want {
+			t.Errorf("%s: %v; want %q", tt.name, err, want)
+		}
+	}
+}
+
+// The bounds of [defaults] and [stun], each side of each: what loads
+// loads with the value written, what does not names file:line:key.
+func TestDefaultsBounds(t *testing.T) {
+	tests := []struct {
+		name, table string
+		want        string // the problem; "" when the file loads
+		check       func(*File) bool
+	}{
+		{"no_resend", "[defaults]\nretries = 0", "", func(f *File) bool { return *f.Defaults.Retries == 0 }},
+		{"ten_resends", "[defaults]\nretries = 10", "", func(f *File) bool { return *f.Defaults.Retries == 10 }},
+		{"eleven_resends", "[defaults]\nretries = 11", "f.toml:2:1: defaults.retries: must be 0-10, not 11", nil},
+		{"negative_resends", "[defaults]\nretries = -1", "f.toml:2:1: defaults.retries: must be 0-10, not -1", nil},
+		{"deadline_of_one_timeout", "[defaults]\ntimeout = \"5s\"\ndeadline = \"5s\"", "", func(f *File) bool { return f.Defaults.Deadline.Std() == 5*time.Second }},
+		{"deadline_under_one_timeout", "[defaults]\ntimeout = \"5s\"\ndeadline = \"4s\"",
+			"f.toml:3:1: defaults.deadline: the run's deadline (4s) is shorter than one probe's timeout (5s)", nil},
+		{"zero_timeout_is_the_default", "[defaults]\ntimeout = \"0s\"", "", func(f *File) bool { return f.Defaults.Timeout.Std() == DefaultTimeout }},
+		{"stun_timeout", "[stun]\ntimeout = \"500ms\"", "", func(f *File) bool { return f.STUN.Timeout.Std() == 500*time.Millisecond }},
+		{"stun_timeout_default", "", "", func(f *File) bool { return f.STUN.Timeout.Std() == DefaultSTUNTimeout }},
+		{"stun_without_host", "[stun]\nservers = [\":3478\"]", `f.toml:2:12: stun.servers[0]: ":3478": the host is empty`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := Parse("f.toml", []byte(tt.table+"\n"+base(t)))
+			switch {
+			case tt.want != "" && (err == nil || err.Error() != tt.want):
+				t.Errorf("Parse: %v; want %q", err, tt.want)
+			case tt.want == "" && err != nil:
+				t.Errorf("Parse: %v; want it to load", err)
+			case tt.want == "" && !tt.check(f):
+				t.Errorf("loaded %+v %+v; not as written", f.Defaults, f.STUN)
+			}
+		})
+	}
+}
+
+// Problems found at one place (a table missing two keys) keep the order
+// they were found in; the file's own problems name no line.
+func TestProblemsOrder(t *testing.T) {
+	body := "[[vantage]]\nname = \"admin\"\n\n" + strings.SplitN(replace(`address = "203.0.113.10"`, `public = "203.0.113.10"`), "\n\n", 2)[1]
+	_, err := Parse("f.toml", []byte(body))
+	want := `f.toml:1:3: vantage[0].cidrs: vantage "admin" has no cidrs and is not catch_all; say where it stands
+f.toml:1:3: vantage[0].network: vantage "admin" needs a network: "internet" for a runner outside the VPC (an office, a remote runner), "vpc" for a runner on a server inside it`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Parse: %v; want it to start\n%s", err, want)
+	}
+	if _, err := Parse("f.toml", nil); err == nil || err.Error() != "f.toml: the file is empty; an expectation table needs at least one [[vantage]], [[target]] and [[expectation]]" {
+		t.Errorf("an empty file: %v", err)
+	}
+}
+
+// A key is named as written: a stray number is not an array's index.
+func TestUnknownKeyNamedAsWritten(t *testing.T) {
+	_, err := Parse("f.toml", []byte("1 = 2\n"+base(t)))
+	if want := "f.toml:1:1: 1: unknown key (check its spelling and the table it is in)"; err == nil || err.Error() != want {
+		t.Errorf("Parse: %v; want %q", err, want)
 	}
 }

@@ -178,3 +178,15 @@ func TestOverridesPerAddress(t *testing.T) {
 		}
 	}
 }
+
+// A DNS name is at most 253 characters (RFC 1035's 255 octets on the wire).
+func TestNameLength(t *testing.T) {
+	label := strings.Repeat("a", 63)
+	longest := strings.Join([]string{label, label, label, label[:61]}, ".")
+	if err := CheckAddress(longest); len(longest) != 253 || err != nil {
+		t.Errorf("a name of %d characters: %v; want it accepted", len(longest), err)
+	}
+	if err := CheckAddress(longest + "a"); err == nil {
+		t.Errorf("a name of 254 characters accepted")
+	}
+}

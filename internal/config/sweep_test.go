@@ -79,6 +79,15 @@ except_declared = true
 transport = "tcp"
 probe = "tcp"
 expect = { internet = "not_open" }
+
+[[expectation]]
+id = "edges"
+target = "api"
+range = "22-443"
+except_declared = true
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "not_open" }
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +99,9 @@ expect = { internet = "not_open" }
 	}
 	if got, want := f.Expectations[6].Excluded, []int{22, 80}; !slices.Equal(got, want) {
 		t.Errorf("a range's excluded ports are the declared ones inside it: got %v; want %v", got, want)
+	}
+	if got, want := f.Expectations[7].Excluded, []int{22, 80, 443}; !slices.Equal(got, want) {
+		t.Errorf("declared ports at a range's bounds are inside it: got %v; want %v", got, want)
 	}
 }
 
