@@ -396,3 +396,13 @@ func TestUnknownKeyNamedAsWritten(t *testing.T) {
 		t.Errorf("Parse: %v; want %q", err, want)
 	}
 }
+
+// An expectation says its ports one way: port, ports or range.
+func TestOneWayToSayThePorts(t *testing.T) {
+	for _, two := range []string{"ports = [22, 2222]", `range = "22-23"`} {
+		_, err := Parse("f.toml", []byte(replace("port = 22", "port = 22\n"+two)))
+		if want := "f.toml:13:3: expectation[0]: give only one of port, ports and range"; err == nil || err.Error() != want {
+			t.Errorf("port and %s: %v; want %q", two, err, want)
+		}
+	}
+}
