@@ -794,9 +794,10 @@ func TestProbePortsFinalWaitCoversRoundTrips(t *testing.T) {
 
 // A host name is looked up once and its address probed.
 func TestProbePortsByName(t *testing.T) {
-	obs := ProbePorts(context.Background(), "localhost", []int{closedPort(t)}, fast)
-	if obs[0].State != probes.Closed {
-		t.Errorf("state %q error %q (%s); want closed", obs[0].State, obs[0].Error, obs[0].Outcome)
+	echo := newListener(t, true)
+	obs := ProbePorts(context.Background(), "localhost", []int{echo.port, closedPort(t)}, fast)
+	if obs[0].State != probes.Open || obs[1].State != probes.Closed {
+		t.Errorf("states %q (%s), %q (%s); want open, closed", obs[0].State, obs[0].Outcome, obs[1].State, obs[1].Outcome)
 	}
 }
 
@@ -1017,5 +1018,39 @@ func TestSecondPacketKeepsTheDeadline(t *testing.T) {
 	}
 	if n := len(silent.received(false)); n != 1 {
 		t.Errorf("silent port got %d packets; want 1", n)
+	}
+}
+
+// A bracket silent to its second packet is a packet the path lost: the
+// next refused port closes the group, and the doubt counts the loss (1 of
+// the 6 packets to the three refused ports). The middle refused port is
+// bound (never read) once the first pass is out, which the last port's
+// packet arriving shows.
+func TestSecondPacketSilentBracketIsLoss(t *testing.T) {
+	r1, r2, r3 := closedPort(t), closedPort(t), closedPort(t)
+	dropper, last := newListener(t, false), newListener(t, false)
+	bound := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 2048)
+		_ = last.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, _, err := last.conn.ReadFromUDP(buf); err != nil {
+			bound <- err
+			return
+		}
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: r2})
+		if err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+		bound <- err
+	}()
+	obs := ProbePorts(context.Background(), "127.0.0.1", []int{r1, r2, r3, dropper.port, last.port}, unlimited)
+	if err := <-bound; err != nil {
+		t.Fatal(err)
+	}
+	if f := facts(t, obs[1]); f.Second == nil || !f.Second.Bracket || f.Second.Answer != AnswerSilence {
+		t.Fatalf("middle refused port: second %+v; want a silent bracket", f.Second)
+	}
+	if o := obs[3]; o.Attempts != 2 || !strings.HasPrefix(o.SilenceDoubt, "the path lost 1 of 6 packets") {
+		t.Errorf("silent port: attempts %d doubt %q; want 2 packets, doubtful by a path that lost 1 of 6", o.Attempts, o.SilenceDoubt)
 	}
 }
