@@ -296,12 +296,14 @@ func TestOverrideIPv6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (Overrides{Targets: map[string]string{"freeswitch.ipv6": "2001:db8::20"}}).Apply(f); err != nil || f.Target("freeswitch").IPv6 != "2001:db8::20" {
-		t.Errorf("--target freeswitch.ipv6: %v, %q", err, f.Target("freeswitch").IPv6)
+	for _, addr := range []string{"2001:db8::20", "fs6.example"} { // an address, or a name to dial at its AAAA records
+		if err := (Overrides{Targets: map[string]string{"freeswitch.ipv6": addr}}).Apply(f); err != nil || f.Target("freeswitch").IPv6 != addr {
+			t.Errorf("--target freeswitch.ipv6=%s: %v, %q", addr, err, f.Target("freeswitch").IPv6)
+		}
 	}
-	for key, addr := range map[string]string{"freeswitch.ipv6": "203.0.113.20", "api.ipv6": "2001:db8::10"} {
-		if err := (Overrides{Targets: map[string]string{key: addr}}).Apply(f); err == nil {
-			t.Errorf("--target %s=%s accepted", key, addr)
+	for _, o := range [][2]string{{"freeswitch.ipv6", "203.0.113.20"}, {"freeswitch.ipv6", "fs6 example"}, {"api.ipv6", "2001:db8::10"}} {
+		if err := (Overrides{Targets: map[string]string{o[0]: o[1]}}).Apply(f); err == nil {
+			t.Errorf("--target %s=%s accepted", o[0], o[1])
 		}
 	}
 }
