@@ -220,3 +220,20 @@ func TestSweepTimesOutlast71Minutes(t *testing.T) {
 		t.Errorf("started %v; want %v", o.Started, sent)
 	}
 }
+
+// A listed port (a connected socket each) is dialled over the row's family
+// too: an IPv6 row of a name is never answered from its IPv4 address.
+func TestProbeDialsOverTheRowsFamily(t *testing.T) {
+	sipT := fakeServer(t, sipAnswer) // on 127.0.0.1 alone
+	v6 := probes.Target{Name: "lo/ipv6", Host: "localhost", Port: sipT.Port, Transport: "udp", Family: "ipv6"}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if o := Probe(ctx, v6); o.State == probes.Open {
+		t.Errorf("localhost over IPv6: open (%s); want it sent to an IPv6 address, where the fake does not listen", o.Outcome)
+	}
+	v4 := v6
+	v4.Family = "ipv4"
+	if o := Probe(ctx, v4); o.State != probes.Open {
+		t.Errorf("localhost over IPv4: %s/%s (%s); want the fake's answer", o.State, o.Error, o.Outcome)
+	}
+}

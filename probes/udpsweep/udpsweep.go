@@ -80,7 +80,7 @@ func probe(ctx context.Context, t probes.Target, payloads []*Payload) probes.Obs
 		return notSent(obs, t)
 	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+	conn, err := d.DialContext(ctx, t.Network("udp"), net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
 	if err != nil {
 		if ctx.Err() != nil {
 			return notSent(obs, t)
