@@ -124,6 +124,8 @@ host = "v6host"
 cidrs = ["2001:db8:40::40/128"]
 ` + strings.Replace(row(`family = "ipv4"`, `{ v6runner = "filtered" }`), `"freeswitch"`, `"api"`, 1), nil,
 			`@expect = { v6runner@expectation[N].expect.v6runner: vantage "v6runner" is known only by IPv6`},
+		{"nothing_open_over_ipv6_of_a_target_without", "", []string{"private = \"10.0.1.10\"\n", "private = \"10.0.1.10\"\nnothing_open_from = [\"internet/ipv6\"]\n"},
+			`:29:22: target[0].nothing_open_from[0]: "internet/ipv6": no expectation of api is probed over ipv6 from internet, so it says nothing`},
 		{"private_over_ipv6", row("family = \"ipv6\"\nat = \"private\"", `{ api = "filtered" }`), nil,
 			`@expect = { api@expectation[N].expect.api: target "freeswitch"'s IPv6 address is global, the same inside the VPC and out`},
 	}

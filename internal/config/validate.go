@@ -173,12 +173,14 @@ func (v *validator) targets() {
 		v.addresses(path, t)
 		for j, entry := range t.NothingOpenFrom {
 			key := fmt.Sprintf("%s.nothing_open_from.%d", path, j)
-			name, _, err := nothingOpenEntry(entry)
+			name, family, err := nothingOpenEntry(entry)
 			switch {
 			case err != nil:
 				v.problem(key, "%v", err)
 			case f.Vantage(name) == nil:
 				v.problem(key, "no vantage is named %q (declared: %s)", name, v.vantageNames())
+			case family != "" && !probedOver(f, t, name, family):
+				v.problem(key, "%q: no expectation of %s is probed over %s from %s, so it says nothing (give the target its %s address, or name the family on its rows)", entry, t.Name, family, name, family)
 			}
 		}
 		v.securityGroups(path, t)
@@ -573,4 +575,19 @@ func sweepingKinds() string {
 		}
 	}
 	return strings.Join(names, " or ")
+}
+
+// probedOver reports whether some expectation of t is probed over family
+// from vantage.
+func probedOver(f *File, t *Target, vantage, family string) bool {
+	for i := range f.Expectations {
+		e := &f.Expectations[i]
+		if e.Target != t.Name {
+			continue
+		}
+		if fams, err := f.Families(e, vantage); err == nil && slices.Contains(fams, family) {
+			return true
+		}
+	}
+	return false
 }
