@@ -133,9 +133,10 @@ func TestPlanPerFamily(t *testing.T) {
 // A name is dialled over each family its rows are probed over (its A,
 // its AAAA records), and the plan says so: a task per family, with the
 // family in its target, under that family's path; the rows of one name,
-// port and family share a task. A row whose results carry no family
-// dials the name as the resolver orders it, a task of its own. An IP
-// address has its own family: nothing to say.
+// port and family share a task. A row whose results carry no family is
+// dialled over the family it is planned for (IPv4, for a name without
+// ipv6), never as the resolver orders the records, so it shares the
+// IPv4 row's task. An IP address has its own family: nothing to say.
 func TestNameIsDialledOverEachFamily(t *testing.T) {
 	p := planOf(t, `
 [[vantage]]
@@ -217,13 +218,13 @@ expect = { internet = "filtered" }
 		`both ipv4: task 0 cdn@public cdn.example 443/tcp "ipv4"`,
 		`both ipv6: task 1 cdn@public/ipv6 cdn.example 443/tcp "ipv6"`,
 		`v6 ipv6: task 1 cdn@public/ipv6 cdn.example 443/tcp "ipv6"`,
-		`any : task 2 cdn@public cdn.example 443/tcp ""`,
-		`sweep ipv4: task 3 cdn@public cdn.example 8000/tcp "ipv4"`,
-		`sweep ipv4: task 4 cdn@public cdn.example 8001/tcp "ipv4"`,
-		`sweep ipv6: task 5 cdn@public/ipv6 cdn.example 8000/tcp "ipv6"`,
-		`sweep ipv6: task 6 cdn@public/ipv6 cdn.example 8001/tcp "ipv6"`,
-		`udp ipv6: task 7 cdn@public/ipv6 cdn.example 0/udp "ipv6"`,
-		`udp ipv6: task 7 cdn@public/ipv6 cdn.example 0/udp "ipv6"`,
+		`any : task 0 cdn@public cdn.example 443/tcp "ipv4"`,
+		`sweep ipv4: task 2 cdn@public cdn.example 8000/tcp "ipv4"`,
+		`sweep ipv4: task 3 cdn@public cdn.example 8001/tcp "ipv4"`,
+		`sweep ipv6: task 4 cdn@public/ipv6 cdn.example 8000/tcp "ipv6"`,
+		`sweep ipv6: task 5 cdn@public/ipv6 cdn.example 8001/tcp "ipv6"`,
+		`udp ipv6: task 6 cdn@public/ipv6 cdn.example 0/udp "ipv6"`,
+		`udp ipv6: task 6 cdn@public/ipv6 cdn.example 0/udp "ipv6"`,
 	}
 	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
 		t.Fatalf("rows and tasks:\n%s\nwant first:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

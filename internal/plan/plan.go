@@ -217,7 +217,13 @@ func Make(f *config.File, vantage string, opt Options) (*Plan, error) {
 				family = fam
 			}
 			if _, err := netip.ParseAddr(addr); err != nil {
-				dial = family // a name: its A or its AAAA records (an IP has its own family)
+				// A name: its A or its AAAA records (an IP has its
+				// own family). A row that names no family is still
+				// dialled over the one it is planned for, never as the
+				// resolver orders the records: an answer over IPv6
+				// would show the IPv4 path alive, from a source
+				// address STUN never saw.
+				dial = fam
 			}
 			c := Row{
 				ID: e.ID, Expectation: e, Address: addr, At: at, Family: family, Expected: config.Word(word),

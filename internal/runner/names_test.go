@@ -250,6 +250,51 @@ expect = { internet = "filtered" }
 	}
 }
 
+// A row of a name that names no family is planned over IPv4 alone (a
+// public name is not known to have IPv6), so it is dialled over IPv4
+// alone: never as the resolver orders the records, which would send it
+// over IPv6 from an address STUN never saw. A name with AAAA records only
+// is refused before anything is sent, naming the key.
+func TestNameWithoutFamilyIsDialledOverIPv4(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "named.toml")
+	src := `
+[[vantage]]
+name = "internet"
+network = "internet"
+catch_all = true
+
+[[target]]
+name = "cdn"
+public = "cdn.example"
+
+[[expectation]]
+id = "cdn"
+target = "cdn"
+port = 443
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered" }
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tasks) != 1 || p.Tasks[0].Target.Network("tcp") != "tcp4" || p.Rows[0].Family != "" {
+		t.Fatalf("tasks %+v, row family %q; want one task dialled over tcp4, its row's results without a family", p.Tasks, p.Rows[0].Family)
+	}
+	v6only := func(ctx context.Context, name string) ([]string, error) { return []string{"2001:db8::80"}, nil }
+	if _, err := resolveNames(context.Background(), f, p, v6only); err == nil || !strings.Contains(err.Error(), path+":9:1: target[0].public: \"cdn.example\" has no A record") {
+		t.Errorf("a name with AAAA records only: %v; want it refused at target[0].public", err)
+	}
+}
+
 // A run sends a name one probe per family its rows name, each dialled at
 // that family's records, as probe plan lists them: over IPv4 localhost
 // answers at 127.0.0.1; over IPv6 it has no address here (this machine's

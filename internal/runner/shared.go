@@ -33,7 +33,14 @@ type sharing struct {
 func shareOf(p *plan.Plan) sharing {
 	s := sharing{paths: map[place][]string{}, places: map[string][]place{}}
 	for _, c := range p.Rows {
-		pl, path := placeOf(c.Address, c.Family), c.Path()
+		// A name's place is the family it is dialled over, which its
+		// tasks carry (a row that names no family is dialled over the
+		// one it is planned for).
+		family := c.Family
+		if len(c.Ports) > 0 {
+			family = p.Tasks[c.Ports[0].Task].Target.Family
+		}
+		pl, path := placeOf(c.Address, family), c.Path()
 		if !slices.Contains(s.paths[pl], path) {
 			s.paths[pl] = append(s.paths[pl], path)
 		}
@@ -58,8 +65,8 @@ func (s sharing) credited(name, host, family string) []string {
 }
 
 // namedAt lists the paths at the one place of the path name; name alone
-// when it has several (a name dialled both as the resolver orders it and
-// over IPv4: which of them a task of that name went to is not known here).
+// when it has several (which of them a task of that name went to is not
+// known here).
 func (s sharing) namedAt(name string) []string {
 	if pls := s.places[name]; len(pls) == 1 {
 		return s.credited(name, pls[0].host, pls[0].family)
