@@ -50,6 +50,11 @@ type Evidence struct {
 	// Network says how the prober's network was shown to work; empty when
 	// it was not.
 	Network string
+	// NetworkIPv6 says how the prober's IPv6 was shown to work (an open
+	// answer over IPv6); empty when nothing answered over IPv6. Network
+	// may rest on IPv4 alone (STUN, an IPv4 answer), which shows nothing
+	// of a dead IPv6 path, where every silence looks like a filter.
+	NetworkIPv6 string
 	// Alive maps a target name to the open answers it gave.
 	Alive map[string][]Answer
 	// Vantage says how the vantage was established; empty means confirmed.
@@ -67,7 +72,10 @@ type Answer struct {
 
 // PortCase is one port of an expectation to judge.
 type PortCase struct {
-	Target   string
+	Target string
+	// IPv6 says the port was probed over IPv6: the prober's IPv6 must
+	// have been shown to work.
+	IPv6     bool
 	Port     int
 	Control  bool
 	Expected config.Word
@@ -176,6 +184,9 @@ func rests(c PortCase, o probes.Observation, ev Evidence, nothingOpen bool) stri
 	if ev.Network == "" {
 		return "the prober's own network was not shown to work in this run"
 	}
+	if c.IPv6 && ev.NetworkIPv6 == "" {
+		return "the prober's own IPv6 was not shown to work in this run: nothing answered it over IPv6"
+	}
 	if o.State != probes.Closed {
 		if o.SilenceDoubt != "" {
 			return o.SilenceDoubt
@@ -197,11 +208,15 @@ func rests(c PortCase, o probes.Observation, ev Evidence, nothingOpen bool) stri
 }
 
 func support(c PortCase, o probes.Observation, ev Evidence, nothingOpen bool) string {
+	network := ev.Network
+	if c.IPv6 {
+		network = "over IPv6: " + ev.NetworkIPv6
+	}
 	if nothingOpen {
-		return fmt.Sprintf("network shown working (%s); %s is declared to have nothing open from here, so its liveness was not shown", ev.Network, c.Target)
+		return fmt.Sprintf("network shown working (%s); %s is declared to have nothing open from here, so its liveness was not shown", network, c.Target)
 	}
 	a, _ := aliveAfter(ev, c.Target, o.Started)
-	return fmt.Sprintf("network shown working (%s) and %s shown alive (%s)", ev.Network, c.Target, a.How)
+	return fmt.Sprintf("network shown working (%s) and %s shown alive (%s)", network, c.Target, a.How)
 }
 
 // stoppedBefore says target gave open answers in this run, but none at or
@@ -292,6 +307,9 @@ func Liveness(stunHow string, obs []TargetObservation) Evidence {
 		if ev.Network == "" {
 			ev.Network = fmt.Sprintf("%s answered on %d/%s", to.Target, to.Port, to.Transport)
 		}
+		if to.IPv6 && ev.NetworkIPv6 == "" {
+			ev.NetworkIPv6 = fmt.Sprintf("%s answered on %d/%s", to.Target, to.Port, to.Transport)
+		}
 	}
 	for _, answers := range ev.Alive {
 		sort.Slice(answers, func(i, j int) bool { return answers[i].At.Before(answers[j].At) })
@@ -301,7 +319,9 @@ func Liveness(stunHow string, obs []TargetObservation) Evidence {
 
 // TargetObservation is an observation with the target it was made of.
 type TargetObservation struct {
-	Target    string
+	Target string
+	// IPv6 says the answer came over IPv6.
+	IPv6      bool
 	Port      int
 	Transport string
 	Obs       probes.Observation

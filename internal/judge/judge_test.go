@@ -212,6 +212,60 @@ func TestLiveness(t *testing.T) {
 	}
 }
 
+// Over IPv6, a silence rests on the prober's IPv6 shown working: a STUN
+// answer and IPv4 answers show nothing of a dead IPv6 path. Over IPv4 the
+// IPv6 evidence is not asked for.
+func TestPortOverIPv6WantsIPv6Shown(t *testing.T) {
+	v6Net := Evidence{Network: "STUN answered", NetworkIPv6: "web/ipv6 answered on 443/tcp", Alive: map[string][]Answer{}}
+	v6Alive := Evidence{Network: "STUN answered", NetworkIPv6: "api/ipv6 answered on 443/tcp",
+		Alive: map[string][]Answer{"api/ipv6": {{At: t0.Add(5 * time.Second), How: "443/tcp answered"}}}}
+	tests := []struct {
+		name        string
+		ipv6        bool
+		ev          Evidence
+		nothingOpen bool
+		want        Verdict
+		reason      string
+	}{
+		{"ipv6_nothing_open_ipv4_evidence_only", true, netOnly, true, Inconclusive, "IPv6 was not shown to work"},
+		{"ipv6_nothing_open_ipv6_shown", true, v6Net, true, Pass, "network shown working (over IPv6: web/ipv6 answered on 443/tcp)"},
+		{"ipv6_target_alive_over_ipv6", true, v6Alive, false, Pass, "over IPv6: api/ipv6 answered"},
+		{"ipv4_needs_no_ipv6", false, netOnly, true, Pass, "network shown working (STUN answered)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			target := "api"
+			if tt.ipv6 {
+				target = "api/ipv6"
+			}
+			got := Port(PortCase{Target: target, IPv6: tt.ipv6, Port: 8021, Expected: config.Unreachable, Obs: obs(probes.Filtered)}, tt.ev, tt.nothingOpen)
+			if got.Verdict != tt.want || !strings.Contains(got.Reason, tt.reason) {
+				t.Errorf("verdict = %s (%q); want %s with %q", got.Verdict, got.Reason, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+// An answer over IPv6 shows the prober's IPv6 working, the first one
+// named; an answer over IPv4 does not.
+func TestLivenessOverIPv6(t *testing.T) {
+	ev := Liveness("STUN answered", []TargetObservation{
+		{Target: "api", Port: 443, Transport: "tcp", Obs: obs(probes.Open)},
+	})
+	if ev.NetworkIPv6 != "" {
+		t.Errorf("an IPv4 answer counted for IPv6: %q", ev.NetworkIPv6)
+	}
+	ev = Liveness("STUN answered", []TargetObservation{
+		{Target: "api", Port: 443, Transport: "tcp", Obs: obs(probes.Open)},
+		{Target: "api/ipv6", IPv6: true, Port: 22, Transport: "tcp", Obs: obs(probes.Closed)},
+		{Target: "api/ipv6", IPv6: true, Port: 443, Transport: "tcp", Obs: obs(probes.Open)},
+		{Target: "web/ipv6", IPv6: true, Port: 80, Transport: "tcp", Obs: obs(probes.Open)},
+	})
+	if ev.NetworkIPv6 != "api/ipv6 answered on 443/tcp" {
+		t.Errorf("IPv6 evidence %q; want the first open answer over IPv6, api/ipv6's 443/tcp", ev.NetworkIPv6)
+	}
+}
+
 // The reason a user reads names the state and, when the probe said more,
 // its outcome in brackets; a bare state has no empty brackets.
 func TestPortReasonNamesStateAndOutcome(t *testing.T) {

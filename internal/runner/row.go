@@ -33,7 +33,7 @@ func assembleRow(r *report.Result, c plan.Row, p *plan.Plan, res *engine.Results
 	}
 	for _, pt := range c.Ports {
 		o := res.PortObservation(pt.Task, pt.Port)
-		pc := judge.PortCase{Target: c.Path(), Port: pt.Port, Control: pt.Control, Expected: c.Word(pt), Obs: o}
+		pc := judge.PortCase{Target: c.Path(), IPv6: overIPv6(c.Address, c.Family), Port: pt.Port, Control: pt.Control, Expected: c.Word(pt), Obs: o}
 		if o.State == probes.Open && kind.Assert != nil && !pt.Control {
 			pc.Assertions = kind.Assert(o, p.Tasks[pt.Task].Params)
 		}

@@ -161,7 +161,7 @@ func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 			continue // liveness rests on answers; a sweep's 65535 silences would only cost memory
 		}
 		for _, path := range share.credited(t.Target.Name, t.Target.Host, t.Target.Family) {
-			all = append(all, judge.TargetObservation{Target: path, Port: t.Target.Port, Transport: t.Target.Transport, Obs: res.Observations[i]})
+			all = append(all, judge.TargetObservation{Target: path, IPv6: overIPv6(t.Target.Host, t.Target.Family), Port: t.Target.Port, Transport: t.Target.Transport, Obs: res.Observations[i]})
 		}
 	}
 	for i, sw := range res.Swept {
@@ -169,7 +169,7 @@ func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 		paths := share.credited(t.Name, t.Host, t.Family)
 		for _, port := range sw.Answered() {
 			for _, path := range paths {
-				all = append(all, judge.TargetObservation{Target: path, Port: port, Transport: t.Transport, Obs: sw.Observation(port)})
+				all = append(all, judge.TargetObservation{Target: path, IPv6: overIPv6(t.Host, t.Family), Port: port, Transport: t.Transport, Obs: sw.Observation(port)})
 			}
 		}
 	}

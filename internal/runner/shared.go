@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"probe/internal/config"
 	"probe/internal/engine"
 	"probe/internal/plan"
 )
@@ -18,6 +19,15 @@ func placeOf(host, family string) place {
 		return place{host: a.Unmap().String()}
 	}
 	return place{host, family}
+}
+
+// overIPv6 says a probe of host dialled over family goes over IPv6: an
+// IPv6 address, or a name dialled at its AAAA records.
+func overIPv6(host, family string) bool {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Is6() && !a.Is4In6()
+	}
+	return family == config.FamilyIPv6
 }
 
 // sharing says which target paths the plan probes at one place. Liveness

@@ -155,3 +155,62 @@ address = "www.example"
 		t.Errorf("stopped answering %v; want %v", got, want)
 	}
 }
+
+// A silence over IPv6 rests on the prober's IPv6 being shown to work: a
+// STUN answer and an answer over IPv4 say nothing of a dead IPv6 path, so
+// a target declared to have nothing open over IPv6 cannot pass its IPv6
+// silences on them. An answer over IPv6, from any target, shows it.
+func TestIPv6SilenceWantsIPv6Shown(t *testing.T) {
+	rows := `
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "fs"
+address = "203.0.113.7"
+ipv6 = "2001:db8::7"
+nothing_open_from = ["internet/ipv6"]
+[[target]]
+name = "web"
+address = "2001:db8::80"
+` + strings.Replace(row("fs-sip", "fs", "5060", "open"), "probe =", "family = \"ipv4\"\nprobe =", 1) + row("fs-esl", "fs", "8021", "unreachable")
+	judged := func(t *testing.T, withV6Answer bool) report.Result {
+		body := rows
+		if withV6Answer {
+			body += row("web", "web", "443", "open")
+		}
+		f, err := config.Parse("v6.toml", []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		res := &engine.Results{Observations: make([]probes.Observation, len(p.Tasks)), Ran: make([]bool, len(p.Tasks))}
+		for i, tk := range p.Tasks {
+			res.Ran[i] = true
+			if tk.Target.Port == 8021 {
+				res.Observations[i] = probes.Observation{State: probes.Filtered, Outcome: "no answer", Started: t0.Add(time.Second), Attempts: 2}
+			} else {
+				res.Observations[i] = probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0}
+			}
+		}
+		rep := &report.Report{}
+		Assemble(rep, f, p, res, Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "STUN server 192.0.2.1:3478 answered"})
+		for _, r := range rep.Results {
+			if r.ID == "fs-esl" && r.Family == "ipv6" {
+				return r
+			}
+		}
+		t.Fatalf("no IPv6 result of fs-esl: %+v", rep.Results)
+		return report.Result{}
+	}
+	if r := judged(t, false); r.Verdict != "inconclusive" || !strings.Contains(r.Reason, "IPv6 was not shown to work") {
+		t.Errorf("IPv6 silence with only IPv4 answers and STUN: %s (%s); want inconclusive, saying IPv6 was not shown to work", r.Verdict, r.Reason)
+	}
+	if r := judged(t, true); r.Verdict != "pass" || !strings.Contains(r.Reason, "over IPv6: web") {
+		t.Errorf("IPv6 silence beside an answer over IPv6: %s (%s); want pass, naming the IPv6 answer", r.Verdict, r.Reason)
+	}
+}
