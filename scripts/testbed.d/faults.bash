@@ -201,7 +201,7 @@ cmd_fault() {
 		# ip netns exec bind-mounts /etc/netns/NAME/resolv.conf over
 		# /etc/resolv.conf for what it runs in that namespace.
 		local gw=$RUN_GW
-		[[ $1 == api ]] && gw=$SRV_GW
+		[[ $1 == api ]] && gw=$VPC_GW
 		mkdir -p "/etc/netns/$(ns "$1")"
 		printf '# scripts/testbed fault dns: a resolver inside the testbed where nothing answers\nnameserver %s\noptions timeout:1 attempts:1\n' "$gw" >"/etc/netns/$(ns "$1")/resolv.conf"
 		fault_record "dns $1"
