@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,10 +20,15 @@ import (
 var (
 	// denyInternet rest on silence or refusal.
 	denyInternet = []string{"api-ssh", "api-app-3000", "api-sip-tcp", "api-sip-udp", "api-rtp",
-		"freeswitch-ssh", "freeswitch-esl", "freeswitch-web", "database-postgres", "redis"}
-	// sameEverywhere say the same for every vantage: a doubt about the
-	// vantage does not touch them.
-	sameEverywhere = []string{"freeswitch-sip-tcp", "freeswitch-sip-udp", "freeswitch-rtp"}
+		"freeswitch-ssh", "freeswitch-esl-public", "freeswitch-web"}
+	// answerInternet rest on an answer: they say what this vantage should
+	// see and the VPC's runners (which have no row, or another) do not.
+	answerInternet = []string{"api-http", "api-https", "freeswitch-sip-tcp", "freeswitch-sip-udp"}
+	// names send nothing: the runner's resolver answers. What it answers
+	// depends on where the prober stands (inside the VPC a name resolves
+	// privately whatever the endpoint's setting), so they rest on the
+	// vantage being confirmed.
+	names = []string{"database-name", "redis-name"}
 )
 
 const (
@@ -32,10 +38,31 @@ const (
 	nearProber = "a device near the prober may have refused it"
 )
 
-// 1. The prober's network is cut: nothing that rests on silence or refusal
-// passes, the expectations of an answer fail (or, where what this vantage
-// should see differs from the others, are inconclusive: the vantage cannot
-// be confirmed either), exit is 1, and the summary says why.
+// everywhereRow states, beside the reference file's rows, what every
+// vantage sees alike: API's HTTPS through its public address, open from
+// outside the VPC and from both servers (out through the gateway). The
+// reference file has no such row (from outside the VPC every row says what
+// that vantage sees and a VPC runner does not), so the tests of what a
+// doubt about the vantage leaves judged add it.
+const everywhereRow = `
+[[expectation]]
+id = "api-https-everywhere"
+target = "api"
+port = 443
+transport = "tcp"
+probe = "tcp"
+at = "public"
+purpose = "HTTPS through the public address, from anywhere"
+expect = { admin = "open", internet = "open", api = "open", freeswitch = "open" }
+`
+
+// 1. The prober's network is cut: nothing passes. What rests on silence or
+// refusal is inconclusive for the network, what should answer (each row
+// of the reference file saying what this vantage sees, and no other) for
+// the vantage, which no STUN answer confirmed; an answer every vantage
+// should get fails; exit is 1, and the summary says why. The runner on the
+// API server, cut off with its server, still hears its own host, and still
+// nothing passes: no STUN answer confirms it either (exit 3).
 func TestNetworkCut(t *testing.T) {
 	for _, f := range [][]string{
 		{"cut", "internet"},       // the runner's link down
@@ -43,11 +70,12 @@ func TestNetworkCut(t *testing.T) {
 	} {
 		t.Run(f[0], func(t *testing.T) {
 			fault(t, f...)
-			r := probe(t, "internet", "--from", "internet")
+			r := probeFile(t, "internet", withRow(t, everywhereRow), "--from", "internet")
 			want := all(nil, "inconclusive|"+noNetwork, denyInternet...)
-			all(want, "inconclusive|"+noVantage, "api-http", "api-https")
-			all(want, "fail|expected open", "freeswitch-sip-tcp", "freeswitch-sip-udp")
-			all(want, "fail|expected reachable", "freeswitch-rtp")
+			all(want, "inconclusive|"+noVantage, answerInternet...)
+			all(want, "inconclusive|"+noVantage, "freeswitch-rtp")
+			all(want, "inconclusive|"+noVantage, names...)
+			want["api-https-everywhere"] = "fail|expected open"
 			verdicts(t, r.report, want)
 			code(t, r, 1)
 			rep := r.report
@@ -57,35 +85,62 @@ func TestNetworkCut(t *testing.T) {
 			if rep.Vantage.Established != "unconfirmed" {
 				t.Errorf("vantage %q; want unconfirmed: no STUN answer came", rep.Vantage.Established)
 			}
-			for _, name := range []string{"api", "freeswitch"} {
-				if alive, _, ev := rep.target(name); alive {
-					t.Errorf("target %s alive (%s) with the prober cut off", name, ev)
+			for _, tg := range rep.Targets {
+				if tg.Alive {
+					t.Errorf("target %s@%s alive (%s) with the prober cut off", tg.Name, tg.At, tg.Evidence)
 				}
 			}
 		})
 	}
+	t.Run("cut_api_server", func(t *testing.T) {
+		fault(t, "cut", "api")
+		r := probe(t, "api", "--from", "api")
+		rep := r.report
+		want := all(nil, "inconclusive|"+noVantage, everyAPI...)
+		// Silences whose target nothing showed alive say so first.
+		all(want, "inconclusive|freeswitch@private "+notAlive, "freeswitch-ssh")
+		all(want, "inconclusive|api@public "+notAlive, "api-app-3000-public")
+		all(want, "inconclusive|freeswitch@public "+notAlive, "freeswitch-esl-public")
+		verdicts(t, rep, want)
+		code(t, r, 3)
+		if rep.Vantage.Established != "unconfirmed" {
+			t.Errorf("vantage %q; want unconfirmed: no STUN answer came", rep.Vantage.Established)
+		}
+		for _, tg := range rep.Targets {
+			if tg.Name != "api" && tg.Alive {
+				t.Errorf("target %s@%s alive (%s) with the API server cut off", tg.Name, tg.At, tg.Evidence)
+			}
+		}
+	})
 }
 
 // 2. A middlebox next to the prober rejects everything it sends, with TCP
 // RST and ICMP port unreachable, exactly as closed ports answer. None of
 // those refusals may pass as a target's answer. With STUN let through, the
-// prober's network is shown working, and still no target is shown alive.
+// prober's network is shown working, and still no target is shown alive;
+// only the data tier's names pass then: they are addresses here (the
+// testbed's overrides), nothing is sent for them, and the vantage is
+// confirmed.
 func TestMiddleboxRejects(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		args  []string
-		https string // what the web expectations come to
+		name   string
+		args   []string
+		answer string // what the rows expecting an answer come to
+		names  string // what the data tier's names come to
+		code   int
 	}{
-		{"everything", []string{"reject", "internet"}, "inconclusive|" + noVantage},
-		{"everything_but_stun", []string{"reject", "internet", "--except-stun"}, "fail|expected open, but closed"},
+		{"everything", []string{"reject", "internet"}, "inconclusive|" + noVantage, "inconclusive|" + noVantage, 3},
+		{"everything_but_stun", []string{"reject", "internet", "--except-stun"}, "fail|expected open, but closed", "pass", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fault(t, tc.args...)
 			r := probe(t, "internet", "--from", "internet")
 			rep := r.report
-			code(t, r, 1)
-			if rep.Summary.Pass != 0 {
-				t.Errorf("%d verdicts passed behind a middlebox that refuses everything\n%s", rep.Summary.Pass, rep.table())
+			code(t, r, tc.code)
+			for _, res := range rep.Results {
+				if res.Verdict == "pass" && !slices.Contains(names, res.ID) {
+					t.Errorf("%s passed behind a middlebox that refuses everything: %s", res.ID, res.Reason)
+				}
 			}
 			for _, id := range denyInternet {
 				if res := rep.result(id); res.Verdict != "inconclusive" {
@@ -94,24 +149,26 @@ func TestMiddleboxRejects(t *testing.T) {
 			}
 			// Where a drop was expected and a TCP refusal came, the reason
 			// names the device near the prober.
-			for _, id := range []string{"api-ssh", "freeswitch-esl", "database-postgres", "redis"} {
+			for _, id := range []string{"api-ssh", "api-sip-tcp", "freeswitch-ssh", "freeswitch-esl-public", "freeswitch-web"} {
 				if res := rep.result(id); !strings.Contains(res.Reason, nearProber) && !strings.Contains(res.Reason, noNetwork) {
 					t.Errorf("%s: reason %q; want it to say a device near the prober may have refused it", id, res.Reason)
 				}
 			}
-			for _, id := range []string{"api-http", "api-https"} {
-				v, frag, _ := strings.Cut(tc.https, "|")
-				if res := rep.result(id); res.Verdict != v || !strings.Contains(res.Reason, frag) {
-					t.Errorf("%s: %s (%s); want %s with %q", id, res.Verdict, res.Reason, v, frag)
+			check := func(ids []string, want string) {
+				v, frag, _ := strings.Cut(want, "|")
+				for _, id := range ids {
+					if res := rep.result(id); res.Verdict != v || !strings.Contains(res.Reason, frag) {
+						t.Errorf("%s: %s (%s); want %s with %q", id, res.Verdict, res.Reason, v, frag)
+					}
 				}
 			}
-			for _, id := range []string{"freeswitch-sip-tcp", "freeswitch-sip-udp", "freeswitch-rtp"} {
-				if res := rep.result(id); res.Verdict == "pass" {
-					t.Errorf("%s passed: %s", id, res.Reason)
-				}
+			check(answerInternet, tc.answer)
+			check(names, tc.names)
+			if res := rep.result("freeswitch-rtp"); res.Verdict != "inconclusive" {
+				t.Errorf("freeswitch-rtp: %s (%s); want inconclusive: the refusals are the middlebox's", res.Verdict, res.Reason)
 			}
 			for _, name := range []string{"api", "freeswitch"} {
-				if alive, _, ev := rep.target(name); alive {
+				if alive, _, ev := rep.target(name, "public"); alive {
 					t.Errorf("target %s shown alive (%s) by a middlebox's refusals", name, ev)
 				}
 			}
@@ -122,25 +179,45 @@ func TestMiddleboxRejects(t *testing.T) {
 	}
 }
 
-// 3. One target is down (its link): its expectations of an answer fail, those
-// resting on silence are inconclusive, and every other target's verdicts
-// are as on a healthy testbed. From the admin runner, where FreeSWITCH's SSH
-// is open too.
+// 3. One target is down (its link): its expectations of an answer fail,
+// those resting on silence are inconclusive, and every other target's
+// verdicts are as on a healthy testbed. FreeSWITCH, from the admin runner,
+// where its SSH is open too; the data tier, from the runner on the API
+// server, the only place the reference file expects it to answer.
 func TestTargetDown(t *testing.T) {
-	fault(t, "down", "freeswitch")
-	r := probe(t, "admin", "--from", "admin")
-	want := all(nil, "pass", "api-ssh", "api-http", "api-https", "api-app-3000", "api-sip-tcp", "api-sip-udp", "api-rtp", "database-postgres", "redis")
-	all(want, "fail|expected open", "freeswitch-ssh", "freeswitch-sip-tcp", "freeswitch-sip-udp")
-	all(want, "fail|expected reachable", "freeswitch-rtp")
-	all(want, "inconclusive|freeswitch "+notAlive, "freeswitch-esl", "freeswitch-web")
-	verdicts(t, r.report, want)
-	code(t, r, 1)
-	if alive, _, ev := r.report.target("freeswitch"); alive {
-		t.Errorf("freeswitch alive (%s) with its link down", ev)
-	}
-	if alive, _, ev := r.report.target("api"); !alive {
-		t.Errorf("api not alive (%s); its link is up", ev)
-	}
+	t.Run("freeswitch_from_admin", func(t *testing.T) {
+		fault(t, "down", "freeswitch")
+		r := probe(t, "admin", "--from", "admin")
+		want := all(nil, "pass", "api-ssh", "api-http", "api-https", "api-app-3000", "api-sip-tcp", "api-sip-udp", "api-rtp")
+		all(want, "pass", names...)
+		all(want, "fail|expected open", "freeswitch-ssh", "freeswitch-sip-tcp", "freeswitch-sip-udp")
+		all(want, "fail|expected reachable", "freeswitch-rtp")
+		all(want, "inconclusive|freeswitch@public "+notAlive, "freeswitch-esl-public", "freeswitch-web")
+		verdicts(t, r.report, want)
+		code(t, r, 1)
+		if alive, _, ev := r.report.target("freeswitch", "public"); alive {
+			t.Errorf("freeswitch alive (%s) with its link down", ev)
+		}
+		if alive, _, ev := r.report.target("api", "public"); !alive {
+			t.Errorf("api not alive (%s); its link is up", ev)
+		}
+	})
+	t.Run("database_from_api", func(t *testing.T) {
+		fault(t, "down", "database")
+		r := probe(t, "api", "--from", "api")
+		want := all(nil, "pass", everyAPI...)
+		all(want, "fail|expected open", "database-postgres", "redis")
+		verdicts(t, r.report, want)
+		code(t, r, 1)
+		for _, name := range []string{"database", "redis"} {
+			if alive, _, ev := r.report.target(name, "private"); alive {
+				t.Errorf("%s alive (%s) with the data tier's link down", name, ev)
+			}
+		}
+		if alive, _, ev := r.report.target("freeswitch", "private"); !alive {
+			t.Errorf("freeswitch not alive (%s); its link is up", ev)
+		}
+	})
 }
 
 // 4. 20% loss both ways: the verdicts are those of a healthy path. The one
@@ -255,15 +332,17 @@ func TestICMPRateLimit(t *testing.T) {
 }
 
 // 6. The STUN server is down: the vantage is unconfirmed, so what this
-// vantage should see differently from the others cannot be judged; what
-// every vantage should see still is. With --trust-vantage, the run takes
-// --from on trust, says so, and judges everything.
+// vantage should see differently from the others cannot be judged (every
+// row of the reference file, the names too: inside the VPC a name always
+// resolves privately); what every vantage should see still is. With
+// --trust-vantage, the run takes --from on trust, says so, and judges
+// everything.
 func TestSTUNDown(t *testing.T) {
 	fault(t, "stun-down")
 	t.Run("unconfirmed", func(t *testing.T) {
-		r := probe(t, "internet", "--from", "internet")
+		r := probeFile(t, "internet", withRow(t, everywhereRow), "--from", "internet")
 		want := all(nil, "inconclusive|"+noVantage, every...)
-		all(want, "pass", sameEverywhere...)
+		want["api-https-everywhere"] = "pass"
 		verdicts(t, r.report, want)
 		code(t, r, 3)
 		if r.report.Vantage.Established != "unconfirmed" || !r.report.Network.Working {
@@ -283,17 +362,31 @@ func TestSTUNDown(t *testing.T) {
 // 7. A target's name does not resolve: its expectations are errors naming
 // the name; the rest of the run is as on a healthy testbed. The runner's
 // resolver is the testbed's router, where nothing answers on port 53, so
-// the lookup fails at once and no query leaves the testbed.
+// the lookup fails at once and no query leaves the testbed. From outside
+// the VPC only the database's name row uses the name; from the runner on
+// the API server, the PostgreSQL row dials by it too.
 func TestNameDoesNotResolve(t *testing.T) {
-	fault(t, "dns", "internet")
 	const name = "database.flt-testbed.invalid"
-	r := probe(t, "internet", "--from", "internet", "--target", "database="+name)
-	want := all(nil, "pass", every...)
-	want["database-postgres"] = "error|" + name
-	verdicts(t, r.report, want)
-	code(t, r, 3)
-	if res := r.report.result("database-postgres"); !strings.Contains(res.Reason, "198.51.100.1:53") {
-		t.Errorf("reason %q; want the lookup to have gone to the testbed's router, 198.51.100.1:53", res.Reason)
+	for _, tc := range []struct {
+		runner, resolver string
+		ids, errs        []string
+	}{
+		{"internet", "198.51.100.1:53", every, []string{"database-name"}},
+		{"api", "10.0.1.1:53", everyAPI, []string{"database-name", "database-postgres"}},
+	} {
+		t.Run(tc.runner, func(t *testing.T) {
+			fault(t, "dns", tc.runner)
+			r := probe(t, tc.runner, "--from", tc.runner, "--target", "database.private="+name)
+			want := all(nil, "pass", tc.ids...)
+			all(want, "error|"+name, tc.errs...)
+			verdicts(t, r.report, want)
+			code(t, r, 3)
+			for _, id := range tc.errs {
+				if res := r.report.result(id); !strings.Contains(res.Reason, tc.resolver) {
+					t.Errorf("%s: reason %q; want the lookup to have gone to the testbed's router, %s", id, res.Reason, tc.resolver)
+				}
+			}
+		})
 	}
 }
 
@@ -357,7 +450,7 @@ func TestBanPartWay(t *testing.T) {
 	if after == 0 {
 		t.Fatalf("no port of freeswitch was probed after the ban; the scenario did not happen\n%s", rep.table())
 	}
-	if _, stopped, ev := rep.target("freeswitch"); !stopped || !strings.Contains(rep.Summary.Note, "freeswitch stopped answering") {
+	if _, stopped, ev := rep.target("freeswitch", "public"); !stopped || !strings.Contains(rep.Summary.Note, "freeswitch stopped answering") {
 		t.Errorf("freeswitch stopped_answering %v (%s), note %q; want the report to say it stopped answering", stopped, ev, rep.Summary.Note)
 	}
 	if r.code == 0 {

@@ -37,24 +37,9 @@ import (
 var bed = &testbed.Bed{Prefix: "flt"}
 
 func TestMain(m *testing.M) {
-	bed.BeforeTests = func() {
-		bed.Run("fault", "clear")
-		// These tests run from outside the VPC only, and were written for
-		// the reference file as it stood before it had an address per
-		// network: they run that file (testdata/expectations-flat.toml),
-		// each target at the one address the internet reaches.
-		bed.File = filepath.Join(bed.Root, "e2e", "faults", "testdata", "expectations-flat.toml")
-		bed.Overrides = []string{
-			"--target", "api=" + bed.Info["API_ADDR"],
-			"--target", "freeswitch=" + bed.Info["FREESWITCH_ADDR"],
-			"--target", "database=" + bed.Info["DATABASE_ADDR"],
-			"--target", "redis=" + bed.Info["REDIS_ADDR"],
-			"--vantage-cidrs", "admin=" + bed.Info["ADMIN_CIDR"],
-			"--vantage-cidrs", "api=" + bed.Info["API_CIDR"],
-			"--stun", bed.Info["STUN_ADDR"],
-			"--ca-file", bed.Info["CA_FILE"],
-		}
-	}
+	// The tests run the root expectations.toml with the testbed's
+	// overrides (Main sets them), as the e2e package does.
+	bed.BeforeTests = func() { bed.Run("fault", "clear") }
 	os.Exit(bed.Main(m))
 }
 
@@ -88,6 +73,7 @@ type Report struct {
 	Targets []struct {
 		Name             string
 		Address          string
+		At               string
 		Alive            bool
 		Evidence         string
 		StoppedAnswering bool `json:"stopped_answering"`
@@ -126,13 +112,15 @@ func (r Report) result(id string) Result {
 	return Result{}
 }
 
-func (r Report) target(name string) (alive, stopped bool, evidence string) {
+// target is what the report says of name at one of its addresses (public,
+// private, loopback).
+func (r Report) target(name, at string) (alive, stopped bool, evidence string) {
 	for _, t := range r.Targets {
-		if t.Name == name {
+		if t.Name == name && t.At == at {
 			return t.Alive, t.StoppedAnswering, t.Evidence
 		}
 	}
-	return false, false, "(no such target in the report)"
+	return false, false, "(no such target address in the report)"
 }
 
 func (r Report) table() string {
@@ -144,12 +132,23 @@ func (r Report) table() string {
 	return b.String()
 }
 
-// every is the reference file's every expectation id, as a run from the
-// internet or admin runner judges them.
+// every is the reference file's every expectation id a runner outside the
+// VPC (internet, admin) judges: the servers' public addresses, and the data
+// tier's names (nothing else of the data tier is stated for outside the VPC).
 var every = []string{
 	"api-ssh", "api-http", "api-https", "api-app-3000", "api-sip-tcp", "api-sip-udp", "api-rtp",
-	"freeswitch-ssh", "freeswitch-sip-tcp", "freeswitch-sip-udp", "freeswitch-rtp", "freeswitch-esl", "freeswitch-web",
-	"database-postgres", "redis",
+	"freeswitch-ssh", "freeswitch-sip-tcp", "freeswitch-sip-udp", "freeswitch-rtp", "freeswitch-esl-public", "freeswitch-web",
+	"database-name", "redis-name",
+}
+
+// everyAPI is every expectation id the runner on the API server judges:
+// its own host at each address, FreeSWITCH at its private and public
+// addresses, and the data tier.
+var everyAPI = []string{
+	"api-http", "api-https", "api-http-private", "api-app-3000-loopback", "api-app-3000-private", "api-app-3000-public",
+	"freeswitch-ssh", "freeswitch-sip-tcp", "freeswitch-sip-udp", "freeswitch-rtp",
+	"freeswitch-esl-private", "freeswitch-esl-public", "freeswitch-sip-public-path",
+	"database-postgres", "redis", "database-name", "redis-name",
 }
 
 // run is one probe run from runner, as a user would make it.
@@ -168,8 +167,14 @@ func command(runner, out string, args ...string) *exec.Cmd {
 
 func probe(t *testing.T, runner string, args ...string) run {
 	t.Helper()
+	return probeFile(t, runner, filepath.Join(bed.Root, "expectations.toml"), args...)
+}
+
+// probeFile is probe of another expectation file.
+func probeFile(t *testing.T, runner, file string, args ...string) run {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "report.json")
-	cmd := command(runner, out, args...)
+	cmd := bed.CommandFile(runner, out, file, bed.Overrides, append([]string{"--no-color", "--wide"}, args...)...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	err := cmd.Run()
@@ -256,4 +261,19 @@ func code(t *testing.T, r run, want int) {
 	if r.code != want {
 		t.Errorf("exit %d; want %d\n%s\n%s", r.code, want, r.report.table(), r.output)
 	}
+}
+
+// withRow writes the reference file with extra TOML appended, and returns
+// its path.
+func withRow(t *testing.T, extra string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(bed.Root, "expectations.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "expectations.toml")
+	if err := os.WriteFile(path, append(b, extra...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
