@@ -130,7 +130,10 @@ func TestMiddleboxRejects(t *testing.T) {
 		code   int
 	}{
 		{"everything", []string{"reject", "internet"}, "inconclusive|" + noVantage, "inconclusive|" + noVantage, 3},
-		{"everything_but_stun", []string{"reject", "internet", "--except-stun"}, "fail|expected open, but closed", "pass", 1},
+		// An answer owed and not given fails: refused, or silent where
+		// the middlebox's own ICMP errors ran out (the router's kernel
+		// rate-limits them per peer, as any Linux box does).
+		{"everything_but_stun", []string{"reject", "internet", "--except-stun"}, "fail|expected open, but", "pass", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fault(t, tc.args...)
@@ -163,9 +166,16 @@ func TestMiddleboxRejects(t *testing.T) {
 				}
 			}
 			check(answerInternet, tc.answer)
+			if tc.code == 1 {
+				// A TCP RST is not rate-limited: over TCP the refusal is seen.
+				check([]string{"api-http", "api-https", "freeswitch-sip-tcp"}, "fail|expected open, but closed")
+			}
 			check(names, tc.names)
-			if res := rep.result("freeswitch-rtp"); res.Verdict != "inconclusive" {
-				t.Errorf("freeswitch-rtp: %s (%s); want inconclusive: the refusals are the middlebox's", res.Verdict, res.Reason)
+			// The RTP range's refusals are the middlebox's, and never pass
+			// (checked above); the range is inconclusive, or fails where
+			// the middlebox's rate-limited ICMP errors left it all silent.
+			if res := rep.result("freeswitch-rtp"); res.Verdict != "inconclusive" && res.Verdict != "fail" {
+				t.Errorf("freeswitch-rtp: %s (%s); want inconclusive or fail", res.Verdict, res.Reason)
 			}
 			for _, name := range []string{"api", "freeswitch"} {
 				if alive, _, ev := rep.target(name, "public"); alive {
