@@ -11,6 +11,8 @@ import (
 	"probe/internal/config"
 	"probe/internal/testutil"
 	"probe/internal/vantage"
+
+	"github.com/pion/stun/v3"
 )
 
 // silentSTUN is a loopback UDP port that reads and never answers.
@@ -127,5 +129,77 @@ func TestLocate(t *testing.T) {
 				t.Error("unconfirmed without a doubt saying why")
 			}
 		})
+	}
+}
+
+// lossySTUN answers STUN Binding requests on a loopback UDP port with the
+// sender's address, except every request of the first transaction it
+// hears: a path that loses one round's every retransmission.
+func lossySTUN(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		var first *[stun.TransactionIDSize]byte
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
+			if req.Decode() != nil {
+				continue
+			}
+			if first == nil {
+				id := req.TransactionID
+				first = &id
+			}
+			if req.TransactionID == *first {
+				continue
+			}
+			ua := from.(*net.UDPAddr)
+			res, err := stun.Build(stun.NewTransactionIDSetter(req.TransactionID), stun.BindingSuccess, &stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}, stun.Fingerprint)
+			if err == nil {
+				_, _ = pc.WriteTo(res.Raw, from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+// A round of STUN lost whole is asked once more before the vantage is
+// called unconfirmed: the second round's answer confirms it.
+func TestLocateAsksAgainAfterALostRound(t *testing.T) {
+	f, err := config.Parse("lossy.toml", []byte(fmt.Sprintf(`
+[stun]
+servers = [%q]
+timeout = "1s"
+[[vantage]]
+name = "admin"
+cidrs = ["127.0.0.0/8"]
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "api"
+address = "203.0.113.10"
+[[expectation]]
+id = "ssh"
+target = "api"
+port = 22
+transport = "tcp"
+probe = "tcp"
+expect = { admin = "open", internet = "filtered" }
+`, lossySTUN(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := Locate(context.Background(), f, "admin", false)
+	if err != nil || loc.Name != "admin" || loc.Established != string(vantage.StunConfirmed) || loc.Address != "127.0.0.1" {
+		t.Errorf("located %+v, %v; want admin, stun-confirmed at 127.0.0.1 on the second round", loc, err)
 	}
 }
