@@ -304,6 +304,9 @@ func Liveness(stunHow string, obs []TargetObservation) Evidence {
 		}
 		at := o.Started.Add(o.Duration)
 		ev.Alive[to.Target] = append(ev.Alive[to.Target], Answer{At: at, How: fmt.Sprintf("%d/%s answered", to.Port, to.Transport)})
+		if to.Local {
+			continue
+		}
 		if ev.Network == "" {
 			ev.Network = fmt.Sprintf("%s answered on %d/%s", to.Target, to.Port, to.Transport)
 		}
@@ -320,6 +323,10 @@ func Liveness(stunHow string, obs []TargetObservation) Evidence {
 // TargetObservation is an observation with the target it was made of.
 type TargetObservation struct {
 	Target string
+	// Local says the answer came from an address of the prober's own
+	// (a runner on a server probing that server): it shows the target
+	// alive, and nothing of the network, which it never crossed.
+	Local bool
 	// IPv6 says the answer came over IPv6.
 	IPv6      bool
 	Port      int

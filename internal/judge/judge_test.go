@@ -246,6 +246,17 @@ func TestPortOverIPv6WantsIPv6Shown(t *testing.T) {
 	}
 }
 
+// An answer from one of the prober's own addresses shows its target
+// alive, and nothing of the network: it never crossed it.
+func TestLivenessOfALocalAnswer(t *testing.T) {
+	ev := Liveness("", []TargetObservation{
+		{Target: "api@private", Local: true, IPv6: true, Port: 80, Transport: "tcp", Obs: obs(probes.Open)},
+	})
+	if ev.Network != "" || ev.NetworkIPv6 != "" || len(ev.Alive["api@private"]) != 1 {
+		t.Errorf("network %q, IPv6 %q, alive %v; want no network evidence, api@private alive", ev.Network, ev.NetworkIPv6, ev.Alive)
+	}
+}
+
 // An answer over IPv6 shows the prober's IPv6 working, the first one
 // named; an answer over IPv4 does not.
 func TestLivenessOverIPv6(t *testing.T) {

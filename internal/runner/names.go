@@ -169,6 +169,22 @@ var localAddrs = func() ([]netip.Addr, error) {
 	return out, nil
 }
 
+// ownAddresses says whether a host is one of this machine's own addresses
+// (loopback, or an interface's): an answer from there never crossed the
+// network. A name is not looked up again here, and counts as not local.
+func ownAddresses() func(host string) bool {
+	mine := map[netip.Addr]bool{}
+	if as, err := localAddrs(); err == nil {
+		for _, a := range as {
+			mine[a.Unmap()] = true
+		}
+	}
+	return func(host string) bool {
+		a, err := netip.ParseAddr(host)
+		return err == nil && (a.IsLoopback() || mine[a.Unmap()])
+	}
+}
+
 // checkHost holds a vantage that runs on a target against this machine: an
 // interface here must hold the target's private address, when the file
 // gives it as an IP. STUN shows only the public address, which every

@@ -156,12 +156,13 @@ func Assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Results, loc Located, sweep sweepMethod) {
 	var all []judge.TargetObservation
 	share := shareOf(p)
+	own := ownAddresses()
 	for i, t := range p.Tasks {
 		if !res.Observations[i].Answered() {
 			continue // liveness rests on answers; a sweep's 65535 silences would only cost memory
 		}
 		for _, path := range share.credited(t.Target.Name, t.Target.Host, t.Target.Family) {
-			all = append(all, judge.TargetObservation{Target: path, IPv6: overIPv6(t.Target.Host, t.Target.Family), Port: t.Target.Port, Transport: t.Target.Transport, Obs: res.Observations[i]})
+			all = append(all, judge.TargetObservation{Target: path, Local: own(t.Target.Host), IPv6: overIPv6(t.Target.Host, t.Target.Family), Port: t.Target.Port, Transport: t.Target.Transport, Obs: res.Observations[i]})
 		}
 	}
 	for i, sw := range res.Swept {
@@ -169,13 +170,13 @@ func assemble(rep *report.Report, f *config.File, p *plan.Plan, res *engine.Resu
 		paths := share.credited(t.Name, t.Host, t.Family)
 		for _, port := range sw.Answered() {
 			for _, path := range paths {
-				all = append(all, judge.TargetObservation{Target: path, IPv6: overIPv6(t.Host, t.Family), Port: port, Transport: t.Transport, Obs: sw.Observation(port)})
+				all = append(all, judge.TargetObservation{Target: path, Local: own(t.Host), IPv6: overIPv6(t.Host, t.Family), Port: port, Transport: t.Transport, Obs: sw.Observation(port)})
 			}
 		}
 	}
 	rechecks := share.rechecks(res.Recheck)
 	for name, rc := range rechecks {
-		all = append(all, judge.TargetObservation{Target: name, Port: rc.Port, Transport: rc.Transport + " (closing re-check)", Obs: rc.Obs})
+		all = append(all, judge.TargetObservation{Target: name, Local: share.at(name, own), Port: rc.Port, Transport: rc.Transport + " (closing re-check)", Obs: rc.Obs})
 	}
 	ev := judge.Liveness(loc.NetworkEvidence, all)
 	ev.VantageDoubt = vantageDoubt(loc)

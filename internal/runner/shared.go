@@ -74,6 +74,18 @@ func (s sharing) credited(name, host, family string) []string {
 	return out
 }
 
+// at says every place of the path name is one that local holds (the
+// prober's own addresses).
+func (s sharing) at(name string, local func(host string) bool) bool {
+	pls := s.places[name]
+	for _, pl := range pls {
+		if !local(pl.host) {
+			return false
+		}
+	}
+	return len(pls) > 0
+}
+
 // namedAt lists the paths at the one place of the path name; name alone
 // when it has several (which of them a task of that name went to is not
 // known here).

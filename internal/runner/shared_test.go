@@ -214,3 +214,51 @@ address = "2001:db8::80"
 		t.Errorf("IPv6 silence beside an answer over IPv6: %s (%s); want pass, naming the IPv6 answer", r.Verdict, r.Reason)
 	}
 }
+
+// A runner on a server that reaches its own address has not shown its
+// network working: the answer never left the machine. With no STUN answer
+// either, a silence that rests on the network alone (a target with
+// nothing open from here) cannot pass.
+func TestOwnAddressIsNoNetworkEvidence(t *testing.T) {
+	f, err := config.Parse("own.toml", []byte(`
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "self"
+address = "127.0.0.1"
+[[target]]
+name = "db"
+address = "203.0.113.9"
+nothing_open_from = ["internet"]
+`+row("self-web", "self", "80", "open")+row("db-pg", "db", "5432", "unreachable")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	res := &engine.Results{Observations: make([]probes.Observation, len(p.Tasks)), Ran: make([]bool, len(p.Tasks))}
+	for i, tk := range p.Tasks {
+		res.Ran[i] = true
+		res.Observations[i] = probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0}
+		if tk.Target.Port == 5432 {
+			res.Observations[i] = probes.Observation{State: probes.Filtered, Outcome: "no answer", Started: t0, Attempts: 2}
+		}
+	}
+	rep := &report.Report{}
+	Assemble(rep, f, p, res, Located{Name: "internet", Established: "trusted-unconfirmed"})
+	for _, r := range rep.Results {
+		if r.ID == "db-pg" && (r.Verdict != "inconclusive" || !strings.Contains(r.Reason, "network was not shown")) {
+			t.Errorf("db-pg: %s (%s); want inconclusive: the only answer came from the prober's own address", r.Verdict, r.Reason)
+		}
+		if r.ID == "self-web" && r.Verdict != "pass" {
+			t.Errorf("self-web: %s (%s); want pass", r.Verdict, r.Reason)
+		}
+	}
+	if rep.Network.Working {
+		t.Errorf("network working: %s; want not shown", rep.Network.Evidence)
+	}
+}
