@@ -174,11 +174,8 @@ nothing_open_from = ["internet/ipv6"]
 name = "web"
 address = "2001:db8::80"
 ` + strings.Replace(row("fs-sip", "fs", "5060", "open"), "probe =", "family = \"ipv4\"\nprobe =", 1) + row("fs-esl", "fs", "8021", "unreachable")
-	judged := func(t *testing.T, withV6Answer bool) report.Result {
-		body := rows
-		if withV6Answer {
-			body += row("web", "web", "443", "open")
-		}
+	judged := func(t *testing.T, v6Answer string) report.Result {
+		body := rows + v6Answer
 		f, err := config.Parse("v6.toml", []byte(body))
 		if err != nil {
 			t.Fatal(err)
@@ -207,11 +204,17 @@ address = "2001:db8::80"
 		t.Fatalf("no IPv6 result of fs-esl: %+v", rep.Results)
 		return report.Result{}
 	}
-	if r := judged(t, false); r.Verdict != "inconclusive" || !strings.Contains(r.Reason, "IPv6 was not shown to work") {
+	if r := judged(t, ""); r.Verdict != "inconclusive" || !strings.Contains(r.Reason, "IPv6 was not shown to work") {
 		t.Errorf("IPv6 silence with only IPv4 answers and STUN: %s (%s); want inconclusive, saying IPv6 was not shown to work", r.Verdict, r.Reason)
 	}
-	if r := judged(t, true); r.Verdict != "pass" || !strings.Contains(r.Reason, "over IPv6: web") {
+	if r := judged(t, row("web", "web", "443", "open")); r.Verdict != "pass" || !strings.Contains(r.Reason, "over IPv6: web") {
 		t.Errorf("IPv6 silence beside an answer over IPv6: %s (%s); want pass, naming the IPv6 answer", r.Verdict, r.Reason)
+	}
+	// A name dialled at its AAAA records answers over IPv6 too.
+	named := "[[target]]\nname = \"named\"\naddress = \"v6.example\"\n" +
+		strings.Replace(row("named-web", "named", "443", "open"), "probe =", "family = \"ipv6\"\nprobe =", 1)
+	if r := judged(t, named); r.Verdict != "pass" || !strings.Contains(r.Reason, "over IPv6: named") {
+		t.Errorf("IPv6 silence beside a name's answer over IPv6: %s (%s); want pass, naming the IPv6 answer", r.Verdict, r.Reason)
 	}
 }
 
@@ -260,5 +263,63 @@ nothing_open_from = ["internet"]
 	}
 	if rep.Network.Working {
 		t.Errorf("network working: %s; want not shown", rep.Network.Evidence)
+	}
+}
+
+// Two names are two places: an answer from one shows nothing of the other
+// alive, and a row of no port left (its range all declared elsewhere) is
+// judged with the rest.
+func TestNamesAreTheirOwnPlaces(t *testing.T) {
+	f, err := config.Parse("names.toml", []byte(`
+[[vantage]]
+name = "internet"
+catch_all = true
+[[target]]
+name = "a"
+address = "a.example"
+[[target]]
+name = "b"
+address = "b.example"
+`+row("a-web", "a", "80", "open")+row("b-ssh", "b", "22", "filtered")+`
+[[expectation]]
+id = "a-rest"
+target = "a"
+range = "80-80"
+except_declared = true
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "not_open" }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	res := &engine.Results{Observations: make([]probes.Observation, len(p.Tasks)), Ran: make([]bool, len(p.Tasks))}
+	for i, tk := range p.Tasks {
+		res.Ran[i] = true
+		res.Observations[i] = probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0}
+		if tk.Target.Port == 22 {
+			res.Observations[i] = probes.Observation{State: probes.Filtered, Outcome: "no answer", Started: t0, Attempts: 2}
+		}
+	}
+	rep := &report.Report{}
+	Assemble(rep, f, p, res, Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "STUN server 192.0.2.1:3478 answered"})
+	alive := map[string]bool{}
+	for _, tl := range rep.Targets {
+		alive[tl.Name] = tl.Alive
+	}
+	if want := map[string]bool{"a": true, "b": false}; !maps.Equal(alive, want) {
+		t.Errorf("alive %v; want %v: b.example answered nothing", alive, want)
+	}
+	r := resultOf(t, rep, "b-ssh")
+	if r.Verdict != "inconclusive" || !strings.Contains(r.Reason, "not shown alive") {
+		t.Errorf("b-ssh: %s (%s); want inconclusive, b not shown alive", r.Verdict, r.Reason)
+	}
+	if rest := resultOf(t, rep, "a-rest"); len(rest.Ports) != 0 {
+		t.Errorf("a-rest: ports %v; want none (80 is declared)", rest.Ports)
 	}
 }
