@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -223,13 +225,35 @@ address = "2001:db8::80"
 // either, a silence that rests on the network alone (a target with
 // nothing open from here) cannot pass.
 func TestOwnAddressIsNoNetworkEvidence(t *testing.T) {
+	ownAddressRun(t, "127.0.0.1")
+}
+
+// An interface's address is the prober's own as loopback is (the machine's
+// own list of them, not a test's).
+func TestOwnInterfaceAddressIsNoNetworkEvidence(t *testing.T) {
+	as, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() && !p.Addr().IsLoopback() {
+			ownAddressRun(t, p.Addr().String())
+			return
+		}
+	}
+	t.Skip("no IPv4 address on an interface but loopback")
+}
+
+// ownAddressRun judges a run where only self, at address, answered.
+func ownAddressRun(t *testing.T, address string) {
+	t.Helper()
 	f, err := config.Parse("own.toml", []byte(`
 [[vantage]]
 name = "internet"
 catch_all = true
 [[target]]
 name = "self"
-address = "127.0.0.1"
+address = "`+address+`"
 [[target]]
 name = "db"
 address = "203.0.113.9"
