@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,37 @@ func row(id, target, port, expect string) string {
 	return fmt.Sprintf("[[expectation]]\nid = %q\ntarget = %q\nport = %s\ntransport = \"tcp\"\nprobe = \"tcp\"\nexpect = { internet = %q }\n", id, target, port, expect)
 }
 
+// fakeRun plans body from the internet vantage and judges a run in which
+// every task answered open but those to a port of silent, which heard
+// nothing; more, when set, adds to the results (closing re-checks, made a
+// minute after t0) before the report is assembled as loc located it.
+func fakeRun(t *testing.T, body string, silent []int, loc Located, more func(res *engine.Results, t0 time.Time)) *report.Report {
+	t.Helper()
+	f, err := config.Parse("fake.toml", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	res := &engine.Results{Observations: make([]probes.Observation, len(p.Tasks)), Ran: make([]bool, len(p.Tasks))}
+	for i, tk := range p.Tasks {
+		res.Ran[i] = true
+		res.Observations[i] = probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0}
+		if slices.Contains(silent, tk.Target.Port) {
+			res.Observations[i] = probes.Observation{State: probes.Filtered, Outcome: "no answer", Started: t0, Attempts: 2}
+		}
+	}
+	if more != nil {
+		more(res, t0)
+	}
+	rep := &report.Report{}
+	Assemble(rep, f, p, res, loc)
+	return rep
+}
+
 // Two targets at one address are one host: an answer there shows both
 // alive, whether the port that answered is declared on both (one probe,
 // sent under the first target's name) or on one alone. A refusal at the
@@ -102,7 +134,7 @@ func TestTargetsAtOneAddressShareLiveness(t *testing.T) {
 // its row without a family and its IPv4 row are one path, dialled over
 // IPv4, and a second target of that name shares its re-check.
 func TestRecheckAtASharedAddress(t *testing.T) {
-	f, err := config.Parse("shared.toml", []byte(`
+	rep := fakeRun(t, `
 [[vantage]]
 name = "internet"
 catch_all = true
@@ -127,24 +159,13 @@ address = "www.example"
 `+row("one-web", "one", "80", "open")+row("two-web", "two", "80", "open")+row("own-web", "own", "80", "open")+
 		row("own-ssh", "own", "22", "open")+row("three-web", "three", "80", "open")+
 		row("named-web", "named", "80", "open")+strings.Replace(row("named-v4", "named", "80", "open"), "probe =", "family = \"ipv4\"\nprobe =", 1)+
-		row("alias-web", "alias", "8080", "open")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now()
-	res := &engine.Results{Observations: make([]probes.Observation, len(p.Tasks)), Ran: make([]bool, len(p.Tasks))}
-	for i := range p.Tasks {
-		res.Observations[i], res.Ran[i] = probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0}, true
-	}
-	silent := engine.Recheck{Port: 80, Transport: "tcp", Obs: probes.Observation{State: probes.Filtered, Outcome: "no answer, 3 connects", Started: t0.Add(time.Minute)}}
-	answered := engine.Recheck{Port: 22, Transport: "tcp", Obs: probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0.Add(time.Minute)}}
-	res.Recheck = map[string]engine.Recheck{"one": silent, "own": answered, "named": silent}
-	rep := &report.Report{}
-	Assemble(rep, f, p, res, Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "STUN answered"})
+		row("alias-web", "alias", "8080", "open"), nil,
+		Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "STUN answered"},
+		func(res *engine.Results, t0 time.Time) {
+			silent := engine.Recheck{Port: 80, Transport: "tcp", Obs: probes.Observation{State: probes.Filtered, Outcome: "no answer, 3 connects", Started: t0.Add(time.Minute)}}
+			answered := engine.Recheck{Port: 22, Transport: "tcp", Obs: probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0.Add(time.Minute)}}
+			res.Recheck = map[string]engine.Recheck{"one": silent, "own": answered, "named": silent}
+		})
 	got := map[string]bool{}
 	for _, tl := range rep.Targets {
 		got[tl.Name] = tl.StoppedAnswering
@@ -177,27 +198,7 @@ name = "web"
 address = "2001:db8::80"
 ` + strings.Replace(row("fs-sip", "fs", "5060", "open"), "probe =", "family = \"ipv4\"\nprobe =", 1) + row("fs-esl", "fs", "8021", "unreachable")
 	judged := func(t *testing.T, v6Answer string) report.Result {
-		body := rows + v6Answer
-		f, err := config.Parse("v6.toml", []byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t0 := time.Now()
-		res := &engine.Results{Observations: make([]probes.Observation, len(p.Tasks)), Ran: make([]bool, len(p.Tasks))}
-		for i, tk := range p.Tasks {
-			res.Ran[i] = true
-			if tk.Target.Port == 8021 {
-				res.Observations[i] = probes.Observation{State: probes.Filtered, Outcome: "no answer", Started: t0.Add(time.Second), Attempts: 2}
-			} else {
-				res.Observations[i] = probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0}
-			}
-		}
-		rep := &report.Report{}
-		Assemble(rep, f, p, res, Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "STUN server 192.0.2.1:3478 answered"})
+		rep := fakeRun(t, rows+v6Answer, []int{8021}, Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "STUN server 192.0.2.1:3478 answered"}, nil)
 		for _, r := range rep.Results {
 			if r.ID == "fs-esl" && r.Family == "ipv6" {
 				return r
@@ -247,7 +248,8 @@ func TestOwnInterfaceAddressIsNoNetworkEvidence(t *testing.T) {
 // ownAddressRun judges a run where only self, at address, answered.
 func ownAddressRun(t *testing.T, address string) {
 	t.Helper()
-	f, err := config.Parse("own.toml", []byte(`
+	// self's closing re-check answered too, from the same address.
+	rep := fakeRun(t, `
 [[vantage]]
 name = "internet"
 catch_all = true
@@ -258,27 +260,10 @@ address = "`+address+`"
 name = "db"
 address = "203.0.113.9"
 nothing_open_from = ["internet"]
-`+row("self-web", "self", "80", "open")+row("db-pg", "db", "5432", "unreachable")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now()
-	res := &engine.Results{Observations: make([]probes.Observation, len(p.Tasks)), Ran: make([]bool, len(p.Tasks))}
-	for i, tk := range p.Tasks {
-		res.Ran[i] = true
-		res.Observations[i] = probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0}
-		if tk.Target.Port == 5432 {
-			res.Observations[i] = probes.Observation{State: probes.Filtered, Outcome: "no answer", Started: t0, Attempts: 2}
-		}
-	}
-	// self's closing re-check answered too, from the same address.
-	res.Recheck = map[string]engine.Recheck{"self": {Port: 80, Transport: "tcp", Obs: probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0.Add(time.Minute)}}}
-	rep := &report.Report{}
-	Assemble(rep, f, p, res, Located{Name: "internet", Established: "trusted-unconfirmed"})
+`+row("self-web", "self", "80", "open")+row("db-pg", "db", "5432", "unreachable"), []int{5432}, Located{Name: "internet", Established: "trusted-unconfirmed"},
+		func(res *engine.Results, t0 time.Time) {
+			res.Recheck = map[string]engine.Recheck{"self": {Port: 80, Transport: "tcp", Obs: probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0.Add(time.Minute)}}}
+		})
 	for _, r := range rep.Results {
 		if r.ID == "db-pg" && (r.Verdict != "inconclusive" || !strings.Contains(r.Reason, "network was not shown")) {
 			t.Errorf("db-pg: %s (%s); want inconclusive: the only answer came from the prober's own address", r.Verdict, r.Reason)
@@ -296,7 +281,7 @@ nothing_open_from = ["internet"]
 // alive, and a row of no port left (its range all declared elsewhere) is
 // judged with the rest.
 func TestNamesAreTheirOwnPlaces(t *testing.T) {
-	f, err := config.Parse("names.toml", []byte(`
+	rep := fakeRun(t, `
 [[vantage]]
 name = "internet"
 catch_all = true
@@ -315,25 +300,7 @@ except_declared = true
 transport = "tcp"
 probe = "tcp"
 expect = { internet = "not_open" }
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now()
-	res := &engine.Results{Observations: make([]probes.Observation, len(p.Tasks)), Ran: make([]bool, len(p.Tasks))}
-	for i, tk := range p.Tasks {
-		res.Ran[i] = true
-		res.Observations[i] = probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0}
-		if tk.Target.Port == 22 {
-			res.Observations[i] = probes.Observation{State: probes.Filtered, Outcome: "no answer", Started: t0, Attempts: 2}
-		}
-	}
-	rep := &report.Report{}
-	Assemble(rep, f, p, res, Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "STUN server 192.0.2.1:3478 answered"})
+`, []int{22}, Located{Name: "internet", Established: "stun-confirmed", NetworkEvidence: "STUN server 192.0.2.1:3478 answered"}, nil)
 	alive := map[string]bool{}
 	for _, tl := range rep.Targets {
 		alive[tl.Name] = tl.Alive
