@@ -17,11 +17,22 @@ const (
 	FamilyBoth = "both"
 )
 
-// is6 reports whether s is an IPv6 address (not an IPv4-mapped one).
-func is6(s string) bool {
+// AddressFamily is the family of address s: FamilyIPv6 for an IPv6
+// address (not an IPv4-mapped one), FamilyIPv4 for an IPv4 one, and ""
+// when s is not an address (a name).
+func AddressFamily(s string) string {
 	a, err := netip.ParseAddr(s)
-	return err == nil && a.Is6() && !a.Is4In6()
+	switch {
+	case err != nil:
+		return ""
+	case a.Is6() && !a.Is4In6():
+		return FamilyIPv6
+	}
+	return FamilyIPv4
 }
+
+// is6 reports whether s is an IPv6 address.
+func is6(s string) bool { return AddressFamily(s) == FamilyIPv6 }
 
 // isName reports whether s is a name rather than an IP address.
 func isName(s string) bool {

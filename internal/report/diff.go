@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -103,7 +102,7 @@ func familyOf(res Result) string {
 	if res.Family != "" {
 		return res.Family
 	}
-	if a, err := netip.ParseAddr(res.Address); err == nil && a.Is6() && !a.Is4In6() {
+	if config.AddressFamily(res.Address) == config.FamilyIPv6 {
 		return config.FamilyIPv6
 	}
 	return config.FamilyIPv4

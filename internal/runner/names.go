@@ -93,7 +93,7 @@ func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Reso
 				// probes of that name say so, one by one.
 				continue
 			}
-			if u.family != "" && !slices.ContainsFunc(addrs, func(a string) bool { return familyOf(a) == u.family }) {
+			if u.family != "" && !slices.ContainsFunc(addrs, func(a string) bool { return config.AddressFamily(a) == u.family }) {
 				record := map[string]string{config.FamilyIPv4: "A", config.FamilyIPv6: "AAAA"}[u.family]
 				problems = append(problems, fmt.Sprintf("%s: %q has no %s record, so it cannot be probed over %s (it resolves to %s)", where, name, record, u.family, strings.Join(addrs, ", ")))
 				continue
@@ -103,7 +103,7 @@ func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Reso
 			}
 			for _, a := range addrs {
 				ip, err := netip.ParseAddr(a)
-				if u.family != "" && familyOf(a) != u.family {
+				if u.family != "" && config.AddressFamily(a) != u.family {
 					continue // not the family this use dials
 				}
 				if err == nil && config.AddressClass(ip) == config.AtPrivate {
@@ -117,19 +117,6 @@ func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Reso
 		return nil, fmt.Errorf("%s\nnothing was probed", strings.Join(problems, "\n"))
 	}
 	return doubts, nil
-}
-
-// familyOf is the family of address a: config.FamilyIPv4 or FamilyIPv6
-// ("" when it is not an address).
-func familyOf(a string) string {
-	ip, err := netip.ParseAddr(a)
-	switch {
-	case err != nil:
-		return ""
-	case ip.Is6() && !ip.Is4In6():
-		return config.FamilyIPv6
-	}
-	return config.FamilyIPv4
 }
 
 // applyDoubts keeps a result at a doubted path from passing.

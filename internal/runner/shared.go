@@ -24,8 +24,8 @@ func placeOf(host, family string) place {
 // overIPv6 says a probe of host dialled over family goes over IPv6: an
 // IPv6 address, or a name dialled at its AAAA records.
 func overIPv6(host, family string) bool {
-	if a, err := netip.ParseAddr(host); err == nil {
-		return a.Is6() && !a.Is4In6()
+	if f := config.AddressFamily(host); f != "" {
+		return f == config.FamilyIPv6
 	}
 	return family == config.FamilyIPv6
 }
