@@ -14,19 +14,14 @@ const fdReserve = 128
 // too keeps the bound right when that was undone (a parent that lowered it
 // for its children, or a Go built without it).
 func FDConcurrency(want int) int {
-	if want <= 0 {
-		want = 1
-	}
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return want
+		return max(1, want)
 	}
-	if lim.Cur < lim.Max {
-		raised := lim
-		raised.Cur = lim.Max
-		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
-			lim = raised
-		}
+	raised := lim
+	raised.Cur = lim.Max
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+		lim = raised
 	}
 	allowed := int(min(lim.Cur, 1<<20)) - fdReserve
 	return max(1, min(want, allowed))

@@ -145,7 +145,7 @@ func (r *run) runHalfOpen(h halfOpen) *sync.WaitGroup {
 			for _, i := range idx {
 				ceiling = max(ceiling, r.p.Tasks[i].Params.Timeout)
 				for _, p := range r.whole[i] {
-					if p > 0 && p < len(seen) && !seen[p] {
+					if !seen[p] { // the plan's ports are 1-65535
 						seen[p] = true
 						ports = append(ports, p)
 					}

@@ -120,7 +120,11 @@ func TestHalfOpenSweepMatchesConnects(t *testing.T) {
 	declared := open[0]
 
 	hp, cp := sweepPlan(ports, declared, true), sweepPlan(ports, declared, false)
-	half := (&Engine{Concurrency: 64, RatePerTarget: 2000, HalfOpen: s}).Run(context.Background(), hp)
+	// The half-open run has no rate limit (RatePerTarget 0): the sweep
+	// is then paced by nothing but the scanner.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a sweep that stalls is cut, and fails
+	defer cancel()
+	half := (&Engine{Concurrency: 64, HalfOpen: s}).Run(ctx, hp)
 	conn := (&Engine{Concurrency: 64, RatePerTarget: 2000}).Run(context.Background(), cp)
 	if len(hp.Tasks) != 2 || len(half.Swept) != 1 || half.Swept[0] == nil {
 		t.Fatalf("half-open: %d tasks, swept %v; want the sweep's one task and the declared port, the first swept", len(hp.Tasks), half.Swept)
@@ -212,20 +216,47 @@ func TestHalfOpenSweepSharesTheHostsRate(t *testing.T) {
 	}
 }
 
-// A target whose only open port the half-open sweep found is re-checked
-// there at the end of the run: the closing re-check is what shows the
-// target still alive after its silences were heard.
+// The closing re-check of a target whose ports a half-open sweep found:
+// a port only the sweep found open is re-checked when nothing declared
+// answered over TCP (the declared port closed, or open only over UDP); a
+// declared TCP port that answered is re-checked itself; a target with
+// nothing open anywhere is not re-checked.
 func TestHalfOpenSweepOpenPortIsRechecked(t *testing.T) {
 	s := rawScanner(t)
 	open := testutil.Port(testutil.Greeter(t, "127.0.0.1:0", "").Addr())
+	declaredOpen := testutil.Port(testutil.Greeter(t, "127.0.0.1:0", "").Addr())
 	closed := closedPorts(t, "tcp", 6)
-	swept := append([]int{open}, closed[:5]...)
-	slices.Sort(swept)
-	p := sweepPlan(swept, closed[5], true) // the declared port is closed
-	res := (&Engine{Concurrency: 16, RatePerTarget: 2000, HalfOpen: s}).Run(context.Background(), p)
-	rc, ok := res.Recheck["lo"]
-	if !ok || rc.Port != open || rc.Transport != "tcp" || rc.Obs.State != probes.Open {
-		t.Errorf("re-check %+v (made: %v); want a connect to %d/tcp, the port only the sweep found open, open", rc, ok, open)
+	udpPort := closedPorts(t, "udp", 1)[0]
+	for _, c := range []struct {
+		name      string
+		swept     []int
+		declared  int
+		udp       bool // the declared port is a UDP probe that answers
+		port      int  // re-checked; 0: none
+		transport string
+	}{
+		{"declared closed", append([]int{open}, closed[:5]...), closed[5], false, open, "tcp"},
+		{"declared open", append([]int{open}, closed[:5]...), declaredOpen, false, declaredOpen, "tcp"},
+		{"declared open over UDP", append([]int{open}, closed[:5]...), udpPort, true, open, "tcp"},
+		{"nothing open", closed[:5], closed[5], false, 0, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			swept := slices.Sorted(slices.Values(c.swept))
+			p := sweepPlan(swept, c.declared, true)
+			if c.udp {
+				d := &p.Tasks[len(p.Tasks)-1]
+				d.Kind, d.Target.Transport = "scripted", "udp"
+				setScripts(map[string][]string{"127.0.0.1:" + itoa(c.declared): {"open"}})
+			}
+			res := (&Engine{Concurrency: 16, RatePerTarget: 2000, HalfOpen: s}).Run(context.Background(), p)
+			rc, ok := res.Recheck["lo"]
+			switch {
+			case c.port == 0 && ok:
+				t.Errorf("re-check %+v; want none: nothing answered open", rc)
+			case c.port != 0 && (!ok || rc.Port != c.port || rc.Transport != c.transport || rc.Obs.State != probes.Open):
+				t.Errorf("re-check %+v (made: %v); want a connect to %d/%s, open", rc, ok, c.port, c.transport)
+			}
+		})
 	}
 }
 

@@ -251,8 +251,8 @@ func (e *Engine) runOne(ctx context.Context, t plan.Task, est *estimator, floor 
 		pctx = c
 	}
 	obs := kind.Run(pctx, t.Target, t.Params)
-	if obs.RTT > 0 && t.Target.Transport == "tcp" {
-		est.sample(obs.RTT, floor, t.Params.Timeout)
+	if t.Target.Transport == "tcp" {
+		est.sample(obs.RTT, floor, t.Params.Timeout) // a silence (no RTT) is no sample
 	}
 	if ctx.Err() != nil && obs.State == probes.Filtered {
 		// The run ended, not the probe's own timeout: silence here says
@@ -277,7 +277,8 @@ func cheapReprobe(n, limit int, ratePerTarget float64, timeout time.Duration) bo
 	if n > limit {
 		return false
 	}
-	return ratePerTarget <= 0 || time.Duration(float64(n)/ratePerTarget*float64(time.Second)) <= timeout
+	// n starts at ratePerTarget a second take n/ratePerTarget seconds.
+	return ratePerTarget <= 0 || float64(n) <= ratePerTarget*timeout.Seconds()
 }
 
 // interleave orders task indexes round-robin across target addresses, so

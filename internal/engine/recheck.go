@@ -55,8 +55,8 @@ func recheck(ctx context.Context, p *plan.Plan, res *Results, wait func(context.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// The port's own timeout bounds each connect (the plan
-			// always gives one; without, the run's deadline does).
+			// The port's own timeout bounds each connect (the config
+			// always gives one).
 			target, timeout := task.Target, task.Params.Timeout
 			kind, params := kinds.Connect(), kinds.Params{Timeout: timeout}
 			if target.Transport != "tcp" {
@@ -74,10 +74,7 @@ func recheck(ctx context.Context, p *plan.Plan, res *Results, wait func(context.
 					obs = probes.Observation{Error: probes.ErrCanceled, Outcome: "not re-checked: the rate per target left no time before the deadline"}
 					break
 				}
-				cctx, cancel := ctx, context.CancelFunc(func() {})
-				if timeout > 0 {
-					cctx, cancel = context.WithTimeout(ctx, timeout)
-				}
+				cctx, cancel := context.WithTimeout(ctx, timeout)
 				obs = kind.Run(cctx, target, params)
 				cancel()
 				if obs.State != probes.Filtered || ctx.Err() != nil {

@@ -1,0 +1,239 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"probe/internal/kinds"
+	"probe/internal/plan"
+	"probe/probes"
+)
+
+// The scripted kind is a one-round-trip TCP probe (as a bare connect is)
+// whose every port hears what the test wrote for it, attempt by attempt;
+// the last word repeats:
+//
+//	open    answered, 1 ms after the send
+//	closed  refused
+//	silent  nothing, until the probe's deadline
+//	quiet   a connection that went quiet before the protocol answered
+//	icmp    an ICMP error
+//
+// Its Identify (the second look at an open port) answers open with a
+// banner, whatever port it is sent to.
+func init() {
+	kinds.Register(&kinds.Kind{
+		Name: "scripted", Transports: []string{"tcp", "udp"},
+		Run:          scriptedRun,
+		OneRoundTrip: func(kinds.Params) bool { return true },
+		Identify:     scriptedIdentify,
+	})
+}
+
+type script struct {
+	words []string
+	calls int
+	looks int // Identify calls
+}
+
+var scripts = struct {
+	sync.Mutex
+	by    map[string]*script // by "host:port"
+	order []string           // "host:port" of each Run, in the order they began
+}{by: map[string]*script{}}
+
+func scriptKey(t probes.Target) string { return fmt.Sprintf("%s:%d", t.Host, t.Port) }
+
+// setScripts replaces every script with those given ("host:port" → words).
+func setScripts(by map[string][]string) {
+	scripts.Lock()
+	defer scripts.Unlock()
+	scripts.by, scripts.order = map[string]*script{}, nil
+	for k, w := range by {
+		scripts.by[k] = &script{words: w}
+	}
+}
+
+func scriptOf(t probes.Target) *script {
+	scripts.Lock()
+	defer scripts.Unlock()
+	return scripts.by[scriptKey(t)]
+}
+
+func scriptedRun(ctx context.Context, t probes.Target, p kinds.Params) probes.Observation {
+	scripts.Lock()
+	s := scripts.by[scriptKey(t)]
+	word := s.words[min(s.calls, len(s.words)-1)]
+	s.calls++
+	scripts.order = append(scripts.order, scriptKey(t))
+	scripts.Unlock()
+	o := probes.Start("SYN")
+	if ctx.Err() != nil { // as a dial with a context already ended
+		return o.Settle(t, ctx.Err())
+	}
+	switch word {
+	case "open":
+		o.RTT = time.Millisecond
+		return o.Settle(t, nil)
+	case "closed":
+		o.RTT = time.Millisecond
+		return o.Settle(t, syscall.ECONNREFUSED)
+	case "quiet":
+		o.RTT = time.Millisecond
+		o = o.Settle(t, nil)
+		o.Error, o.Outcome = probes.ErrProtocol, "connected, then nothing"
+		return o
+	case "icmp":
+		return o.Settle(t, syscall.EHOSTUNREACH)
+	}
+	<-ctx.Done()
+	return o.Settle(t, ctx.Err())
+}
+
+func scriptedIdentify(ctx context.Context, t probes.Target, p kinds.Params) probes.Observation {
+	scripts.Lock()
+	scripts.by[scriptKey(t)].looks++
+	scripts.Unlock()
+	o := probes.Start("SYN, then read")
+	o = o.Settle(t, nil)
+	o.Detail = "banner: fake"
+	return o
+}
+
+// scriptedPlan is one task of the scripted kind per port, in order.
+func scriptedPlan(timeout time.Duration, ports ...string) *plan.Plan {
+	p := &plan.Plan{}
+	for _, hp := range ports {
+		var host string
+		var port int
+		if _, err := fmt.Sscanf(hp, "%s %d", &host, &port); err != nil {
+			panic(err)
+		}
+		p.Tasks = append(p.Tasks, plan.Task{
+			Kind:   "scripted",
+			Target: probes.Target{Name: host, Host: host, Port: port, Transport: "tcp"},
+			Params: kinds.Params{Timeout: timeout},
+		})
+	}
+	return p
+}
+
+// A silence heard under the adaptive timeout (the target was measured by
+// another port's answer) counts only once heard twice. How it is asked
+// again depends on what that costs: at once with the full timeout when
+// every such re-probe of the run fits in flight and within the rate;
+// after the pass, with the full timeout, when the re-probes that remain
+// fit; else once more with the adaptive timeout, as nmap retransmits. A
+// silence heard under the full timeout (a target never measured) is not
+// asked again. The report's outcome says which it was.
+func TestShortSilencesAreAskedAgainAsTheirCostAllows(t *testing.T) {
+	const (
+		full = 500 * time.Millisecond
+		// the silence of an unmeasured target, in the probe's own words
+		ownWords = "no answer before the timeout"
+	)
+	type port struct {
+		words    []string
+		attempts int
+		outcome  string
+	}
+	for _, c := range []struct {
+		name        string
+		concurrency int
+		rate        float64
+		ports       map[string]port
+	}{
+		{
+			name: "every re-probe fits: at once, with the full timeout", concurrency: 4,
+			ports: map[string]port{
+				"a 1": {[]string{"open"}, 1, "answered"},
+				"a 2": {[]string{"silent"}, 2, outcomeTwiceSilent},
+			},
+		},
+		{
+			// 3 one-round-trip tasks, 2 in flight: not at once. The 2
+			// re-probes at 4 a second take exactly the 500 ms timeout.
+			name: "the remaining re-probes fit the rate exactly: full timeout", concurrency: 2, rate: 4,
+			ports: map[string]port{
+				"a 1": {[]string{"open"}, 1, "answered"},
+				"a 2": {[]string{"silent"}, 2, outcomeTwiceSilent},
+				"a 3": {[]string{"silent"}, 2, outcomeTwiceSilent},
+			},
+		},
+		{
+			name: "a silence that ends in an answer is the answer", concurrency: 4,
+			ports: map[string]port{
+				"a 1": {[]string{"open"}, 1, "answered"},
+				"a 2": {[]string{"silent", "closed"}, 2, "connection refused"},
+			},
+		},
+		{
+			// 4 one-round-trip tasks, 2 in flight: not at once. The 2
+			// short silences then fit in flight: full timeout.
+			name: "the remaining re-probes fit: after the pass, full timeout", concurrency: 2,
+			ports: map[string]port{
+				"a 1": {[]string{"open"}, 1, "answered"},
+				"a 2": {[]string{"silent"}, 2, outcomeTwiceSilent},
+				"a 3": {[]string{"silent"}, 2, outcomeTwiceSilent},
+				"b 1": {[]string{"silent"}, 1, ownWords},
+			},
+		},
+		{
+			name: "too many for the flight: adaptive again", concurrency: 2,
+			ports: map[string]port{
+				"a 1": {[]string{"open"}, 1, "answered"},
+				"a 2": {[]string{"silent"}, 2, outcomeTwiceAdaptive},
+				"a 3": {[]string{"silent"}, 2, outcomeTwiceAdaptive},
+				"a 4": {[]string{"silent"}, 2, outcomeTwiceAdaptive},
+			},
+		},
+		{
+			// 3 re-probes at 4 a second take 750 ms, over the timeout.
+			name: "too many for the rate: adaptive again", concurrency: 8, rate: 4,
+			ports: map[string]port{
+				"a 1": {[]string{"open"}, 1, "answered"},
+				"a 2": {[]string{"silent"}, 2, outcomeTwiceAdaptive},
+				"a 3": {[]string{"silent"}, 2, outcomeTwiceAdaptive},
+				"a 4": {[]string{"silent"}, 2, outcomeTwiceAdaptive},
+			},
+		},
+		{
+			name: "an ICMP error is an answer, not a silence", concurrency: 4,
+			ports: map[string]port{
+				"a 1": {[]string{"open"}, 1, "answered"},
+				"a 2": {[]string{"icmp"}, 1, "ICMP host unreachable or prohibited"},
+			},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			keys := slices.Sorted(func(yield func(string) bool) {
+				for k := range c.ports {
+					if !yield(k) {
+						return
+					}
+				}
+			})
+			by := map[string][]string{}
+			for _, k := range keys {
+				var host string
+				var n int
+				fmt.Sscanf(k, "%s %d", &host, &n)
+				by[fmt.Sprintf("%s:%d", host, n)] = c.ports[k].words
+			}
+			setScripts(by)
+			p := scriptedPlan(full, keys...)
+			res := (&Engine{Concurrency: c.concurrency, RatePerTarget: c.rate, MinTimeout: 10 * time.Millisecond}).Run(context.Background(), p)
+			for i, k := range keys {
+				want, o := c.ports[k], res.Observations[i]
+				if !res.Ran[i] || o.Attempts != want.attempts || o.Outcome != want.outcome {
+					t.Errorf("port %q (%v): ran %v, %d attempts, %q; want %d attempts, %q", k, want.words, res.Ran[i], o.Attempts, o.Outcome, want.attempts, want.outcome)
+				}
+			}
+		})
+	}
+}
