@@ -180,7 +180,12 @@ func (r *run) finish(idx []int, obs []probes.Observation) {
 	for j, i := range idx {
 		if obs[j].Error == probes.ErrCanceled {
 			if r.ctx.Err() != nil {
-				r.res.Observations[i].Outcome = notRun
+				// The run ended first. A re-probe cut off leaves the task
+				// not run too: a silence heard once under the adaptive
+				// timeout, or once where an answer was owed, decides
+				// nothing until it is heard again.
+				r.res.Observations[i] = probes.Observation{Error: probes.ErrCanceled, Outcome: notRun, Started: obs[j].Started, Attempts: obs[j].Attempts}
+				r.res.Ran[i] = false
 				continue
 			}
 			// Not run although the run goes on: a paced range that

@@ -157,9 +157,13 @@ func (r *run) pass(idx []int, pass attempt) {
 					r.mu.Lock()
 					r.res.Reprobed++
 					r.mu.Unlock()
-					r.record(i, s2)
-					obs = merge(obs, again)
+				} else {
+					// The run ended before the silence was heard again:
+					// not run (finish), never a silence heard once.
+					again = probes.Observation{Error: probes.ErrCanceled, Outcome: notRun}
 				}
+				r.record(i, s2)
+				obs = merge(obs, again)
 			}
 			if text := silenceOutcome(r.silences[i]); text != "" && heardNothing(obs) {
 				obs.Outcome, obs.Detail = text, ""

@@ -237,3 +237,70 @@ func TestShortSilencesAreAskedAgainAsTheirCostAllows(t *testing.T) {
 		})
 	}
 }
+
+// A port that owes an answer and connected, then went quiet before the
+// protocol answered, is asked once more; one that owes none keeps what it
+// heard.
+func TestAQuietConnectionWhereAnAnswerIsOwedIsAskedAgain(t *testing.T) {
+	for _, owed := range []bool{true, false} {
+		setScripts(map[string][]string{"a:1": {"quiet", "open"}})
+		p := scriptedPlan(time.Second, "a 1")
+		p.Tasks[0].AnswerOwed = owed
+		o := (&Engine{Concurrency: 1}).Run(context.Background(), p).Observations[0]
+		switch {
+		case owed && (o.Attempts != 2 || o.State != probes.Open || o.Error != ""):
+			t.Errorf("answer owed: %d attempts, %s %s %q; want open and answered at the second attempt", o.Attempts, o.State, o.Error, o.Outcome)
+		case !owed && (o.Attempts != 1 || o.Error != probes.ErrProtocol):
+			t.Errorf("no answer owed: %d attempts, %s %q; want the quiet connection kept, asked once", o.Attempts, o.Error, o.Outcome)
+		}
+	}
+}
+
+// A probe cut off by the run's deadline heard nothing because the run
+// ended, not because the port is silent: the task is not run (the report
+// partial), never a filtered port. So is a port heard silent once under
+// the adaptive timeout whose second attempt the deadline cut, whether that
+// attempt came at once (two in flight) or after the pass (one).
+func TestAProbeCutByTheRunsDeadlineIsNotASilence(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		concurrency int
+		floor       time.Duration
+	}{
+		{"the first attempt", 1, time.Minute},
+		{"the second attempt, at once", 2, 100 * time.Millisecond},
+		{"the second attempt, after the pass", 1, 100 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			setScripts(map[string][]string{"a:1": {"closed"}, "a:2": {"silent"}})
+			p := scriptedPlan(time.Minute, "a 1", "a 2")
+			ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+			defer cancel()
+			res := (&Engine{Concurrency: c.concurrency, MinTimeout: c.floor}).Run(ctx, p)
+			if !res.Ran[0] || res.Observations[0].State != probes.Closed {
+				t.Errorf("the port that answered before the deadline: ran %v, %+v; want closed", res.Ran[0], res.Observations[0])
+			}
+			if o := res.Observations[1]; res.Ran[1] || o.Error != probes.ErrCanceled || o.Outcome != notRun || !res.Interrupted {
+				t.Errorf("the port cut off: ran %v, %s %s %q, run interrupted %v; want not run, the run interrupted", res.Ran[1], o.State, o.Error, o.Outcome, res.Interrupted)
+			}
+		})
+	}
+}
+
+// With one probe in flight, two targets' ports go out in turn, a port of
+// each, so a rate per target lets both proceed side by side instead of
+// one target after the other.
+func TestTargetsTakeTurns(t *testing.T) {
+	setScripts(map[string][]string{
+		"a:1": {"closed"}, "a:2": {"closed"}, "a:3": {"closed"},
+		"b:1": {"closed"}, "b:2": {"closed"},
+	})
+	p := scriptedPlan(time.Second, "a 1", "a 2", "a 3", "b 1", "b 2")
+	(&Engine{Concurrency: 1}).Run(context.Background(), p)
+	scripts.Lock()
+	got := slices.Clone(scripts.order)
+	scripts.Unlock()
+	if want := []string{"a:1", "b:1", "a:2", "b:2", "a:3"}; !slices.Equal(got, want) {
+		t.Errorf("sent in the order %v; want %v", got, want)
+	}
+}
