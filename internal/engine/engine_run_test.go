@@ -548,3 +548,75 @@ func TestSweepSilenceIsNotDoubtedButItsErrorsDoubtOthers(t *testing.T) {
 		t.Errorf("the SIP probe's silence beside the sweep's refusal: doubt %q; want it to name 10000/udp", d)
 	}
 }
+
+// The second look (the kind's Identify: a connect that reads the banner)
+// goes to the ports found open, and only to them: what it read is the
+// port's observation, its send counted; a closed port is never looked at,
+// so nothing it could say replaces the refusal.
+func TestSecondLookOnlyAtOpenPorts(t *testing.T) {
+	setScripts(map[string][]string{"a:1": {"open"}, "a:2": {"closed"}})
+	p := scriptedPlan(time.Second, "a 1", "a 2")
+	for i := range p.Tasks {
+		p.Tasks[i].Identify = true
+	}
+	res := (&Engine{Concurrency: 2}).Run(context.Background(), p)
+	if o := res.Observations[0]; o.State != probes.Open || o.Detail != "banner: fake" || o.Attempts != 2 {
+		t.Errorf("open port: %s, %q, %d sends; want open with the banner of the second look, 2 sends", o.State, o.Detail, o.Attempts)
+	}
+	if o := res.Observations[1]; o.State != probes.Closed || scriptOf(p.Tasks[1].Target).looks != 0 {
+		t.Errorf("closed port: %s after %d second looks; want closed, never looked at", o.State, scriptOf(p.Tasks[1].Target).looks)
+	}
+}
+
+func init() {
+	kinds.Register(&kinds.Kind{Name: "keepsback", Transports: []string{"udp"}, RunPorts: keepsBack})
+}
+
+// keepsBack is a paced range that keeps its last port back, as RTP does
+// when that port's wait would end after the run's deadline.
+func keepsBack(ctx context.Context, ts []probes.Target, p kinds.Params) []probes.Observation {
+	out := make([]probes.Observation, len(ts))
+	for i, t := range ts {
+		out[i] = probes.Start("RTP").Settle(t, nil)
+	}
+	out[len(ts)-1] = probes.Observation{Error: probes.ErrCanceled, Outcome: "kept back: its wait would end after the deadline"}
+	return out
+}
+
+// A port a range kept back while the run went on is not run, in the
+// range's own words (not the run's end), and the run is partial.
+func TestAPortARangeKeptBackIsNotRun(t *testing.T) {
+	p := &plan.Plan{}
+	for _, port := range []int{16384, 16386} {
+		p.Tasks = append(p.Tasks, plan.Task{
+			Kind: "keepsback", Group: "rtp",
+			Target: probes.Target{Name: "h", Host: "127.0.0.1", Port: port, Transport: "udp"},
+			Params: kinds.Params{Timeout: time.Second},
+		})
+	}
+	res := (&Engine{Concurrency: 2}).Run(context.Background(), p)
+	if !res.Ran[0] || res.Observations[0].State != probes.Open {
+		t.Errorf("the port sent: ran %v, %+v; want open", res.Ran[0], res.Observations[0])
+	}
+	if o := res.Observations[1]; res.Ran[1] || o.Outcome != "kept back: its wait would end after the deadline" || !res.Interrupted {
+		t.Errorf("the port kept back: ran %v, %q, run partial %v; want not run, in the range's words, the run partial", res.Ran[1], o.Outcome, res.Interrupted)
+	}
+}
+
+// A UDP sweep whose every port is excluded (except_declared, every port
+// of its range declared elsewhere) plans a task with no port: the run
+// takes it in its stride and sends nothing.
+func TestASweepWithNoPortSendsNothing(t *testing.T) {
+	p := &plan.Plan{
+		Tasks: []plan.Task{{
+			Kind: "udp", Whole: true, Identify: true, Group: "sweep",
+			Target: probes.Target{Name: "h", Host: "127.0.0.1", Transport: "udp"},
+			Params: kinds.Params{Timeout: 200 * time.Millisecond},
+		}},
+		Rows: []plan.Row{{ID: "sweep", Sweep: true}},
+	}
+	res := (&Engine{Concurrency: 2}).Run(context.Background(), p)
+	if !res.Ran[0] || res.Interrupted || len(res.Swept[0].Answered()) != 0 {
+		t.Errorf("ran %v, interrupted %v, answered %v; want run whole, nothing sent", res.Ran[0], res.Interrupted, res.Swept[0].Answered())
+	}
+}

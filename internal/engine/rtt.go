@@ -43,23 +43,22 @@ func (e *estimator) sample(r time.Duration, floor, ceiling time.Duration) {
 		return
 	}
 	e.mu.Lock()
-	before, measured := e.rtoLocked(floor, ceiling)
-	if e.samples == 0 {
+	measured := e.samples > 0
+	if !measured {
 		e.srtt, e.rttvar = r, r/2
 	} else {
-		d := e.srtt - r
-		if d < 0 {
-			d = -d
-		}
+		d := (e.srtt - r).Abs()
 		e.rttvar = (3*e.rttvar + d) / 4
 		e.srtt = (7*e.srtt + r) / 8
 	}
 	e.samples++
 	after, _ := e.rtoLocked(floor, ceiling)
 	var shrink []*adaptiveCtx
-	// Bring running probes' deadlines forward only on a real change: the
-	// first measurement, or a drop of a quarter or more.
-	if !measured || after < before*3/4 {
+	// Running probes' deadlines come forward on the first measurement
+	// only. A later sample cannot move the RTO by a quarter (SRTT keeps
+	// 7/8 of itself, RTTVAR 3/4), so the probes already running keep
+	// theirs, and thousands in flight are not walked at every answer.
+	if !measured {
 		for c := range e.inflight {
 			shrink = append(shrink, c)
 		}

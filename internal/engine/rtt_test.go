@@ -40,6 +40,55 @@ func TestEstimatorFollowsRFC6298(t *testing.T) {
 	}
 }
 
+// The estimate after a second answer, by RFC 6298 (2.3): RTTVAR = 3/4
+// RTTVAR + 1/4 |SRTT - R|, SRTT = 7/8 SRTT + 1/8 R, RTO = SRTT + 4 RTTVAR,
+// the floor and ceiling far away. The first answer is 100 ms: SRTT 100 ms,
+// RTTVAR 50 ms.
+func TestEstimatorSecondSample(t *testing.T) {
+	floor, ceiling := time.Millisecond, 10*time.Second
+	for _, c := range []struct {
+		second, srtt, rto time.Duration
+	}{
+		// slower: RTTVAR (150+100)/4 = 62.5, SRTT (700+200)/8 = 112.5
+		{200 * time.Millisecond, 112500 * time.Microsecond, 362500 * time.Microsecond},
+		// faster: RTTVAR (150+80)/4 = 57.5, SRTT (700+20)/8 = 90
+		{20 * time.Millisecond, 90 * time.Millisecond, 320 * time.Millisecond},
+		// the same: RTTVAR 150/4 = 37.5, SRTT 100
+		{100 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond},
+		// 999 ms is still a sample: RTTVAR (150+899)/4 = 262.25, SRTT
+		// (700+999)/8 = 212.375; 1 s may answer the SYN's resend (Karn)
+		{999 * time.Millisecond, 212375 * time.Microsecond, 1261375 * time.Microsecond},
+		{time.Second, 100 * time.Millisecond, 300 * time.Millisecond},
+	} {
+		var e estimator
+		e.sample(100*time.Millisecond, floor, ceiling)
+		e.sample(c.second, floor, ceiling)
+		srtt, _ := e.srttNow()
+		if rto, _ := e.rto(floor, ceiling); srtt != c.srtt || rto != c.rto {
+			t.Errorf("100 ms, then %v: SRTT %v, RTO %v; want %v, %v", c.second, srtt, rto, c.srtt, c.rto)
+		}
+	}
+}
+
+// A probe already running keeps its deadline when a later answer lowers
+// the estimate; a probe started after that gets the lower one.
+func TestRunningProbesKeepTheirDeadlineAfterTheFirstMeasurement(t *testing.T) {
+	var e estimator
+	floor, ceiling := time.Millisecond, time.Minute
+	e.sample(100*time.Millisecond, floor, ceiling) // RTO 300 ms
+	running := e.start(context.Background(), floor, ceiling)
+	defer e.finish(running)
+	e.sample(100*time.Millisecond, floor, ceiling) // RTO 250 ms
+	later := e.start(context.Background(), floor, ceiling)
+	defer e.finish(later)
+	if d, _ := running.timeout(); d != 300*time.Millisecond {
+		t.Errorf("the running probe's timeout %v; want the 300 ms it started with", d)
+	}
+	if d, _ := later.timeout(); d != 250*time.Millisecond {
+		t.Errorf("the later probe's timeout %v; want 250 ms", d)
+	}
+}
+
 func TestAdaptiveDeadlineOnlyComesForward(t *testing.T) {
 	var e estimator
 	floor, ceiling := 20*time.Millisecond, 5*time.Second
@@ -153,3 +202,53 @@ func freePort(t *testing.T) int {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// The report's round-trip estimate per target: measured from the TCP
+// answers only (a refusal is an answer; a silence and a UDP answer are
+// not), its timeout the floor when the target answers fast (the default
+// floor unless the engine sets one), and no entry for a target never
+// measured over TCP.
+func TestRunReportsEachTargetsRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		floor, want time.Duration
+	}{
+		{0, DefaultMinTimeout},
+		{50 * time.Millisecond, 50 * time.Millisecond},
+	} {
+		setScripts(map[string][]string{"a:1": {"open"}, "a:2": {"closed"}, "a:3": {"silent"}, "b:1": {"open"}})
+		p := scriptedPlan(300*time.Millisecond, "a 1", "a 2", "a 3", "b 1")
+		p.Tasks[3].Target.Transport = "udp"
+		res := (&Engine{Concurrency: 1, MinTimeout: c.floor}).Run(context.Background(), p)
+		// Two answers of 1 ms: SRTT 1 ms, RTTVAR 0.375 ms, RTO 2.5 ms,
+		// below the floor.
+		if got := res.RTT["a"]; got != (RTT{SRTT: time.Millisecond, Samples: 2, Timeout: c.want}) {
+			t.Errorf("floor %v: target a's RTT %+v; want 2 samples of 1 ms, timeout %v", c.floor, got, c.want)
+		}
+		if got, ok := res.RTT["b"]; ok {
+			t.Errorf("floor %v: target b, answered over UDP only, has an RTT: %+v", c.floor, got)
+		}
+	}
+}
+
+// The adaptive context keeps context.AfterFunc's promise to the contexts
+// derived from it (the dialer's): a stop before the end prevents the
+// function and says so; after the end, the function runs and a stop says
+// it was too late.
+func TestAdaptiveContextAfterFuncStop(t *testing.T) {
+	var e estimator
+	c := e.start(context.Background(), time.Millisecond, time.Minute)
+	stopped := c.AfterFunc(func() { t.Error("a function stopped before the end ran") })
+	if !stopped() {
+		t.Error("stop before the end: false; want true, the function will not run")
+	}
+	ran := make(chan struct{})
+	late := c.AfterFunc(func() { close(ran) })
+	e.finish(c)
+	<-ran
+	if late() {
+		t.Error("stop after the end: true; want false, the function already ran")
+	}
+	if after := c.AfterFunc(func() {}); after() {
+		t.Error("stop of a function registered after the end: true; want false")
+	}
+}
