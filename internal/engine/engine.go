@@ -184,7 +184,7 @@ func (r *run) finish(idx []int, obs []probes.Observation) {
 				// not run too: a silence heard once under the adaptive
 				// timeout, or once where an answer was owed, decides
 				// nothing until it is heard again.
-				r.res.Observations[i] = probes.Observation{Error: probes.ErrCanceled, Outcome: notRun, Started: obs[j].Started, Attempts: obs[j].Attempts}
+				r.res.Observations[i] = probes.Observation{Error: probes.ErrCanceled, Outcome: notRun, Attempts: obs[j].Attempts}
 				r.res.Ran[i] = false
 				continue
 			}
