@@ -69,8 +69,6 @@ type Results struct {
 	// RTT has, per target address, the round-trip estimate its adaptive
 	// timeouts came from; absent for targets never measured.
 	RTT map[string]RTT
-	// Reprobed counts the silent ports probed a second time.
-	Reprobed int
 	// Swept holds, by task index, what each whole sweep task (plan.Task.
 	// Whole: a half-open TCP sweep, a UDP sweep) saw of its ports;
 	// PortObservation reads them.
@@ -208,7 +206,6 @@ func (r *run) again(n int) {
 	r.mu.Lock()
 	r.done -= n
 	r.mu.Unlock()
-	r.res.Reprobed += n
 }
 
 // end completes the results: whether the run was whole, the round-trip

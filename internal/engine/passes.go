@@ -153,11 +153,7 @@ func (r *run) pass(idx []int, pass attempt) {
 				obs = merge(r.res.Observations[i], obs)
 			} else if s == silentShort && r.cheapAgain {
 				again, s2, ok := r.attempt(gctx, i, againFull)
-				if ok {
-					r.mu.Lock()
-					r.res.Reprobed++
-					r.mu.Unlock()
-				} else {
+				if !ok {
 					// The run ended before the silence was heard again:
 					// not run (finish), never a silence heard once.
 					again = probes.Observation{Error: probes.ErrCanceled, Outcome: notRun}
