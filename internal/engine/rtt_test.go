@@ -252,3 +252,21 @@ func TestAdaptiveContextAfterFuncStop(t *testing.T) {
 		t.Error("stop of a function registered after the end: true; want false")
 	}
 }
+
+// A target's TCP answers tell its ICMP budget how long an ICMP error to
+// one of its UDP sends would take to come back (the TCP timeout, until
+// its UDP sends measure their own); a target answered only over UDP
+// gives no such hint.
+func TestTCPAnswersHintTheUDPWindow(t *testing.T) {
+	setScripts(map[string][]string{"a:1": {"open"}, "b:1": {"open"}})
+	p := scriptedPlan(time.Second, "a 1", "b 1")
+	p.Tasks[1].Target.Transport = "udp"
+	r := (&Engine{Concurrency: 1, MinTimeout: 50 * time.Millisecond}).start(context.Background(), p)
+	r.run()
+	if w := r.budgets.get("a").Window(); w != 50*time.Millisecond {
+		t.Errorf("target a's answer window %v; want its TCP timeout, the 50 ms floor", w)
+	}
+	if w := r.budgets.get("b").Window(); w != 0 {
+		t.Errorf("target b's answer window %v; want none: nothing answered it over TCP", w)
+	}
+}
