@@ -187,14 +187,15 @@ func TestCheckHostWantsThePrivateAddressHere(t *testing.T) {
 	}
 }
 
-// A name probed over both families: each row's tasks dial it over their
-// family (its A, its AAAA records), and before anything is sent the name
-// must have a record of each: none of one stops the run at the key that
-// gave the name. A private AAAA record casts its doubt on the IPv6 results
-// alone.
-func TestNameOverEachFamily(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "named.toml")
-	src := `
+// cdnPlan plans, from the internet, a file whose one row probes the
+// public name cdn.example (given at line 9) on 443/tcp, naming family, or
+// none when it is "".
+func cdnPlan(t *testing.T, family string) (*config.File, *plan.Plan) {
+	t.Helper()
+	if family != "" {
+		family = fmt.Sprintf("family = %q\n", family)
+	}
+	f, err := config.Parse("named.toml", fmt.Appendf(nil, `
 [[vantage]]
 name = "internet"
 network = "internet"
@@ -210,13 +211,8 @@ target = "cdn"
 port = 443
 transport = "tcp"
 probe = "tcp"
-family = "both"
-expect = { internet = "filtered" }
-`
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := config.Load(path)
+%sexpect = { internet = "filtered" }
+`, family))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +220,16 @@ expect = { internet = "filtered" }
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, p
+}
+
+// A name probed over both families: each row's tasks dial it over their
+// family (its A, its AAAA records), and before anything is sent the name
+// must have a record of each: none of one stops the run at the key that
+// gave the name. A private AAAA record casts its doubt on the IPv6 results
+// alone.
+func TestNameOverEachFamily(t *testing.T) {
+	f, p := cdnPlan(t, "both")
 	var dialled []string
 	for _, task := range p.Tasks {
 		dialled = append(dialled, task.Target.Name+" "+task.Target.Host+" "+task.Target.Network("tcp"))
@@ -234,8 +240,8 @@ expect = { internet = "filtered" }
 	answers := func(addrs ...string) Resolver {
 		return func(ctx context.Context, name string) ([]string, error) { return addrs, nil }
 	}
-	_, err = resolveNames(context.Background(), f, p, answers("198.51.100.80"))
-	if want := path + ":9:1: target[0].public: \"cdn.example\" has no AAAA record, so it cannot be probed over ipv6"; err == nil || !strings.Contains(err.Error(), want) {
+	_, err := resolveNames(context.Background(), f, p, answers("198.51.100.80"))
+	if want := "named.toml:9:1: target[0].public: \"cdn.example\" has no AAAA record, so it cannot be probed over ipv6"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("a name without an AAAA record: %v; want %q", err, want)
 	}
 	doubts, err := resolveNames(context.Background(), f, p, answers("198.51.100.80", "fd00::80"))
@@ -256,41 +262,12 @@ expect = { internet = "filtered" }
 // over IPv6 from an address STUN never saw. A name with AAAA records only
 // is refused before anything is sent, naming the key.
 func TestNameWithoutFamilyIsDialledOverIPv4(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "named.toml")
-	src := `
-[[vantage]]
-name = "internet"
-network = "internet"
-catch_all = true
-
-[[target]]
-name = "cdn"
-public = "cdn.example"
-
-[[expectation]]
-id = "cdn"
-target = "cdn"
-port = 443
-transport = "tcp"
-probe = "tcp"
-expect = { internet = "filtered" }
-`
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, p := cdnPlan(t, "")
 	if len(p.Tasks) != 1 || p.Tasks[0].Target.Network("tcp") != "tcp4" || p.Rows[0].Family != "" {
 		t.Fatalf("tasks %+v, row family %q; want one task dialled over tcp4, its row's results without a family", p.Tasks, p.Rows[0].Family)
 	}
 	v6only := func(ctx context.Context, name string) ([]string, error) { return []string{"2001:db8::80"}, nil }
-	if _, err := resolveNames(context.Background(), f, p, v6only); err == nil || !strings.Contains(err.Error(), path+":9:1: target[0].public: \"cdn.example\" has no A record") {
+	if _, err := resolveNames(context.Background(), f, p, v6only); err == nil || !strings.Contains(err.Error(), `named.toml:9:1: target[0].public: "cdn.example" has no A record`) {
 		t.Errorf("a name with AAAA records only: %v; want it refused at target[0].public", err)
 	}
 }

@@ -105,14 +105,10 @@ func TestTargetsAtOneAddressShareLiveness(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := sharedHostRun(t, tc.rows+row("two-closed", "two", "CLOSED", "not_open")+row("three-closed", "three", "CLOSED", "not_open"))
-			verdicts := map[string]report.Result{}
-			for _, r := range rep.Results {
-				verdicts[r.ID] = r
-			}
-			if r := verdicts["two-closed"]; r.Verdict != "pass" || !strings.Contains(r.Reason, "two shown alive") {
+			if r := resultOf(t, rep, "two-closed"); r.Verdict != "pass" || !strings.Contains(r.Reason, "two shown alive") {
 				t.Errorf("two's refusal: %s (%s); want pass, two shown alive by the answer at its address", r.Verdict, r.Reason)
 			}
-			if r := verdicts["three-closed"]; r.Verdict != "inconclusive" {
+			if r := resultOf(t, rep, "three-closed"); r.Verdict != "inconclusive" {
 				t.Errorf("three's refusal, at 127.0.0.2 where nothing answered: %s (%s); want inconclusive", r.Verdict, r.Reason)
 			}
 			alive := map[string]bool{}
@@ -264,13 +260,11 @@ nothing_open_from = ["internet"]
 		func(res *engine.Results, t0 time.Time) {
 			res.Recheck = map[string]engine.Recheck{"self": {Port: 80, Transport: "tcp", Obs: probes.Observation{State: probes.Open, Outcome: "handshake completed", Started: t0.Add(time.Minute)}}}
 		})
-	for _, r := range rep.Results {
-		if r.ID == "db-pg" && (r.Verdict != "inconclusive" || !strings.Contains(r.Reason, "network was not shown")) {
-			t.Errorf("db-pg: %s (%s); want inconclusive: the only answer came from the prober's own address", r.Verdict, r.Reason)
-		}
-		if r.ID == "self-web" && r.Verdict != "pass" {
-			t.Errorf("self-web: %s (%s); want pass", r.Verdict, r.Reason)
-		}
+	if r := resultOf(t, rep, "db-pg"); r.Verdict != "inconclusive" || !strings.Contains(r.Reason, "network was not shown") {
+		t.Errorf("db-pg: %s (%s); want inconclusive: the only answer came from the prober's own address", r.Verdict, r.Reason)
+	}
+	if r := resultOf(t, rep, "self-web"); r.Verdict != "pass" {
+		t.Errorf("self-web: %s (%s); want pass", r.Verdict, r.Reason)
 	}
 	if rep.Network.Working {
 		t.Errorf("network working: %s; want not shown", rep.Network.Evidence)
