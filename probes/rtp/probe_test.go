@@ -380,12 +380,7 @@ func TestProbePortsDefaultBurst(t *testing.T) {
 	if DefaultBurst != LinuxRateLimit.Burst {
 		t.Errorf("DefaultBurst %d; want Linux's bucket of %d", DefaultBurst, LinuxRateLimit.Burst)
 	}
-	var ls []*listener
-	var ports []int
-	for range 8 {
-		l := newListener(t, false)
-		ls, ports = append(ls, l), append(ports, l.port)
-	}
+	ls, ports := listeners(t, 8)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ProbePorts(ctx, "127.0.0.1", ports, Options{Wait: 100 * time.Millisecond, Pace: time.Hour})
@@ -718,12 +713,7 @@ func TestProbePortsDeadlineShorterThanWait(t *testing.T) {
 // A port that could not be sent (not a port number) keeps its turn, so
 // the one after it is not sent sooner than its own.
 func TestProbePortsFixedSchedule(t *testing.T) {
-	var ls []*listener
-	var ports []int
-	for range 3 {
-		l := newListener(t, false)
-		ls, ports = append(ls, l), append(ports, l.port)
-	}
+	ls, ports := listeners(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	opt := Options{Wait: 100 * time.Millisecond, Burst: 1, Pace: 400 * time.Millisecond}
@@ -756,6 +746,19 @@ func TestProbePortsRangeEdges(t *testing.T) {
 			t.Errorf("port %d: answer %q attempts %d (%s); want it sent", []int{1, 65535}[i], f.Answer, o.Attempts, o.Outcome)
 		}
 	}
+}
+
+// listeners are n loopback UDP listeners that answer nothing, and their
+// ports.
+func listeners(t *testing.T, n int) ([]*listener, []int) {
+	t.Helper()
+	var ls []*listener
+	var ports []int
+	for range n {
+		l := newListener(t, false)
+		ls, ports = append(ls, l), append(ports, l.port)
+	}
+	return ls, ports
 }
 
 // delayedEcho is a loopback port that echoes each datagram after d: a peer
