@@ -22,18 +22,10 @@ import (
 // probe's silence beside them doubtful, naming the sweep's ports.
 func TestUDPSweepIsOneTaskThatSpendsTheICMPBudget(t *testing.T) {
 	ports := closedPorts(t, "udp", 20)
-	lo := probes.Target{Name: "lo", Host: "127.0.0.1", Transport: "udp"}
-	sip := lo
+	p := udpSweepPlan(ports, 300*time.Millisecond)
+	sip := p.Tasks[0].Target
 	sip.Port = 5060
-	p := &plan.Plan{Tasks: []plan.Task{
-		{Kind: "udp", Target: lo, Whole: true, Identify: true, Group: "lo-sweep", Params: kinds.Params{Timeout: 300 * time.Millisecond}},
-		{Kind: "sip", Target: sip, Params: kinds.Params{Timeout: time.Second}},
-	}}
-	row := plan.Row{ID: "lo-sweep", Sweep: true}
-	for _, port := range ports {
-		row.Ports = append(row.Ports, plan.PortTask{Port: port, Task: 0})
-	}
-	p.Rows = []plan.Row{row}
+	p.Tasks = append(p.Tasks, plan.Task{Kind: "sip", Target: sip, Params: kinds.Params{Timeout: time.Second}})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -76,20 +68,27 @@ func TestUDPSweepIsOneTaskThatSpendsTheICMPBudget(t *testing.T) {
 	}
 }
 
+// udpSweepPlan is a UDP sweep of ports of 127.0.0.1 as the plan makes
+// one: a single whole task (task 0) for the row.
+func udpSweepPlan(ports []int, timeout time.Duration) *plan.Plan {
+	lo := probes.Target{Name: "lo", Host: "127.0.0.1", Transport: "udp"}
+	row := plan.Row{ID: "lo-sweep", Sweep: true}
+	for _, port := range ports {
+		row.Ports = append(row.Ports, plan.PortTask{Port: port, Task: 0})
+	}
+	return &plan.Plan{
+		Tasks: []plan.Task{{Kind: "udp", Target: lo, Whole: true, Identify: true, Group: "lo-sweep", Params: kinds.Params{Timeout: timeout}}},
+		Rows:  []plan.Row{row},
+	}
+}
+
 // A UDP sweep whose pace would send its last ports after the deadline
 // keeps them back, while the run still goes on: those ports are not run,
 // so neither is the sweep, and the run is interrupted (its report
 // partial), however early the sweep itself returned.
 func TestUDPSweepCutByItsPaceIsInterrupted(t *testing.T) {
 	ports := closedPorts(t, "udp", 5)
-	lo := probes.Target{Name: "lo", Host: "127.0.0.1", Transport: "udp"}
-	p := &plan.Plan{Tasks: []plan.Task{{Kind: "udp", Target: lo, Whole: true, Identify: true, Group: "lo-sweep",
-		Params: kinds.Params{Timeout: 100 * time.Millisecond}}}}
-	row := plan.Row{ID: "lo-sweep", Sweep: true}
-	for _, port := range ports {
-		row.Ports = append(row.Ports, plan.PortTask{Port: port, Task: 0})
-	}
-	p.Rows = []plan.Row{row}
+	p := udpSweepPlan(ports, 100*time.Millisecond)
 	// One port a second: five ports cannot all leave in 2.5 s.
 	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
