@@ -444,3 +444,13 @@ func differs(m map[string]string) bool {
 	}
 	return false
 }
+
+// DialFamily is the family row c's address is dialled over: its tasks'
+// (a name whose row names no family is dialled over IPv4), or the row's
+// own when it has no port.
+func (p *Plan) DialFamily(c Row) string {
+	if len(c.Ports) > 0 {
+		return p.Tasks[c.Ports[0].Task].Target.Family
+	}
+	return c.Family
+}

@@ -42,14 +42,15 @@ func resolveNames(ctx context.Context, f *config.File, p *plan.Plan, lookup Reso
 	}
 	uses := map[string][]use{} // name -> where it is used
 	var names []string
-	for _, t := range p.Tasks {
-		host := t.Target.Host
+	// Every row, not every task: the plan merges the probes of two targets
+	// at one name into one task, named for the first, and a doubt must
+	// reach each target path at the name.
+	for _, c := range p.Rows {
+		host := c.Address
 		if _, err := netip.ParseAddr(host); err == nil {
 			continue
 		}
-		path := strings.TrimSuffix(t.Target.Name, "/"+config.FamilyIPv6)
-		target, at, _ := strings.Cut(path, "@")
-		u := use{target, at, t.Target.Family}
+		u := use{c.Expectation.Target, c.At, p.DialFamily(c)}
 		if !slices.Contains(uses[host], u) {
 			if len(uses[host]) == 0 {
 				names = append(names, host)

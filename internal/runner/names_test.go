@@ -223,6 +223,58 @@ probe = "tcp"
 	return f, p
 }
 
+// Two targets at one public name share the plan's task (named for the
+// first), and a private address the name resolves to casts its doubt on
+// both: the second's silence must not pass on the first's answers.
+func TestPublicNameResolvingPrivatelyDoubtsEveryTargetAtIt(t *testing.T) {
+	f, err := config.Parse("shared.toml", []byte(`
+[[vantage]]
+name = "internet"
+network = "internet"
+catch_all = true
+[[target]]
+name = "one"
+public = "app.example"
+[[target]]
+name = "two"
+public = "app.example"
+[[expectation]]
+id = "one-ssh"
+target = "one"
+port = 22
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered" }
+[[expectation]]
+id = "two-ssh"
+target = "two"
+port = 22
+transport = "tcp"
+probe = "tcp"
+expect = { internet = "filtered" }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Make(f, "internet", plan.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tasks) != 1 {
+		t.Fatalf("%d tasks; want the two rows' one", len(p.Tasks))
+	}
+	lan := func(ctx context.Context, name string) ([]string, error) { return []string{"192.168.1.20"}, nil }
+	doubts, err := resolveNames(context.Background(), f, p, lan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"one@public", "two@public"} {
+		if !strings.Contains(doubts[path], "192.168.1.20") {
+			t.Errorf("%s: doubt %q; want the private address named (doubts %v)", path, doubts[path], doubts)
+		}
+	}
+}
+
 // A name probed over both families: each row's tasks dial it over their
 // family (its A, its AAAA records), and before anything is sent the name
 // must have a record of each: none of one stops the run at the key that

@@ -46,11 +46,7 @@ func shareOf(p *plan.Plan) sharing {
 		// A name's place is the family it is dialled over, which its
 		// tasks carry (a row that names no family is dialled over the
 		// one it is planned for).
-		family := c.Family
-		if len(c.Ports) > 0 {
-			family = p.Tasks[c.Ports[0].Task].Target.Family
-		}
-		pl, path := placeOf(c.Address, family), c.Path()
+		pl, path := placeOf(c.Address, p.DialFamily(c)), c.Path()
 		if !slices.Contains(s.paths[pl], path) {
 			s.paths[pl] = append(s.paths[pl], path)
 		}
