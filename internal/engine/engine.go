@@ -177,19 +177,19 @@ func (r *run) finish(idx []int, obs []probes.Observation) {
 	defer r.mu.Unlock()
 	for j, i := range idx {
 		if obs[j].Error == probes.ErrCanceled {
+			// Not run. A re-probe cut off leaves its task not run too: a
+			// silence heard once under the adaptive timeout, or once
+			// where an answer was owed, decides nothing until it is heard
+			// again; the report is partial.
+			r.res.Ran[i] = false
 			if r.ctx.Err() != nil {
-				// The run ended first. A re-probe cut off leaves the task
-				// not run too: a silence heard once under the adaptive
-				// timeout, or once where an answer was owed, decides
-				// nothing until it is heard again.
 				r.res.Observations[i] = probes.Observation{Error: probes.ErrCanceled, Outcome: notRun, Attempts: obs[j].Attempts}
-				r.res.Ran[i] = false
 				continue
 			}
 			// Not run although the run goes on: a paced range that
-			// kept its last ports back because their wait would not
-			// fit before the deadline. Its own outcome says so, and
-			// the task stays not run, so the report is partial.
+			// kept its last ports back, or a re-probe the rate left no
+			// token for, because its wait would not fit before the
+			// deadline. Its own outcome says so.
 			r.res.Observations[i] = obs[j]
 			continue
 		}

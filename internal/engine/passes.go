@@ -139,13 +139,19 @@ func (r *run) reprobeOwed(single []int) {
 func (r *run) pass(idx []int, pass attempt) {
 	g, gctx := errgroup.WithContext(r.ctx)
 	g.SetLimit(r.limit)
-	for _, i := range idx {
+	for n, i := range idx {
 		if gctx.Err() != nil {
+			if pass != first {
+				r.cutOff(idx[n:])
+			}
 			break
 		}
 		g.Go(func() error {
 			obs, s, ok := r.attempt(gctx, i, pass)
 			if !ok {
+				if pass != first {
+					r.cutOff([]int{i})
+				}
 				return nil
 			}
 			r.record(i, s) // one goroutine per index
@@ -154,9 +160,7 @@ func (r *run) pass(idx []int, pass attempt) {
 			} else if s == silentShort && r.cheapAgain {
 				again, s2, ok := r.attempt(gctx, i, againFull)
 				if !ok {
-					// The run ended before the silence was heard again:
-					// not run (finish), never a silence heard once.
-					again = probes.Observation{Error: probes.ErrCanceled, Outcome: notRun}
+					again = notAskedAgain
 				}
 				r.record(i, s2)
 				obs = merge(obs, again)
@@ -169,6 +173,20 @@ func (r *run) pass(idx []int, pass attempt) {
 		})
 	}
 	_ = g.Wait()
+}
+
+// notAskedAgain is a re-probe that could not start before the deadline
+// (the run ended, or the rate per target left no token in time).
+var notAskedAgain = probes.Observation{Error: probes.ErrCanceled, Outcome: "not asked again: the deadline came first"}
+
+// cutOff ends the re-probes of idx that could not start: each task is not
+// run (finish), never a silence heard once deciding its row.
+func (r *run) cutOff(idx []int) {
+	obs := make([]probes.Observation, len(idx))
+	for j, i := range idx {
+		obs[j] = merge(r.res.Observations[i], notAskedAgain)
+	}
+	r.finish(idx, obs)
 }
 
 // attempt probes task i once, within the rate limit and (for UDP) its

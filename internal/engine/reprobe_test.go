@@ -304,3 +304,21 @@ func TestTargetsTakeTurns(t *testing.T) {
 		t.Errorf("sent in the order %v; want %v", got, want)
 	}
 }
+
+// A port that owed an answer and heard none is asked again; when the rate
+// per target leaves no token for that before the deadline, the task is
+// not run, saying why, and the run is partial: one silence does not
+// decide the row of a report that looks whole.
+func TestAReprobeTheRateLeavesNoTimeForIsNotRun(t *testing.T) {
+	setScripts(map[string][]string{"a:1": {"silent"}})
+	p := scriptedPlan(100*time.Millisecond, "a 1")
+	p.Tasks[0].AnswerOwed = true
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	// One token every 2 s: the first attempt takes the only one.
+	res := (&Engine{Concurrency: 1, RatePerTarget: 0.5}).Run(ctx, p)
+	o := res.Observations[0]
+	if res.Ran[0] || o.Error != probes.ErrCanceled || o.Outcome != notAskedAgain.Outcome || o.Attempts != 1 || !res.Interrupted {
+		t.Errorf("ran %v, %s %q after %d attempts, run interrupted %v; want not run, not asked again, 1 attempt, the run partial", res.Ran[0], o.Error, o.Outcome, o.Attempts, res.Interrupted)
+	}
+}
