@@ -139,13 +139,9 @@ func (r *run) reprobeOwed(single []int) {
 func (r *run) pass(idx []int, pass attempt) {
 	g, gctx := errgroup.WithContext(r.ctx)
 	g.SetLimit(r.limit)
-	for n, i := range idx {
-		if gctx.Err() != nil {
-			if pass != first {
-				r.cutOff(idx[n:])
-			}
-			break
-		}
+	for _, i := range idx {
+		// After the run's end each task still comes here, and returns at
+		// once: a re-probe must be marked not run (attempt, cutOff).
 		g.Go(func() error {
 			obs, s, ok := r.attempt(gctx, i, pass)
 			if !ok {
@@ -193,6 +189,9 @@ func (r *run) cutOff(idx []int) {
 // target's ICMP budget; ok is false when ctx ended before it could start.
 func (r *run) attempt(ctx context.Context, i int, pass attempt) (obs probes.Observation, s silence, ok bool) {
 	t := r.p.Tasks[i]
+	if ctx.Err() != nil {
+		return obs, 0, false
+	}
 	if err := r.limiters.wait(ctx, t.Target.Host); err != nil {
 		return obs, 0, false
 	}

@@ -322,3 +322,26 @@ func TestAReprobeTheRateLeavesNoTimeForIsNotRun(t *testing.T) {
 		t.Errorf("ran %v, %s %q after %d attempts, run interrupted %v; want not run, not asked again, 1 attempt, the run partial", res.Ran[0], o.Error, o.Outcome, o.Attempts, res.Interrupted)
 	}
 }
+
+// Re-probes still waiting for a slot when the run ends are not run
+// either: with one probe in flight, the second port's re-probe never
+// starts.
+func TestReprobesWaitingWhenTheRunEndsAreNotRun(t *testing.T) {
+	setScripts(map[string][]string{"a:1": {"silent"}, "a:2": {"silent"}})
+	p := scriptedPlan(100*time.Millisecond, "a 1", "a 2")
+	for i := range p.Tasks {
+		p.Tasks[i].AnswerOwed = true
+	}
+	// The first pass takes 200 ms; the deadline cuts the first re-probe.
+	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+	defer cancel()
+	res := (&Engine{Concurrency: 1}).Run(ctx, p)
+	for i, o := range res.Observations {
+		if res.Ran[i] || o.Error != probes.ErrCanceled {
+			t.Errorf("port %d: ran %v, %s %s %q; want not run", i+1, res.Ran[i], o.State, o.Error, o.Outcome)
+		}
+	}
+	if !res.Interrupted {
+		t.Error("the run is not marked interrupted")
+	}
+}
